@@ -1,0 +1,63 @@
+from django.contrib.auth import authenticate
+from rest_framework import serializers
+
+from ..models import Region, School, SchoolClass
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(label="用户名")
+    password = serializers.CharField(
+        label="密码", style={"input_type": "password"}, trim_whitespace=False
+    )
+
+    def validate(self, attrs):
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"],
+            password=attrs["password"],
+        )
+        if user is None:
+            # Same answer for an unknown user, a wrong password and a disabled account.
+            raise serializers.ValidationError(
+                {"non_field_errors": ["用户名或密码错误，或账号已停用。"]}, code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(label="令牌")
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name", "level", "level_display", "parent"]
+
+
+class SchoolSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    township_code = serializers.CharField(source="township.code", read_only=True)
+
+    class Meta:
+        model = School
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "kind_display",
+            "township",
+            "township_code",
+            "parent",
+        ]
+
+
+class SchoolClassSerializer(serializers.ModelSerializer):
+    grade_display = serializers.CharField(source="grade_label", read_only=True)
+
+    class Meta:
+        model = SchoolClass
+        fields = ["id", "school", "school_year", "grade", "grade_display", "name", "head_teacher"]

@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("regions", views.RegionViewSet, basename="region")
+router.register("schools", views.SchoolViewSet, basename="school")
+router.register("classes", views.SchoolClassViewSet, basename="class")
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("auth/logout/", views.TokenRevokeView.as_view(), name="api-logout"),
+    *router.urls,
+]

@@ -1,0 +1,94 @@
+from django.db import models
+
+
+class RegionLevel(models.IntegerChoices):
+    PROVINCE = 1, "省"
+    CITY = 2, "市"
+    COUNTY = 3, "县"
+    TOWNSHIP = 4, "乡镇"
+    VILLAGE = 5, "村"
+
+
+# Administrative division codes (GB/T 2260 plus the statistics bureau's 12-digit extension):
+# provinces, cities and counties have 6 digits, townships 9 and villages 12. The prefix is the
+# part every descendant's code starts with.
+CODE_LENGTH = {
+    RegionLevel.PROVINCE: 6,
+    RegionLevel.CITY: 6,
+    RegionLevel.COUNTY: 6,
+    RegionLevel.TOWNSHIP: 9,
+    RegionLevel.VILLAGE: 12,
+}
+PREFIX_LENGTH = {
+    RegionLevel.PROVINCE: 2,
+    RegionLevel.CITY: 4,
+    RegionLevel.COUNTY: 6,
+    RegionLevel.TOWNSHIP: 9,
+    RegionLevel.VILLAGE: 12,
+}
+
+
+class SchoolKind(models.TextChoices):
+    PRIMARY = "primary", "小学"
+    JUNIOR = "junior", "初中"
+    NINE_YEAR = "nine_year", "九年一贯制学校"
+    TEACHING_POINT = "teaching_point", "教学点"
+    SPECIAL = "special", "特殊教育学校"
+
+
+class Role(models.TextChoices):
+    CLASS_TEACHER = "class_teacher", "班主任"
+    SCHOOL_STAFF = "school_staff", "学校管理员"
+    PRINCIPAL = "principal", "校长"
+    TOWNSHIP_OFFICIAL = "township_official", "乡镇干部"
+    VILLAGE_CADRE = "village_cadre", "驻村干部"
+    COUNTY_STAFF = "county_staff", "县教体局工作人员"
+    COUNTY_ADMIN = "county_admin", "县级管理员"
+    CITY_SUPERVISOR = "city_supervisor", "市级督导"
+    PROVINCE_SUPERVISOR = "province_supervisor", "省级督导"
+    API_CLIENT = "api_client", "接口账号"
+
+
+SCHOOL_ROLES = frozenset({Role.CLASS_TEACHER, Role.SCHOOL_STAFF, Role.PRINCIPAL})
+
+# The region level each region-bound role's account is attached to.
+ROLE_REGION_LEVEL = {
+    Role.TOWNSHIP_OFFICIAL: RegionLevel.TOWNSHIP,
+    Role.VILLAGE_CADRE: RegionLevel.VILLAGE,
+    Role.COUNTY_STAFF: RegionLevel.COUNTY,
+    Role.COUNTY_ADMIN: RegionLevel.COUNTY,
+    Role.CITY_SUPERVISOR: RegionLevel.CITY,
+    Role.PROVINCE_SUPERVISOR: RegionLevel.PROVINCE,
+}
+
+# Supervisors above the county read; they never change records (DOMAIN.md §2).
+READ_ONLY_ROLES = frozenset({Role.CITY_SUPERVISOR, Role.PROVINCE_SUPERVISOR})
+
+
+class Capability(models.TextChoices):
+    MANAGE_ORG = "manage_org", "管理组织机构"
+    MANAGE_ACCOUNTS = "manage_accounts", "管理账号"
+    VIEW_AUDIT = "view_audit", "查看审计日志"
+
+
+ROLE_CAPABILITIES = {
+    Role.COUNTY_ADMIN: frozenset(
+        {Capability.MANAGE_ORG, Capability.MANAGE_ACCOUNTS, Capability.VIEW_AUDIT}
+    ),
+}
+
+# Roles a county administrator may hand out: everything at or below the county.
+COUNTY_GRANTABLE_ROLES = frozenset(Role) - READ_ONLY_ROLES
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "新增"
+    UPDATE = "update", "修改"
+    DELETE = "delete", "删除"
+    LOGIN = "login", "登录"
+    LOGIN_FAILED = "login_failed", "登录失败"
+    LOGOUT = "logout", "退出登录"
+    TOKEN_ISSUED = "token_issued", "签发接口令牌"
+    TOKEN_REVOKED = "token_revoked", "吊销接口令牌"
+    EXPORT = "export", "导出"
+    REVEAL = "reveal", "查看完整证件号"

@@ -1,0 +1,98 @@
+"""Page forms. Choice fields only offer records inside the user's area."""
+
+from django import forms
+
+from .choices import COUNTY_GRANTABLE_ROLES, AuditAction, RegionLevel, Role
+from .models import Region, School, User, grade_label
+
+
+class ScopedForm(forms.Form):
+    """Narrows every model choice field to the acting user's area."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                field.queryset = field.queryset.for_user(user)
+
+
+class RegionForm(ScopedForm):
+    parent = forms.ModelChoiceField(
+        Region.objects.filter(level__in=[RegionLevel.COUNTY, RegionLevel.TOWNSHIP]),
+        label="上级区划",
+    )
+    code = forms.CharField(label="区划代码", max_length=12, help_text="乡镇9位，村12位")
+    name = forms.CharField(label="名称", max_length=64)
+
+
+class RegionRenameForm(ScopedForm):
+    name = forms.CharField(label="名称", max_length=64)
+
+
+class SchoolForm(ScopedForm):
+    code = forms.CharField(label="学校标识码", max_length=10, min_length=10)
+    name = forms.CharField(label="学校名称", max_length=100)
+    kind = forms.ChoiceField(label="办学类型", choices=School._meta.get_field("kind").choices)
+    township = forms.ModelChoiceField(
+        Region.objects.filter(level=RegionLevel.TOWNSHIP), label="所在乡镇"
+    )
+    parent = forms.ModelChoiceField(
+        School.objects.filter(parent__isnull=True), label="所属中心校", required=False
+    )
+
+
+class SchoolClassForm(ScopedForm):
+    school_year = forms.IntegerField(label="学年", min_value=2000, max_value=2100)
+    grade = forms.TypedChoiceField(
+        label="年级", coerce=int, choices=[(g, grade_label(g)) for g in range(1, 10)]
+    )
+    name = forms.CharField(label="班级名称", max_length=30)
+    head_teacher = forms.ModelChoiceField(
+        User.objects.filter(role=Role.CLASS_TEACHER, is_active=True), label="班主任", required=False
+    )
+
+    def __init__(self, *args, school, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["head_teacher"].queryset = self.fields["head_teacher"].queryset.filter(
+            school=school
+        )
+
+
+class AccountForm(ScopedForm):
+    username = forms.CharField(label="用户名", max_length=150)
+    full_name = forms.CharField(label="姓名", max_length=50)
+    role = forms.ChoiceField(
+        label="角色", choices=[(r.value, r.label) for r in Role if r in COUNTY_GRANTABLE_ROLES]
+    )
+    region = forms.ModelChoiceField(
+        Region.objects.all(), label="所属区划", required=False, help_text="区划级账号填写"
+    )
+    school = forms.ModelChoiceField(
+        School.objects.all(), label="所属学校", required=False, help_text="学校账号填写"
+    )
+    phone = forms.CharField(label="手机号", max_length=11, required=False)
+    email = forms.EmailField(label="电子邮箱", required=False)
+    password = forms.CharField(label="初始密码", widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["password"]
+            self.fields["username"].disabled = True
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(label="操作", required=False)
+    actor = forms.CharField(label="操作人账号", required=False)
+    object_type = forms.CharField(label="对象类型", required=False)
+    since = forms.DateField(
+        label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "全部"), *AuditAction.choices]

@@ -1,0 +1,163 @@
+"""Jurisdiction: what each user may see. The one place every page, API view, export and task
+asks.
+
+A user's *area* comes from their account's organisation unit:
+
+- a region-bound account (county, township, city, province, village cadre) sees the region's
+  subtree, found by the region's code prefix — a village cadre sees their whole township;
+- a school account sees its school and, for a 中心校, the schools attached to it;
+- a class teacher sees their own classes (and their school where a record has no class).
+
+Each model registers the lookups that place its rows in the tree: ``region`` paths lead to a
+region code, ``school`` paths to a school id, ``klass`` paths to a class id. A model that was
+never registered cannot be scoped at all (deny by default). Rows outside the area are simply
+not in the queryset, so a look-up answers 404 whether the row is missing or not the user's.
+"""
+
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.http import Http404
+
+from .choices import READ_ONLY_ROLES, SCHOOL_ROLES, RegionLevel, Role
+
+ALL, REGION, SCHOOL, CLASS, NOTHING = "all", "region", "school", "class", "nothing"
+
+
+@dataclass(frozen=True)
+class Area:
+    kind: str
+    # Region areas: the subtree's code prefix. School and class areas: their county's prefix,
+    # used only for reference data (administrative divisions) that models mark as such.
+    prefix: str = ""
+    school_ids: frozenset[int] = field(default_factory=frozenset)
+    class_ids: frozenset[int] = field(default_factory=frozenset)
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Paths:
+    region: tuple[str, ...]
+    school: tuple[str, ...] = ()
+    klass: tuple[str, ...] = ()
+    reference: bool = False
+
+
+_PATHS: dict[type[models.Model], Paths] = {}
+
+
+def register(
+    model: type[models.Model],
+    *,
+    region: tuple[str, ...],
+    school: tuple[str, ...] = (),
+    klass: tuple[str, ...] = (),
+    reference: bool = False,
+) -> None:
+    """Declare where ``model``'s rows sit. ``reference`` data is visible county-wide to
+    school and class accounts (they need it to fill in forms)."""
+    _PATHS[model] = Paths(region=region, school=school, klass=klass, reference=reference)
+
+
+def area_of(user) -> Area:
+    """The area ``user`` may see, computed once per user object."""
+    cached = getattr(user, "_jurisdiction_area", None)
+    if cached is None:
+        cached = _compute_area(user)
+        if getattr(user, "pk", None) is not None:
+            user._jurisdiction_area = cached
+    return cached
+
+
+def _compute_area(user) -> Area:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Area(NOTHING)
+    if user.is_superuser and not user.role:
+        return Area(ALL)
+    read_only = user.role in READ_ONLY_ROLES
+    if user.school_id:
+        from .models import School, SchoolClass
+
+        school = user.school
+        county_prefix = school.township.code[:6]
+        school_ids = frozenset(
+            School.objects.filter(
+                models.Q(pk=school.pk) | models.Q(parent_id=school.pk)
+            ).values_list("pk", flat=True)
+        )
+        if user.role in SCHOOL_ROLES - {Role.CLASS_TEACHER} or user.role == Role.API_CLIENT:
+            return Area(SCHOOL, prefix=county_prefix, school_ids=school_ids)
+        if user.role == Role.CLASS_TEACHER:
+            class_ids = frozenset(
+                SchoolClass.objects.filter(head_teacher=user).values_list("pk", flat=True)
+            )
+            return Area(
+                CLASS,
+                prefix=county_prefix,
+                school_ids=frozenset({school.pk}),
+                class_ids=class_ids,
+            )
+        return Area(NOTHING)
+    if user.region_id and user.role:
+        region = user.region
+        if user.role == Role.VILLAGE_CADRE and region.level == RegionLevel.VILLAGE:
+            region = region.parent
+        return Area(REGION, prefix=region.prefix, read_only=read_only)
+    return Area(NOTHING)
+
+
+def _any(lookups: tuple[str, ...], suffix: str, value) -> models.Q:
+    return reduce(or_, (models.Q(**{f"{path}__{suffix}": value}) for path in lookups))
+
+
+def area_filter(area: Area, paths: Paths) -> models.Q | None:
+    """The condition that keeps a registered model's rows inside ``area`` (None: no rows)."""
+    if area.kind == REGION:
+        return _any(paths.region, "startswith", area.prefix)
+    if area.kind == CLASS and paths.klass:
+        return _any(paths.klass, "in", area.class_ids)
+    if area.kind in (SCHOOL, CLASS):
+        if paths.school:
+            return _any(paths.school, "in", area.school_ids)
+        if paths.reference:
+            return _any(paths.region, "startswith", area.prefix)
+    return None
+
+
+def scope(user, queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` narrowed to what ``user`` may see."""
+    try:
+        paths = _PATHS[queryset.model]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"{queryset.model.__name__} has no jurisdiction paths; call jurisdiction.register()."
+        ) from None
+    area = area_of(user)
+    if area.kind == ALL:
+        return queryset
+    condition = area_filter(area, paths) if area.kind != NOTHING else None
+    return queryset.none() if condition is None else queryset.filter(condition)
+
+
+def get_or_404(user, queryset: models.QuerySet | type[models.Model], **lookup):
+    """One record by ``lookup`` if it exists inside ``user``'s area; 404 otherwise, the same
+    answer for "missing" and "not yours"."""
+    if isinstance(queryset, type):
+        queryset = queryset._default_manager.all()
+    try:
+        return scope(user, queryset).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def contains(user, instance: models.Model) -> bool:
+    """Whether ``instance`` (already saved) lies inside ``user``'s area."""
+    return scope(user, type(instance)._default_manager.filter(pk=instance.pk)).exists()
+
+
+class ScopedQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope(user, self)

@@ -1,0 +1,45 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.demo import DEMO_PASSWORD, DemoSize, build
+from accounts.models import Region
+
+
+class Command(BaseCommand):
+    help = "生成演示县（或用于性能测试的多个县）：区划、学校、班级和各角色演示账号。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同数据")
+        parser.add_argument("--counties", type=int, default=1)
+        parser.add_argument("--townships", type=int, default=3, help="每县乡镇数")
+        parser.add_argument("--villages", type=int, default=4, help="每乡镇村数")
+        parser.add_argument("--schools", type=int, default=4, help="每乡镇学校数")
+        parser.add_argument("--classes-per-grade", type=int, default=1)
+        parser.add_argument("--no-accounts", action="store_true", help="不生成演示账号")
+        parser.add_argument("--if-empty", action="store_true", help="库中已有区划时什么也不做")
+
+    def handle(self, *args, **options):
+        if Region.objects.exists():
+            if options["if_empty"]:
+                self.stdout.write("已有数据，跳过生成演示数据。")
+                return
+            raise CommandError("数据库中已有区划数据；演示数据只能生成到空库中。")
+        for name in ("counties", "townships", "villages", "schools", "classes_per_grade"):
+            if options[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} 至少为 1。")
+        if options["townships"] > 8 + 95:
+            raise CommandError("--townships 最多为 103。")
+        size = DemoSize(
+            counties=options["counties"],
+            townships=options["townships"],
+            villages=options["villages"],
+            schools=options["schools"],
+            classes_per_grade=options["classes_per_grade"],
+            accounts=not options["no_accounts"],
+        )
+        result = build(size, seed=options["seed"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"已生成 {result['counties']} 个县、{result['schools']} 所学校、"
+                f"{result['classes']} 个班级、{result['accounts']} 个账号。演示密码：{DEMO_PASSWORD}"
+            )
+        )

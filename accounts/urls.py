@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("org/regions/", views.RegionListView.as_view(), name="region-list"),
+    path("org/regions/new/", views.RegionCreateView.as_view(), name="region-create"),
+    path("org/regions/<int:pk>/edit/", views.RegionUpdateView.as_view(), name="region-update"),
+    path("org/schools/", views.SchoolListView.as_view(), name="school-list"),
+    path("org/schools/new/", views.SchoolCreateView.as_view(), name="school-create"),
+    path("org/schools/<int:pk>/", views.SchoolDetailView.as_view(), name="school-detail"),
+    path("org/schools/<int:pk>/edit/", views.SchoolUpdateView.as_view(), name="school-update"),
+    path(
+        "org/schools/<int:school_pk>/classes/new/",
+        views.SchoolClassCreateView.as_view(),
+        name="class-create",
+    ),
+    path("org/classes/<int:pk>/", views.SchoolClassDetailView.as_view(), name="class-detail"),
+    path("org/classes/<int:pk>/edit/", views.SchoolClassUpdateView.as_view(), name="class-update"),
+    path("accounts/", views.AccountListView.as_view(), name="account-list"),
+    path("accounts/new/", views.AccountCreateView.as_view(), name="account-create"),
+    path("accounts/<int:pk>/edit/", views.AccountUpdateView.as_view(), name="account-update"),
+    path("accounts/<int:pk>/active/", views.account_set_active, name="account-set-active"),
+    path("audit/", views.audit_list, name="audit-list"),
+]

@@ -1,0 +1,401 @@
+"""Pages of the organisation tree, accounts and audit trail. Thin: parse, call a service,
+render. Every record comes through the jurisdiction filter, so out-of-area ids are 404."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from kongchuo.errors import AppError
+
+from . import jurisdiction, selectors, services
+from .choices import Capability, RegionLevel, SchoolKind
+from .forms import (
+    AccountForm,
+    AuditFilterForm,
+    RegionForm,
+    RegionRenameForm,
+    SchoolClassForm,
+    SchoolForm,
+)
+from .models import Region, School, SchoolClass, User
+
+LOCKED_MESSAGE = "该账号因连续5次登录失败已被锁定30分钟，请稍后再试或联系县级管理员解锁。"
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": LOCKED_MESSAGE}, status=429)
+    return render(request, "registration/locked.html", {"message": LOCKED_MESSAGE}, status=429)
+
+
+class CapabilityRequiredMixin:
+    capability: Capability | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.capability and not services.has_capability(request.user, self.capability):
+            raise PermissionDenied(f"当前账号没有“{self.capability.label}”的权限。")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ScopedMixin(CapabilityRequiredMixin):
+    """Lists and details read only what the user's area holds."""
+
+    model = None
+
+    def get_queryset(self):
+        return jurisdiction.scope(self.request.user, super().get_queryset())
+
+
+class ServiceFormView(CapabilityRequiredMixin, FormView):
+    """A form whose valid input goes to one service; its AppError comes back onto the form."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def perform(self, data: dict):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            saved = self.perform(form.cleaned_data)
+        except AppError as exc:
+            for field, errors in exc.errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message)
+        return HttpResponseRedirect(self.get_success_url(saved))
+
+
+class HomeView(TemplateView):
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            **selectors.home_summary(user),
+            "can_manage_org": services.has_capability(user, Capability.MANAGE_ORG),
+            "can_manage_accounts": services.has_capability(user, Capability.MANAGE_ACCOUNTS),
+            "can_view_audit": services.has_capability(user, Capability.VIEW_AUDIT),
+            "my_classes": SchoolClass.objects.for_user(user)
+            .filter(head_teacher=user)
+            .select_related("school"),
+        }
+
+
+class RegionListView(ScopedMixin, ListView):
+    model = Region
+    template_name = "accounts/region_list.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .filter(level__gte=RegionLevel.COUNTY)
+            .annotate(school_count=Count("schools"))
+        )
+
+
+class RegionCreateView(ServiceFormView):
+    capability = Capability.MANAGE_ORG
+    form_class = RegionForm
+    template_name = "accounts/form.html"
+    extra_context = {"title": "新增乡镇或村"}
+    success_message = "区划已新增。"
+
+    def get_initial(self):
+        return {"parent": self.request.GET.get("parent")}
+
+    def perform(self, data):
+        return services.region_create(by=self.request.user, **data)
+
+    def get_success_url(self, saved):
+        return reverse("region-list")
+
+
+class RegionUpdateView(ServiceFormView):
+    capability = Capability.MANAGE_ORG
+    form_class = RegionRenameForm
+    template_name = "accounts/form.html"
+    success_message = "区划名称已修改。"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.region = jurisdiction.get_or_404(request.user, Region, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"name": self.region.name}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "title": f"修改区划：{self.region.name}"}
+
+    def perform(self, data):
+        return services.region_update(by=self.request.user, region=self.region, **data)
+
+    def get_success_url(self, saved):
+        return reverse("region-list")
+
+
+class SchoolListView(ScopedMixin, ListView):
+    model = School
+    template_name = "accounts/school_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        params = self.request.GET
+        township = params.get("township", "")
+        return selectors.schools(
+            self.request.user,
+            township=int(township) if township.isdigit() else None,
+            kind=params.get("kind", ""),
+            query=params.get("q", ""),
+        )
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "townships": Region.objects.for_user(user).filter(level=RegionLevel.TOWNSHIP),
+            "kinds": SchoolKind.choices,
+            "can_manage_org": services.has_capability(user, Capability.MANAGE_ORG),
+        }
+
+
+class SchoolDetailView(ScopedMixin, DetailView):
+    model = School
+    template_name = "accounts/school_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "classes": SchoolClass.objects.for_user(user)
+            .filter(school=self.object)
+            .select_related("head_teacher"),
+            "branches": School.objects.for_user(user).filter(parent=self.object),
+            "can_manage_org": services.has_capability(user, Capability.MANAGE_ORG),
+        }
+
+
+class SchoolCreateView(ServiceFormView):
+    capability = Capability.MANAGE_ORG
+    form_class = SchoolForm
+    template_name = "accounts/form.html"
+    extra_context = {"title": "新增学校"}
+    success_message = "学校已新增。"
+
+    def perform(self, data):
+        return services.school_create(by=self.request.user, **data)
+
+    def get_success_url(self, saved):
+        return reverse("school-detail", args=[saved.pk])
+
+
+class SchoolUpdateView(ServiceFormView):
+    capability = Capability.MANAGE_ORG
+    form_class = SchoolForm
+    template_name = "accounts/form.html"
+    success_message = "学校信息已保存。"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.school = jurisdiction.get_or_404(request.user, School, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        form.fields["code"].disabled = True
+        form.fields["parent"].queryset = form.fields["parent"].queryset.exclude(pk=self.school.pk)
+        return form
+
+    def get_initial(self):
+        s = self.school
+        return {
+            "code": s.code,
+            "name": s.name,
+            "kind": s.kind,
+            "township": s.township_id,
+            "parent": s.parent_id,
+        }
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "title": f"修改学校：{self.school.name}"}
+
+    def perform(self, data):
+        data.pop("code")
+        return services.school_update(by=self.request.user, school=self.school, **data)
+
+    def get_success_url(self, saved):
+        return reverse("school-detail", args=[saved.pk])
+
+
+class SchoolClassDetailView(ScopedMixin, DetailView):
+    model = SchoolClass
+    template_name = "accounts/class_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("school", "head_teacher")
+
+
+class SchoolClassFormMixin(ServiceFormView):
+    capability = Capability.MANAGE_ORG
+    form_class = SchoolClassForm
+    template_name = "accounts/form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "school": self.school}
+
+
+class SchoolClassCreateView(SchoolClassFormMixin):
+    success_message = "班级已新增。"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.school = jurisdiction.get_or_404(request.user, School, pk=kwargs["school_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "title": f"新增班级：{self.school.name}"}
+
+    def perform(self, data):
+        return services.class_create(by=self.request.user, school=self.school, **data)
+
+    def get_success_url(self, saved):
+        return reverse("school-detail", args=[self.school.pk])
+
+
+class SchoolClassUpdateView(SchoolClassFormMixin):
+    success_message = "班级信息已保存。"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.klass = jurisdiction.get_or_404(request.user, SchoolClass, pk=kwargs["pk"])
+        self.school = self.klass.school
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        form.fields["school_year"].disabled = True
+        return form
+
+    def get_initial(self):
+        k = self.klass
+        return {
+            "school_year": k.school_year,
+            "grade": k.grade,
+            "name": k.name,
+            "head_teacher": k.head_teacher_id,
+        }
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "title": f"修改班级：{self.school.name} {self.klass}",
+        }
+
+    def perform(self, data):
+        data.pop("school_year")
+        return services.class_update(by=self.request.user, klass=self.klass, **data)
+
+    def get_success_url(self, saved):
+        return reverse("class-detail", args=[saved.pk])
+
+
+class AccountListView(ScopedMixin, ListView):
+    capability = Capability.MANAGE_ACCOUNTS
+    model = User
+    template_name = "accounts/account_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        users = super().get_queryset().select_related("region", "school")
+        query = self.request.GET.get("q", "").strip()
+        if query:
+            users = users.filter(username__icontains=query) | users.filter(
+                full_name__icontains=query
+            )
+        role = self.request.GET.get("role", "")
+        if role:
+            users = users.filter(role=role)
+        return users
+
+
+class AccountCreateView(ServiceFormView):
+    capability = Capability.MANAGE_ACCOUNTS
+    form_class = AccountForm
+    template_name = "accounts/form.html"
+    extra_context = {"title": "新增账号"}
+    success_message = "账号已创建。"
+
+    def perform(self, data):
+        return services.account_create(by=self.request.user, **data)
+
+    def get_success_url(self, saved):
+        return reverse("account-list")
+
+
+class AccountUpdateView(ServiceFormView):
+    capability = Capability.MANAGE_ACCOUNTS
+    form_class = AccountForm
+    template_name = "accounts/form.html"
+    success_message = "账号信息已保存。"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.account = jurisdiction.get_or_404(request.user, User, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "editing": True}
+
+    def get_initial(self):
+        a = self.account
+        return {
+            "username": a.username,
+            "full_name": a.full_name,
+            "role": a.role,
+            "region": a.region_id,
+            "school": a.school_id,
+            "phone": a.phone,
+            "email": a.email,
+        }
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "title": f"修改账号：{self.account.username}",
+            "account": self.account,
+        }
+
+    def perform(self, data):
+        data.pop("username")
+        return services.account_update(by=self.request.user, user=self.account, **data)
+
+    def get_success_url(self, saved):
+        return reverse("account-list")
+
+
+@require_POST
+def account_set_active(request, pk):
+    account = jurisdiction.get_or_404(request.user, User, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.account_set_active(by=request.user, user=account, active=active)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"账号 {account.username} 已{'启用' if active else '停用'}。")
+    return redirect("account-list")
+
+
+def audit_list(request):
+    if not services.has_capability(request.user, Capability.VIEW_AUDIT):
+        raise PermissionDenied("当前账号没有“查看审计日志”的权限。")
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = selectors.audit_events(request.user, **{k: v for k, v in filters.items() if v})
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/audit_list.html", {"form": form, "page_obj": page})

@@ -1,0 +1,18 @@
+"""Test settings: the real services named in the environment, SQLite and memory otherwise."""
+
+import os
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
+DEBUG = False
+# Hashing is still Django's; a cheap hasher keeps the suite fast.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Throttling is tested on its own with a low rate; the rest of the suite logs in often.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
