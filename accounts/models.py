@@ -232,7 +232,7 @@ class User(AbstractUser):
         ]
 
     def __str__(self):
-        return self.full_name or self.username
+        return f"{self.full_name}（{self.username}）" if self.full_name else self.username
 
     @property
     def org_unit(self):

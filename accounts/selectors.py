@@ -2,8 +2,10 @@
 
 from datetime import date, datetime, time
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+
+from kongchuo.masking import mask_phone
 
 from . import jurisdiction
 from .choices import RegionLevel
@@ -67,11 +69,32 @@ def schools(
         School.objects.for_user(user)
         .select_related("township", "parent")
         .annotate(class_count=Count("classes"))
+        .order_by("code")
     )
     if township:
         result = result.filter(township_id=township)
     if kind:
         result = result.filter(kind=kind)
     if query:
-        result = result.filter(name__icontains=query.strip()) | result.filter(code=query.strip())
+        result = result.filter(Q(name__icontains=query.strip()) | Q(code=query.strip()))
     return result
+
+
+ACCOUNT_EXPORT_HEADERS = ["用户名", "姓名", "角色", "所属单位", "手机号", "状态", "最近登录"]
+
+
+def account_export_rows(user):
+    """The accounts ``user`` may see, as export rows; phone numbers masked."""
+    accounts = User.objects.for_user(user).select_related("region", "school").order_by("username")
+    for account in accounts.iterator(chunk_size=2000):
+        yield [
+            account.username,
+            account.full_name,
+            account.get_role_display(),
+            str(account.org_unit or ""),
+            mask_phone(account.phone),
+            "在用" if account.is_active else "已停用",
+            timezone.localtime(account.last_login).strftime("%Y-%m-%d %H:%M")
+            if account.last_login
+            else "",
+        ]

@@ -1,19 +1,23 @@
 """Pages of the organisation tree, accounts and audit trail. Thin: parse, call a service,
 render. Every record comes through the jurisdiction filter, so out-of-area ids are 404."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from kongchuo.errors import AppError
+from kongchuo.xlsx import workbook_bytes
 
-from . import jurisdiction, selectors, services
+from . import audit, jurisdiction, selectors, services
 from .choices import Capability, RegionLevel, SchoolKind
 from .forms import (
     AccountForm,
@@ -34,12 +38,18 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(request, "registration/locked.html", {"message": LOCKED_MESSAGE}, status=429)
 
 
+def check_capability(user, capability: Capability) -> None:
+    """Pages answer 403 to a user who sees a record but may not act on it."""
+    if not services.has_capability(user, capability):
+        raise PermissionDenied(f"当前账号没有“{capability.label}”的权限。")
+
+
 class CapabilityRequiredMixin:
     capability: Capability | None = None
 
     def dispatch(self, request, *args, **kwargs):
-        if self.capability and not services.has_capability(request.user, self.capability):
-            raise PermissionDenied(f"当前账号没有“{self.capability.label}”的权限。")
+        if self.capability:
+            check_capability(request.user, self.capability)
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -381,6 +391,7 @@ class AccountUpdateView(ServiceFormView):
 @require_POST
 def account_set_active(request, pk):
     account = jurisdiction.get_or_404(request.user, User, pk=pk)
+    check_capability(request.user, Capability.MANAGE_ACCOUNTS)
     active = request.POST.get("active") == "1"
     try:
         services.account_set_active(by=request.user, user=account, active=active)
@@ -391,9 +402,22 @@ def account_set_active(request, pk):
     return redirect("account-list")
 
 
+def account_export(request):
+    check_capability(request.user, Capability.MANAGE_ACCOUNTS)
+    content, rows = workbook_bytes(
+        "账号", selectors.ACCOUNT_EXPORT_HEADERS, selectors.account_export_rows(request.user)
+    )
+    audit.record_export(actor=request.user, what="账号名单", rows=rows)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    filename = f"账号名单-{timezone.localdate():%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
 def audit_list(request):
-    if not services.has_capability(request.user, Capability.VIEW_AUDIT):
-        raise PermissionDenied("当前账号没有“查看审计日志”的权限。")
+    check_capability(request.user, Capability.VIEW_AUDIT)
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     events = selectors.audit_events(request.user, **{k: v for k, v in filters.items() if v})

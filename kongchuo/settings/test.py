@@ -16,3 +16,6 @@ STORAGES = {
 }
 # Throttling is tested on its own with a low rate; the rest of the suite logs in often.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
+# Static files come from the finders in tests; no collectstatic run is needed.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
