@@ -60,10 +60,13 @@ def test_chinese_text_is_drawn_with_a_cjk_font_not_boxes(page, live_world):
 
 
 def test_phone_sized_viewport_keeps_the_page_usable(browser, live_server, live_world, tmp_path):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
+    )
     page = context.new_page()
     login(page, "xz1_xx1_banzhuren", live_world.password)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert page.get_by_role("link", name="南涧镇中心学校 一年级1班").is_visible()
-    page.screenshot(path=str(tmp_path / "home-phone.png"))  # kept by pytest for a look after a failure
+    # Kept under pytest's tmp_path for a look after a failure.
+    page.screenshot(path=str(tmp_path / "home-phone.png"))
     context.close()
