@@ -309,6 +309,15 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"
 
+    @property
+    def object_type_display(self) -> str:
+        from django.apps import apps
+
+        try:
+            return apps.get_model(self.object_type)._meta.verbose_name
+        except (LookupError, ValueError):
+            return self.object_type
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise PermissionError("审计日志只能追加，不能修改。")

@@ -44,7 +44,8 @@ def live_world(transactional_db):
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    # An English browser on purpose: the UI must stay Chinese whatever the browser prefers.
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

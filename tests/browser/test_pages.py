@@ -70,3 +70,11 @@ def test_phone_sized_viewport_keeps_the_page_usable(browser, live_server, live_w
     # Kept under pytest's tmp_path for a look after a failure.
     page.screenshot(path=str(tmp_path / "home-phone.png"))
     context.close()
+
+
+def test_form_errors_are_chinese_even_for_an_english_browser(page, live_world):
+    login(page, "xian_admin", live_world.password)
+    page.goto("/accounts/new/")
+    page.get_by_role("button", name="保存").click()
+    errors = page.locator(".field .error").all_inner_texts()
+    assert errors and set(errors) == {"该字段是必填项。"}
