@@ -92,3 +92,14 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", "吊销接口令牌"
     EXPORT = "export", "导出"
     REVEAL = "reveal", "查看完整证件号"
+
+
+class JobKind(models.TextChoices):
+    ACCOUNT_EXPORT = "account_export", "导出账号名单"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "进行中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"

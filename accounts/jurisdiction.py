@@ -6,7 +6,8 @@ A user's *area* comes from their account's organisation unit:
 - a region-bound account (county, township, city, province, village cadre) sees the region's
   subtree, found by the region's code prefix — a village cadre sees their whole township;
 - a school account sees its school and, for a 中心校, the schools attached to it;
-- a class teacher sees their own classes (and their school where a record has no class).
+- a class teacher sees their own classes (and their school where a record has no class);
+- personal records (a user's own background jobs) are seen by their owner only.
 
 Each model registers the lookups that place its rows in the tree: ``region`` paths lead to a
 region code, ``school`` paths to a school id, ``klass`` paths to a class id. A model that was
@@ -44,6 +45,7 @@ class Paths:
     school: tuple[str, ...] = ()
     klass: tuple[str, ...] = ()
     reference: bool = False
+    owner: str = ""
 
 
 _PATHS: dict[type[models.Model], Paths] = {}
@@ -52,14 +54,20 @@ _PATHS: dict[type[models.Model], Paths] = {}
 def register(
     model: type[models.Model],
     *,
-    region: tuple[str, ...],
+    region: tuple[str, ...] = (),
     school: tuple[str, ...] = (),
     klass: tuple[str, ...] = (),
     reference: bool = False,
+    owner: str = "",
 ) -> None:
     """Declare where ``model``'s rows sit. ``reference`` data is visible county-wide to
-    school and class accounts (they need it to fill in forms)."""
-    _PATHS[model] = Paths(region=region, school=school, klass=klass, reference=reference)
+    school and class accounts (they need it to fill in forms). ``owner`` names the account
+    field of personal records (a user's own background jobs) that only their owner sees."""
+    if not (region or owner):
+        raise ImproperlyConfigured(f"{model.__name__}: give region paths or an owner field.")
+    _PATHS[model] = Paths(
+        region=region, school=school, klass=klass, reference=reference, owner=owner
+    )
 
 
 def area_of(user) -> Area:
@@ -138,6 +146,8 @@ def scope(user, queryset: models.QuerySet) -> models.QuerySet:
     area = area_of(user)
     if area.kind == ALL:
         return queryset
+    if paths.owner:
+        return queryset.filter(**{paths.owner: user}) if area.kind != NOTHING else queryset.none()
     condition = area_filter(area, paths) if area.kind != NOTHING else None
     return queryset.none() if condition is None else queryset.filter(condition)
 

@@ -9,6 +9,8 @@ from .choices import (
     ROLE_REGION_LEVEL,
     SCHOOL_ROLES,
     AuditAction,
+    JobKind,
+    JobStatus,
     RegionLevel,
     Role,
     SchoolKind,
@@ -309,6 +311,14 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("审计日志只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计日志只能追加，不能删除。")
+
     @property
     def object_type_display(self) -> str:
         from django.apps import apps
@@ -318,13 +328,45 @@ class AuditEvent(models.Model):
         except (LookupError, ValueError):
             return self.object_type
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("审计日志只能追加，不能修改。")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise PermissionError("审计日志只能追加，不能删除。")
+class Job(models.Model):
+    """Work a user asked for that runs in the background (exports, imports, comparisons),
+    with its progress and its result file."""
+
+    kind = models.CharField("类型", max_length=30, choices=JobKind.choices)
+    requested_by = models.ForeignKey(
+        User, verbose_name="申请人", on_delete=models.PROTECT, related_name="jobs"
+    )
+    params = models.JSONField("参数", default=dict, blank=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    done = models.PositiveIntegerField("已处理", default=0)
+    total = models.PositiveIntegerField("总数", default=0)
+    message = models.CharField("结果说明", max_length=500, blank=True)
+    result = models.FileField("结果文件", upload_to="jobs/%Y/%m/", blank=True)
+    result_name = models.CharField("结果文件名", max_length=200, blank=True)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "后台任务"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
 # Where each kind of record sits in the jurisdiction tree (see accounts/jurisdiction.py).
@@ -337,3 +379,4 @@ jurisdiction.register(
     User, region=("region__code", "school__township__code"), school=("school_id",)
 )
 jurisdiction.register(AuditEvent, region=("region_code",))
+jurisdiction.register(Job, owner="requested_by")

@@ -5,12 +5,23 @@ from celery import shared_task
 from django.core.management import call_command
 from django.db import OperationalError
 
-TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
+from . import jobs
+
+TRANSIENT_ERRORS = (OperationalError, *jobs.TRANSIENT_ERRORS)
+RETRY = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
 
 
-@shared_task(
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=600, max_retries=5
-)
+@shared_task(**RETRY)
 def purge_expired_sessions():
     """Nightly: drop expired sessions. Running it twice removes nothing more."""
     call_command("clearsessions")
+
+
+@shared_task(**RETRY)
+def run_job(job_id: int):
+    jobs.job_run(job_id)

@@ -18,9 +18,11 @@ urlpatterns = [
     path("org/classes/<int:pk>/", views.SchoolClassDetailView.as_view(), name="class-detail"),
     path("org/classes/<int:pk>/edit/", views.SchoolClassUpdateView.as_view(), name="class-update"),
     path("accounts/", views.AccountListView.as_view(), name="account-list"),
-    path("accounts/export/", views.account_export, name="account-export"),
     path("accounts/new/", views.AccountCreateView.as_view(), name="account-create"),
     path("accounts/<int:pk>/edit/", views.AccountUpdateView.as_view(), name="account-update"),
     path("accounts/<int:pk>/active/", views.account_set_active, name="account-set-active"),
     path("audit/", views.audit_list, name="audit-list"),
+    path("jobs/", views.job_create, name="job-create"),
+    path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/download/", views.job_download, name="job-download"),
 ]

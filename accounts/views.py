@@ -1,24 +1,20 @@
 """Pages of the organisation tree, accounts and audit trail. Thin: parse, call a service,
 render. Every record comes through the jurisdiction filter, so out-of-area ids are 404."""
 
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from kongchuo.errors import AppError
-from kongchuo.xlsx import workbook_bytes
 
-from . import audit, jurisdiction, selectors, services
-from .choices import Capability, RegionLevel, SchoolKind
+from . import jobs, jurisdiction, selectors, services
+from .choices import Capability, JobStatus, RegionLevel, SchoolKind
 from .forms import (
     AccountForm,
     AuditFilterForm,
@@ -27,7 +23,7 @@ from .forms import (
     SchoolClassForm,
     SchoolForm,
 )
-from .models import Region, School, SchoolClass, User
+from .models import Job, Region, School, SchoolClass, User
 
 LOCKED_MESSAGE = "该账号因连续5次登录失败已被锁定30分钟，请稍后再试或联系县级管理员解锁。"
 
@@ -402,18 +398,25 @@ def account_set_active(request, pk):
     return redirect("account-list")
 
 
-def account_export(request):
-    check_capability(request.user, Capability.MANAGE_ACCOUNTS)
-    content, rows = workbook_bytes(
-        "账号", selectors.ACCOUNT_EXPORT_HEADERS, selectors.account_export_rows(request.user)
-    )
-    audit.record_export(actor=request.user, what="账号名单", rows=rows)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    filename = f"账号名单-{timezone.localdate():%Y%m%d}.xlsx"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+@require_POST
+def job_create(request):
+    try:
+        job = jobs.job_start(by=request.user, kind=request.POST.get("kind", ""))
+    except AppError as exc:
+        raise PermissionDenied(exc.message) from None
+    return redirect("job-detail", pk=job.pk)
+
+
+def job_detail(request, pk):
+    job = jurisdiction.get_or_404(request.user, Job, pk=pk)
+    return render(request, "accounts/job_detail.html", {"job": job})
+
+
+def job_download(request, pk):
+    job = jurisdiction.get_or_404(request.user, Job, pk=pk)
+    if job.status != JobStatus.DONE or not job.result:
+        raise Http404("结果文件尚未生成。")
+    return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)
 
 
 def audit_list(request):

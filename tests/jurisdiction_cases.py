@@ -6,7 +6,7 @@ one line each; tests/accounts/test_matrix.py runs every entry for every role.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from accounts.models import Region, School, SchoolClass, User
+from accounts.models import Job, Region, School, SchoolClass, User
 
 COUNTY_A, COUNTY_B = "532926", "530101"
 
@@ -50,6 +50,16 @@ def _account(prefix):
     )
 
 
+def _finished_job(prefix):
+    """A finished export requested by the county administrator (jobs are owner-only)."""
+    from accounts import jobs
+
+    admin = User.objects.get(role="county_admin", region__code=prefix)
+    job = jobs.job_start(by=admin, kind="account_export")
+    jobs.job_run(job.pk)
+    return Job.objects.get(pk=job.pk)
+
+
 COUNTY_ADMIN_ONLY = frozenset({"county_admin"})
 
 ENDPOINTS = [
@@ -69,6 +79,8 @@ ENDPOINTS = [
         method="post",
         allowed=COUNTY_ADMIN_ONLY,
     ),
+    Endpoint("job page", "/jobs/{pk}/", _finished_job),
+    Endpoint("job download", "/jobs/{pk}/download/", _finished_job),
     Endpoint("region API", "/api/v1/regions/{pk}/", _township),
     Endpoint("school API", "/api/v1/schools/{pk}/", _school),
     Endpoint("class API", "/api/v1/classes/{pk}/", _class),

@@ -1,6 +1,8 @@
 """Test settings: the real services named in the environment, SQLite and memory otherwise."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 
@@ -19,3 +21,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min
 # Static files come from the finders in tests; no collectstatic run is needed.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# Result files of jobs run by tests go to a throw-away folder.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="kongchuo-test-media-"))

@@ -1,0 +1,119 @@
+"""Background jobs a user asks for. ``job_start`` queues one after the transaction commits;
+the Celery task calls ``job_run``, which checks the requester again — still active, still
+allowed — and runs the job's runner *as that user*, so everything it reads goes through the
+jurisdiction filter at run time, not at request time."""
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from kongchuo.errors import AppError
+from kongchuo.xlsx import workbook_bytes
+
+from . import audit, selectors
+from .choices import Capability, JobKind, JobStatus
+from .models import Job, User
+from .services import has_capability, require_capability
+
+logger = logging.getLogger(__name__)
+
+Runner = Callable[[Job, User], None]
+RUNNERS: dict[str, tuple[Capability, Runner]] = {}
+PROGRESS_EVERY = 1000
+TRANSIENT_ERRORS = (ConnectionError, TimeoutError)
+
+
+def runner(kind: JobKind, capability: Capability):
+    """Register the function that does a kind of job, and the capability it needs."""
+
+    def register(fn: Runner) -> Runner:
+        RUNNERS[kind] = (capability, fn)
+        return fn
+
+    return register
+
+
+@transaction.atomic
+def job_start(*, by: User, kind: str, params: dict | None = None) -> Job:
+    if kind not in RUNNERS:
+        raise AppError("不支持的任务类型。", field="kind")
+    require_capability(by, RUNNERS[kind][0])
+    job = Job.objects.create(kind=kind, requested_by=by, params=params or {})
+    from .tasks import run_job
+
+    run_job.delay_on_commit(job.pk)
+    return job
+
+
+def _fail(job: Job, message: str) -> None:
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.FAILED, message=message, finished_at=timezone.now()
+    )
+
+
+def job_run(job_id: int) -> None:
+    """Run a queued job once. A job already finished is left alone, so a redelivered
+    message does nothing twice."""
+    job = Job.objects.select_related("requested_by").filter(pk=job_id).first()
+    if job is None or job.finished:
+        return
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    user = job.requested_by
+    capability, run = RUNNERS[job.kind]
+    if not (user.is_active and has_capability(user, capability)):
+        _fail(job, "申请人的账号已停用或已无此权限，任务未执行。")
+        return
+    try:
+        run(job, user)
+    except AppError as exc:
+        _fail(job, exc.message)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception("job %s (%s) failed", job.pk, job.kind)
+        _fail(job, "任务执行出错，已记录错误，请稍后重试或联系管理员。")
+
+
+def report_progress(job: Job, done: int, total: int) -> None:
+    Job.objects.filter(pk=job.pk).update(done=done, total=total)
+
+
+def with_progress(job: Job, rows: Iterable, total: int) -> Iterator:
+    report_progress(job, 0, total)
+    done = 0
+    for done, row in enumerate(rows, start=1):
+        if done % PROGRESS_EVERY == 0:
+            report_progress(job, done, total)
+        yield row
+    report_progress(job, done, total)
+
+
+def finish_with_file(job: Job, *, content: bytes, filename: str, message: str) -> None:
+    job.result.save(filename, ContentFile(content), save=False)
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.DONE,
+        result=job.result.name,
+        result_name=filename,
+        message=message,
+        finished_at=timezone.now(),
+    )
+
+
+@runner(JobKind.ACCOUNT_EXPORT, Capability.MANAGE_ACCOUNTS)
+def export_accounts(job: Job, user: User) -> None:
+    total = User.objects.for_user(user).count()
+    content, rows = workbook_bytes(
+        "账号",
+        selectors.ACCOUNT_EXPORT_HEADERS,
+        with_progress(job, selectors.account_export_rows(user), total),
+    )
+    audit.record_export(actor=user, what="账号名单", rows=rows)
+    finish_with_file(
+        job,
+        content=content,
+        filename=f"账号名单-{timezone.localdate():%Y%m%d}.xlsx",
+        message=f"已导出 {rows} 个账号。",
+    )
