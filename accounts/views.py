@@ -59,10 +59,30 @@ class ScopedMixin(CapabilityRequiredMixin):
 
 
 class ServiceFormView(CapabilityRequiredMixin, FormView):
-    """A form whose valid input goes to one service; its AppError comes back onto the form."""
+    """A form whose valid input goes to one service; its AppError comes back onto the form.
+
+    ``target_model`` set: the view works on one record of the user's area, found by the URL's
+    ``target_kwarg`` (404 outside the area), available as ``self.target``.
+    """
+
+    template_name = "accounts/form.html"
+    target_model = None
+    target_kwarg = "pk"
+    title = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.target_model is not None:
+            self.target = jurisdiction.get_or_404(
+                request.user, self.target_model, pk=kwargs[self.target_kwarg]
+            )
+        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        title = self.title.format(target=getattr(self, "target", None))
+        return {**super().get_context_data(**kwargs), "title": title}
 
     def perform(self, data: dict):
         raise NotImplementedError
@@ -112,8 +132,7 @@ class RegionListView(ScopedMixin, ListView):
 class RegionCreateView(ServiceFormView):
     capability = Capability.MANAGE_ORG
     form_class = RegionForm
-    template_name = "accounts/form.html"
-    extra_context = {"title": "新增乡镇或村"}
+    title = "新增乡镇或村"
     success_message = "区划已新增。"
 
     def get_initial(self):
@@ -129,21 +148,15 @@ class RegionCreateView(ServiceFormView):
 class RegionUpdateView(ServiceFormView):
     capability = Capability.MANAGE_ORG
     form_class = RegionRenameForm
-    template_name = "accounts/form.html"
+    target_model = Region
+    title = "修改区划：{target.name}"
     success_message = "区划名称已修改。"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.region = jurisdiction.get_or_404(request.user, Region, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
-
     def get_initial(self):
-        return {"name": self.region.name}
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": f"修改区划：{self.region.name}"}
+        return {"name": self.target.name}
 
     def perform(self, data):
-        return services.region_update(by=self.request.user, region=self.region, **data)
+        return services.region_update(by=self.request.user, region=self.target, **data)
 
     def get_success_url(self, saved):
         return reverse("region-list")
@@ -193,8 +206,7 @@ class SchoolDetailView(ScopedMixin, DetailView):
 class SchoolCreateView(ServiceFormView):
     capability = Capability.MANAGE_ORG
     form_class = SchoolForm
-    template_name = "accounts/form.html"
-    extra_context = {"title": "新增学校"}
+    title = "新增学校"
     success_message = "学校已新增。"
 
     def perform(self, data):
@@ -207,21 +219,18 @@ class SchoolCreateView(ServiceFormView):
 class SchoolUpdateView(ServiceFormView):
     capability = Capability.MANAGE_ORG
     form_class = SchoolForm
-    template_name = "accounts/form.html"
+    target_model = School
+    title = "修改学校：{target.name}"
     success_message = "学校信息已保存。"
-
-    def dispatch(self, request, *args, **kwargs):
-        self.school = jurisdiction.get_or_404(request.user, School, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         form.fields["code"].disabled = True
-        form.fields["parent"].queryset = form.fields["parent"].queryset.exclude(pk=self.school.pk)
+        form.fields["parent"].queryset = form.fields["parent"].queryset.exclude(pk=self.target.pk)
         return form
 
     def get_initial(self):
-        s = self.school
+        s = self.target
         return {
             "code": s.code,
             "name": s.name,
@@ -230,12 +239,9 @@ class SchoolUpdateView(ServiceFormView):
             "parent": s.parent_id,
         }
 
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": f"修改学校：{self.school.name}"}
-
     def perform(self, data):
         data.pop("code")
-        return services.school_update(by=self.request.user, school=self.school, **data)
+        return services.school_update(by=self.request.user, school=self.target, **data)
 
     def get_success_url(self, saved):
         return reverse("school-detail", args=[saved.pk])
@@ -249,39 +255,33 @@ class SchoolClassDetailView(ScopedMixin, DetailView):
         return super().get_queryset().select_related("school", "head_teacher")
 
 
-class SchoolClassFormMixin(ServiceFormView):
+class SchoolClassCreateView(ServiceFormView):
     capability = Capability.MANAGE_ORG
     form_class = SchoolClassForm
-    template_name = "accounts/form.html"
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "school": self.school}
-
-
-class SchoolClassCreateView(SchoolClassFormMixin):
+    target_model = School
+    target_kwarg = "school_pk"
+    title = "新增班级：{target.name}"
     success_message = "班级已新增。"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.school = jurisdiction.get_or_404(request.user, School, pk=kwargs["school_pk"])
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": f"新增班级：{self.school.name}"}
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "school": self.target}
 
     def perform(self, data):
-        return services.class_create(by=self.request.user, school=self.school, **data)
+        return services.class_create(by=self.request.user, school=self.target, **data)
 
     def get_success_url(self, saved):
-        return reverse("school-detail", args=[self.school.pk])
+        return reverse("school-detail", args=[self.target.pk])
 
 
-class SchoolClassUpdateView(SchoolClassFormMixin):
+class SchoolClassUpdateView(ServiceFormView):
+    capability = Capability.MANAGE_ORG
+    form_class = SchoolClassForm
+    target_model = SchoolClass
+    title = "修改班级：{target.school.name} {target}"
     success_message = "班级信息已保存。"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.klass = jurisdiction.get_or_404(request.user, SchoolClass, pk=kwargs["pk"])
-        self.school = self.klass.school
-        return super().dispatch(request, *args, **kwargs)
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "school": self.target.school}
 
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
@@ -289,7 +289,7 @@ class SchoolClassUpdateView(SchoolClassFormMixin):
         return form
 
     def get_initial(self):
-        k = self.klass
+        k = self.target
         return {
             "school_year": k.school_year,
             "grade": k.grade,
@@ -297,15 +297,9 @@ class SchoolClassUpdateView(SchoolClassFormMixin):
             "head_teacher": k.head_teacher_id,
         }
 
-    def get_context_data(self, **kwargs):
-        return {
-            **super().get_context_data(**kwargs),
-            "title": f"修改班级：{self.school.name} {self.klass}",
-        }
-
     def perform(self, data):
         data.pop("school_year")
-        return services.class_update(by=self.request.user, klass=self.klass, **data)
+        return services.class_update(by=self.request.user, klass=self.target, **data)
 
     def get_success_url(self, saved):
         return reverse("class-detail", args=[saved.pk])
@@ -333,8 +327,7 @@ class AccountListView(ScopedMixin, ListView):
 class AccountCreateView(ServiceFormView):
     capability = Capability.MANAGE_ACCOUNTS
     form_class = AccountForm
-    template_name = "accounts/form.html"
-    extra_context = {"title": "新增账号"}
+    title = "新增账号"
     success_message = "账号已创建。"
 
     def perform(self, data):
@@ -347,18 +340,15 @@ class AccountCreateView(ServiceFormView):
 class AccountUpdateView(ServiceFormView):
     capability = Capability.MANAGE_ACCOUNTS
     form_class = AccountForm
-    template_name = "accounts/form.html"
+    target_model = User
+    title = "修改账号：{target.username}"
     success_message = "账号信息已保存。"
-
-    def dispatch(self, request, *args, **kwargs):
-        self.account = jurisdiction.get_or_404(request.user, User, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "editing": True}
 
     def get_initial(self):
-        a = self.account
+        a = self.target
         return {
             "username": a.username,
             "full_name": a.full_name,
@@ -369,16 +359,9 @@ class AccountUpdateView(ServiceFormView):
             "email": a.email,
         }
 
-    def get_context_data(self, **kwargs):
-        return {
-            **super().get_context_data(**kwargs),
-            "title": f"修改账号：{self.account.username}",
-            "account": self.account,
-        }
-
     def perform(self, data):
         data.pop("username")
-        return services.account_update(by=self.request.user, user=self.account, **data)
+        return services.account_update(by=self.request.user, user=self.target, **data)
 
     def get_success_url(self, saved):
         return reverse("account-list")

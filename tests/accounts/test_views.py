@@ -127,3 +127,34 @@ def test_export_cells_that_look_like_formulas_stay_text():
     assert count == 5
     assert [c.value for c in cells] == ["=1+1", "+86", "-3", "@x", "ok"]
     assert {c.data_type for c in cells} == {"s"}
+
+
+def test_county_admin_edits_a_class_and_its_school_through_the_pages(world):
+    from accounts.models import SchoolClass
+
+    client = world.client("xian_admin")
+    klass = SchoolClass.objects.filter(school__township__code__startswith="532926").first()
+    response = client.post(
+        f"/org/classes/{klass.pk}/edit/",
+        {"school_year": 1999, "grade": klass.grade, "name": "火箭班"},
+    )
+    assert response.status_code == 302
+    klass.refresh_from_db()
+    assert klass.name == "火箭班" and klass.school_year != 1999  # the year cannot be changed
+    school = klass.school
+    client.post(
+        f"/org/schools/{school.pk}/edit/",
+        {
+            "code": "0000000000",
+            "name": "改名学校",
+            "kind": school.kind,
+            "township": school.township_id,
+        },
+    )
+    school.refresh_from_db()
+    assert school.name == "改名学校" and school.code != "0000000000"
+    page = client.post(
+        f"/org/schools/{school.pk}/classes/new/",
+        {"school_year": 2026, "grade": 1, "name": "火箭班"},
+    )
+    assert page.status_code == 302
