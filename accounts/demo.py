@@ -1,16 +1,18 @@
 """A realistic demo county (or many, for benchmarks), deterministic from a seed.
 
 The first county is 云南省大理白族自治州南涧彝族自治县 (532926), the county of source text 003;
-further counties get generated codes in the same province. Codes follow GB/T 2260 and the
+further counties are Yunnan's other real counties, in code order. Codes follow GB/T 2260 and the
 statistics bureau's 12-digit extension (towns 1xx, townships 2xx, village committees 2xx).
 """
 
 import random
 from dataclasses import dataclass
+from functools import cache
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
+from stdnum import numdb
 
 from .choices import RegionLevel, Role, SchoolKind
 from .models import Region, School, SchoolClass, User
@@ -93,13 +95,39 @@ def _township(index: int) -> tuple[str, str]:
     return f"第{index + 1}镇", f"{105 + index - len(TOWNSHIP_NAMES):03d}"
 
 
-def _county_code(index: int) -> tuple[str, str, str]:
-    """(city code, county code, county name) of the index-th county."""
-    if index == 0:
-        return "532900", "532926", "南涧彝族自治县"
-    city = 1 + (index - 1) // 20
-    county = 1 + (index - 1) % 20
-    return f"53{city:02d}00", f"53{city:02d}{county:02d}", f"演示{index + 1}号县"
+@cache
+def real_counties() -> list[tuple[str, str, str, str]]:
+    """(city code, city name, county code, county name) of Yunnan's current counties, the
+    demo county first. Real codes, so that generated ID numbers pass the GB 11643 place check."""
+    db = numdb.get("cn/loc")
+
+    def name(code: str) -> str:
+        info = {k: v for _, props in db.info(code) for k, v in props.items()}
+        return info.get("county", "")
+
+    counties = []
+    for city in range(1, 40):
+        for county in range(1, 100):
+            code = f"53{city:02d}{county:02d}"
+            # The last of "[1983-1995]old,[1995-]new" is the current name; "[x-y]" is gone.
+            label = name(code).split(",")[-1]
+            if label.startswith("["):
+                span, label = label[1:].split("]", 1)
+                if not span.endswith("-"):
+                    continue
+            if not label or "市辖区" in label:
+                continue
+            city_name = name(f"53{city:02d}00").split(",")[-1].split("]")[-1]
+            counties.append((f"53{city:02d}00", city_name, code, label))
+    counties.sort(key=lambda row: row[2] != "532926")
+    return counties
+
+
+def _county_code(index: int) -> tuple[str, str, str, str]:
+    counties = real_counties()
+    if index >= len(counties):
+        raise ValueError(f"only {len(counties)} counties available")
+    return counties[index]
 
 
 @transaction.atomic
@@ -131,13 +159,10 @@ def build(size: DemoSize, *, seed: int = 1) -> dict:
         account("sheng_dudao", Role.PROVINCE_SUPERVISOR, region=province)
     school_serial = 0
     for c in range(size.counties):
-        city_code, county_code, county_name = _county_code(c)
+        city_code, city_name, county_code, county_name = _county_code(c)
         if city_code not in cities:
             cities[city_code] = Region.objects.create(
-                code=city_code,
-                name="大理白族自治州" if city_code == "532900" else f"演示{city_code[2:4]}市",
-                level=RegionLevel.CITY,
-                parent=province,
+                code=city_code, name=city_name, level=RegionLevel.CITY, parent=province
             )
             if size.accounts and c == 0:
                 account("shi_dudao", Role.CITY_SUPERVISOR, region=cities[city_code])

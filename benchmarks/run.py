@@ -3,7 +3,7 @@ in the same run, as a ratio.
 
 Data is generated at county and province scale into a database of its own: with
 ``BENCH_DATABASE_URL`` (PostgreSQL recommended, the database is dropped and re-created) or a
-fresh SQLite file under data/. ``BENCH_COUNTIES`` sets the province size (default 130).
+fresh SQLite file under data/. ``BENCH_COUNTIES`` sets the province size (default 129, all of Yunnan).
 """
 
 import os
@@ -106,7 +106,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    bench_scoped_lists(int(os.environ.get("BENCH_COUNTIES", "130")))
+    bench_scoped_lists(int(os.environ.get("BENCH_COUNTIES", "129")))
 
 
 if __name__ == "__main__":

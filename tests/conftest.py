@@ -73,7 +73,7 @@ def pytest_sessionstart(session):
 class World:
     """Two counties in different cities of one province, every role in each area.
 
-    County A is the demo county 532926 (city 532900); county B is 530101 (city 530100).
+    County A is the demo county 532926 (大理州); county B is 530102 五华区 (昆明市).
     Usernames are the demo ones; county B's carry the prefix ``c2_``.
     """
 

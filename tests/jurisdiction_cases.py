@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from accounts.models import Job, Region, School, SchoolClass, User
 
-COUNTY_A, COUNTY_B = "532926", "530101"
+COUNTY_A, COUNTY_B = "532926", "530102"
 
 
 @dataclass(frozen=True)

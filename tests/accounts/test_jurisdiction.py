@@ -10,7 +10,7 @@ from accounts.models import AuditEvent, Region, School, SchoolClass, User
 
 pytestmark = pytest.mark.django_db
 
-COUNTY_A, COUNTY_B = "532926", "530101"
+COUNTY_A, COUNTY_B = "532926", "530102"
 
 
 def visible(username, model):

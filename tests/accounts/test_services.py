@@ -30,7 +30,7 @@ def test_county_admin_adds_a_township_and_a_village_with_valid_codes(world):
         ("53292610", "code", "乡镇级区划代码应为9位数字"),
         ("5329261051", "code", "乡镇级区划代码应为9位数字"),
         ("53292610x", "code", "乡镇级区划代码应为9位数字"),
-        ("530101105", "code", "应以上级区划"),
+        ("530102105", "code", "应以上级区划"),
         ("532926000", "code", "后3位不能为000"),
     ],
 )
@@ -53,7 +53,7 @@ def test_no_region_below_a_village(world):
 def test_county_admin_cannot_touch_another_county(world):
     with pytest.raises(AppError, match="管辖范围"):
         services.region_create(
-            by=world.user("xian_admin"), parent=county("530101"), code="530101150", name="外县镇"
+            by=world.user("xian_admin"), parent=county("530102"), code="530102150", name="外县镇"
         )
 
 
@@ -175,7 +175,7 @@ def test_county_admin_cannot_create_supervisors_or_accounts_elsewhere(world):
             full_name="x",
             role=Role.COUNTY_STAFF,
             password="Zq8#long-pass",
-            region=county("530101"),
+            region=county("530102"),
         )
     assert not User.objects.filter(username__in=["boss", "spy"]).exists()
 

@@ -42,7 +42,7 @@ def test_each_role_lands_on_the_home_page_of_its_area(page, live_world, username
 
 
 def test_out_of_area_school_gives_404_page(page, live_world):
-    foreign = School.objects.filter(township__code__startswith="530101").first()
+    foreign = School.objects.filter(township__code__startswith="530102").first()
     login(page, "xian_admin", live_world.password)
     response = page.goto(f"/org/schools/{foreign.pk}/")
     assert response.status == 404

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_PASSWORD, DemoSize, build
+from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
 from accounts.models import Region
 
 
@@ -26,6 +26,10 @@ class Command(BaseCommand):
         for name in ("counties", "townships", "villages", "schools", "classes_per_grade"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} 至少为 1。")
+        if options["counties"] > len(real_counties()):
+            raise CommandError(
+                f"--counties 最多为 {len(real_counties())}（云南省现有县级区划数）。"
+            )
         if options["townships"] > 8 + 95:
             raise CommandError("--townships 最多为 103。")
         size = DemoSize(
