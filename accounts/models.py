@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from kongchuo.append_only import AppendOnlyModel
+
 from . import jurisdiction
 from .choices import (
     CODE_LENGTH,
@@ -272,17 +274,7 @@ class User(AbstractUser):
             raise ValidationError({"phone": "手机号应为以1开头的11位数字。"})
 
 
-class AuditQuerySet(jurisdiction.ScopedQuerySet):
-    """The audit trail is append-only: bulk updates and deletes are refused."""
-
-    def update(self, **kwargs):
-        raise PermissionError("审计日志只能追加，不能修改。")
-
-    def delete(self):
-        raise PermissionError("审计日志只能追加，不能删除。")
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         User,
@@ -302,22 +294,12 @@ class AuditEvent(models.Model):
     region_code = models.CharField("所属区划代码", max_length=12, blank=True, db_index=True)
     client_address = models.GenericIPAddressField("客户端地址", null=True, blank=True)
 
-    objects = AuditQuerySet.as_manager()
-
     class Meta:
         verbose_name = verbose_name_plural = "审计日志"
         ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("审计日志只能追加，不能修改。")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("审计日志只能追加，不能删除。")
 
     @property
     def object_type_display(self) -> str:

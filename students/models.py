@@ -1,0 +1,245 @@
+from django.db import models
+
+from accounts import jurisdiction
+from accounts.models import Region, School, SchoolClass, User, grade_label
+from kongchuo.append_only import AppendOnlyModel
+from kongchuo.masking import mask_id_number, mask_phone
+
+from .choices import (
+    DisabilityGrade,
+    DisabilityType,
+    EventKind,
+    Gender,
+    KeyGroup,
+    Status,
+    TransferStatus,
+)
+
+
+class Student(models.Model):
+    """A child and their current 学籍. The status changes only through EnrollmentEvent."""
+
+    name = models.CharField("姓名", max_length=50, db_index=True)
+    gender = models.CharField("性别", max_length=1, choices=Gender.choices)
+    birth_date = models.DateField("出生日期")
+    ethnicity = models.CharField("民族", max_length=10, default="汉族")
+    id_number = models.CharField("身份证号", max_length=18, unique=True, null=True, blank=True)
+    hukou_region = models.ForeignKey(
+        Region,
+        verbose_name="户籍地",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    address = models.CharField("现住址", max_length=200, blank=True)
+    student_number = models.CharField("学籍号", max_length=30, unique=True, null=True, blank=True)
+    school = models.ForeignKey(
+        School, verbose_name="学校", on_delete=models.PROTECT, related_name="students"
+    )
+    klass = models.ForeignKey(
+        SchoolClass,
+        verbose_name="班级",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="students",
+    )
+    grade = models.PositiveSmallIntegerField("年级")
+    entry_date = models.DateField("入学日期", null=True, blank=True)
+    status = models.CharField(
+        "学籍状态", max_length=20, choices=Status.choices, default=Status.ENROLLED, editable=False
+    )
+    poverty_registered = models.BooleanField(KeyGroup.POVERTY_REGISTERED.label, default=False)
+    relapse_monitored = models.BooleanField(KeyGroup.RELAPSE_MONITORED.label, default=False)
+    low_income = models.BooleanField(KeyGroup.LOW_INCOME.label, default=False)
+    left_behind = models.BooleanField(KeyGroup.LEFT_BEHIND.label, default=False)
+    migrant = models.BooleanField(KeyGroup.MIGRANT.label, default=False)
+    disabled = models.BooleanField(KeyGroup.DISABLED.label, default=False)
+    learning_difficulty = models.BooleanField(KeyGroup.LEARNING_DIFFICULTY.label, default=False)
+    financial_hardship = models.BooleanField(KeyGroup.FINANCIAL_HARDSHIP.label, default=False)
+    parent_in_prison = models.BooleanField(KeyGroup.PARENT_IN_PRISON.label, default=False)
+    orphan = models.BooleanField(KeyGroup.ORPHAN.label, default=False)
+    disability_type = models.CharField(
+        "残疾类型", max_length=20, choices=DisabilityType.choices, blank=True
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        "残疾等级", choices=DisabilityGrade.choices, null=True, blank=True
+    )
+    created_at = models.DateTimeField("建档时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_index=True)
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "学生"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(grade__gte=1, grade__lte=9), name="student_grade_1_to_9"
+            ),
+        ]
+        indexes = [models.Index(fields=["school", "status"], name="student_school_status")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def grade_label(self) -> str:
+        return grade_label(self.grade)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number or "")
+
+    @property
+    def id_missing(self) -> bool:
+        return not self.id_number
+
+    @property
+    def key_groups(self) -> list[str]:
+        return [group.label for group in KeyGroup if getattr(self, group.value)]
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.school.township.code
+
+
+class Guardian(models.Model):
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.CASCADE, related_name="guardians"
+    )
+    name = models.CharField("监护人姓名", max_length=50)
+    relation = models.CharField("关系", max_length=10)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "监护人"
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name}（{self.relation}）"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class EnrollmentEvent(AppendOnlyModel):
+    """学籍异动: 情况清楚、材料齐全、手续完备 — date, reason, document and operator, never
+    edited."""
+
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField("异动类型", max_length=20, choices=EventKind.choices)
+    date = models.DateField("异动日期")
+    reason = models.CharField("原因", max_length=200)
+    document = models.CharField("证明材料", max_length=200, blank=True)
+    school = models.ForeignKey(
+        School, verbose_name="学校", on_delete=models.PROTECT, related_name="+"
+    )
+    other_school = models.ForeignKey(
+        School,
+        verbose_name="转入/转出学校",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    destination = models.CharField("转往/来自（系统外）", max_length=200, blank=True)
+    status_after = models.CharField("异动后状态", max_length=20, choices=Status.choices)
+    operator = models.ForeignKey(
+        User, verbose_name="经办人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "学籍异动"
+        ordering = ["student_id", "date", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date:%Y-%m-%d}"
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.school.township.code
+
+
+class Transfer(models.Model):
+    """A 转出 to another school in the system, waiting for the receiving school (籍随人走)."""
+
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.PROTECT, related_name="transfers"
+    )
+    from_school = models.ForeignKey(
+        School, verbose_name="转出学校", on_delete=models.PROTECT, related_name="+"
+    )
+    to_school = models.ForeignKey(
+        School, verbose_name="转入学校", on_delete=models.PROTECT, related_name="incoming_transfers"
+    )
+    date = models.DateField("转出日期")
+    reason = models.CharField("原因", max_length=200)
+    document = models.CharField("证明材料", max_length=200, blank=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=TransferStatus.choices, default=TransferStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        User, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name="处理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    note = models.CharField("处理意见", max_length=200, blank=True)
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "转学申请"
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student"],
+                condition=models.Q(status="pending"),
+                name="one_pending_transfer_per_student",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.student.name} 转学申请"
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.from_school.township.code
+
+
+_STUDENT = {
+    "region": ("school__township__code", "hukou_region__code"),
+    "school": ("school_id",),
+    "klass": ("klass_id",),
+}
+
+
+def _through(prefix: str) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(f"{prefix}__{path}" for path in paths) for key, paths in _STUDENT.items()}
+
+
+# Township officials see students whose school *or* 户籍地 is in their township (issue 3).
+jurisdiction.register(Student, **_STUDENT)
+jurisdiction.register(Guardian, **_through("student"))
+jurisdiction.register(EnrollmentEvent, **_through("student"))
+# Both schools of a transfer see it: the sender to follow it, the receiver to confirm it.
+jurisdiction.register(
+    Transfer,
+    region=("from_school__township__code", "to_school__township__code"),
+    school=("from_school_id", "to_school_id"),
+)

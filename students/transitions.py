@@ -1,0 +1,46 @@
+"""The 学籍 state machine: which event may follow which status, and what status it leaves.
+
+One table; the services consult it and the tests iterate it. ``None`` as a source status
+means "not yet in the system" (a first registration or a transfer in from outside).
+"""
+
+from accounts.choices import Role
+
+from .choices import EventKind, Status
+
+_ACTIVE = frozenset({Status.ENROLLED, Status.HOME_TAUGHT})
+_LIVING = frozenset(set(Status) - {Status.DECEASED})
+
+# kind: (allowed source statuses, resulting status)
+TRANSITIONS: dict[EventKind, tuple[frozenset, Status]] = {
+    EventKind.ENROL: (frozenset({None}), Status.ENROLLED),
+    EventKind.TRANSFER_IN: (frozenset({None, Status.TRANSFERRED_OUT}), Status.ENROLLED),
+    EventKind.TRANSFER_OUT: (_ACTIVE | {Status.SUSPENDED}, Status.TRANSFERRED_OUT),
+    EventKind.SUSPEND: (_ACTIVE, Status.SUSPENDED),
+    EventKind.RESUME: (frozenset({Status.SUSPENDED, Status.DROPPED_OUT}), Status.ENROLLED),
+    EventKind.DROP_OUT: (_ACTIVE | {Status.SUSPENDED}, Status.DROPPED_OUT),
+    EventKind.GRADUATE: (_ACTIVE, Status.GRADUATED),
+    EventKind.DEATH: (_LIVING, Status.DECEASED),
+    EventKind.HOME_TEACHING: (frozenset({Status.ENROLLED, Status.SUSPENDED}), Status.HOME_TAUGHT),
+}
+
+# Who records 学籍 changes: the school's staff and the county bureau (DOMAIN.md §2).
+RECORDER_ROLES = frozenset(
+    {Role.PRINCIPAL, Role.SCHOOL_STAFF, Role.COUNTY_STAFF, Role.COUNTY_ADMIN, Role.API_CLIENT}
+)
+# Who may see a full ID number or guardian phone on an explicit, audited reveal.
+REVEAL_ROLES = frozenset({Role.PRINCIPAL, Role.SCHOOL_STAFF, Role.COUNTY_STAFF, Role.COUNTY_ADMIN})
+
+# Only the last year of compulsory education ends in 毕业 (完成义务教育).
+GRADUATION_GRADE = 9
+
+
+def refusal(kind: EventKind, status: Status | None) -> str | None:
+    """Why ``kind`` cannot follow ``status``, or None when it can."""
+    allowed, _ = TRANSITIONS[kind]
+    if status in allowed:
+        return None
+    if status == Status.DECEASED:
+        return "该学生学籍状态为“死亡”，不能再登记任何学籍异动。"
+    current = Status(status).label if status else "未在系统中"
+    return f"学籍状态为“{current}”的学生不能登记“{kind.label}”。"
