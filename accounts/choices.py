@@ -69,12 +69,20 @@ class Capability(models.TextChoices):
     MANAGE_ORG = "manage_org", "管理组织机构"
     MANAGE_ACCOUNTS = "manage_accounts", "管理账号"
     VIEW_AUDIT = "view_audit", "查看审计日志"
+    MANAGE_STUDENTS = "manage_students", "管理学生学籍"
+    REVEAL_IDENTITY = "reveal_identity", "查看完整身份证号"
 
+
+_SCHOOL_RECORDS = frozenset({Capability.MANAGE_STUDENTS, Capability.REVEAL_IDENTITY})
 
 ROLE_CAPABILITIES = {
-    Role.COUNTY_ADMIN: frozenset(
-        {Capability.MANAGE_ORG, Capability.MANAGE_ACCOUNTS, Capability.VIEW_AUDIT}
-    ),
+    Role.PRINCIPAL: _SCHOOL_RECORDS,
+    Role.SCHOOL_STAFF: _SCHOOL_RECORDS,
+    Role.COUNTY_STAFF: _SCHOOL_RECORDS,
+    Role.COUNTY_ADMIN: _SCHOOL_RECORDS
+    | {Capability.MANAGE_ORG, Capability.MANAGE_ACCOUNTS, Capability.VIEW_AUDIT},
+    # Sync clients write students through the API; they never see full ID numbers.
+    Role.API_CLIENT: frozenset({Capability.MANAGE_STUDENTS}),
 }
 
 # Roles a county administrator may hand out: everything at or below the county.

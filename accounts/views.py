@@ -88,6 +88,7 @@ class ServiceFormView(CapabilityRequiredMixin, FormView):
         raise NotImplementedError
 
     def form_valid(self, form):
+        self.form = form
         try:
             saved = self.perform(form.cleaned_data)
         except AppError as exc:

@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit, jurisdiction
-from accounts.choices import AuditAction, RegionLevel
+from accounts.choices import AuditAction, Capability, RegionLevel
 from accounts.models import Region, School, SchoolClass, User
+from accounts.services import has_capability, require_capability
 from kongchuo.errors import AppError
 
 from .choices import (
@@ -24,7 +25,7 @@ from .choices import (
 )
 from .identity import validate_id_number
 from .models import EnrollmentEvent, Guardian, Student, Transfer
-from .transitions import GRADUATION_GRADE, RECORDER_ROLES, REVEAL_ROLES, TRANSITIONS, refusal
+from .transitions import GRADUATION_GRADE, TRANSITIONS, refusal
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -65,12 +66,11 @@ _IDENTITY_FIELDS = [
 
 
 def can_record(user) -> bool:
-    return user.is_active and (user.role in RECORDER_ROLES or (user.is_superuser and not user.role))
+    return has_capability(user, Capability.MANAGE_STUDENTS)
 
 
 def require_recorder(user) -> None:
-    if not can_record(user):
-        raise AppError("当前账号不能登记或修改学生学籍。")
+    require_capability(user, Capability.MANAGE_STUDENTS)
 
 
 def normalise_phone(raw: str, *, field_name: str) -> str:
@@ -376,7 +376,7 @@ def transfer_decide(
 
 
 def can_reveal(user) -> bool:
-    return user.is_active and user.role in REVEAL_ROLES
+    return has_capability(user, Capability.REVEAL_IDENTITY)
 
 
 @transaction.atomic

@@ -4,8 +4,6 @@ One table; the services consult it and the tests iterate it. ``None`` as a sourc
 means "not yet in the system" (a first registration or a transfer in from outside).
 """
 
-from accounts.choices import Role
-
 from .choices import EventKind, Status
 
 _ACTIVE = frozenset({Status.ENROLLED, Status.HOME_TAUGHT})
@@ -23,13 +21,6 @@ TRANSITIONS: dict[EventKind, tuple[frozenset, Status]] = {
     EventKind.DEATH: (_LIVING, Status.DECEASED),
     EventKind.HOME_TEACHING: (frozenset({Status.ENROLLED, Status.SUSPENDED}), Status.HOME_TAUGHT),
 }
-
-# Who records 学籍 changes: the school's staff and the county bureau (DOMAIN.md §2).
-RECORDER_ROLES = frozenset(
-    {Role.PRINCIPAL, Role.SCHOOL_STAFF, Role.COUNTY_STAFF, Role.COUNTY_ADMIN, Role.API_CLIENT}
-)
-# Who may see a full ID number or guardian phone on an explicit, audited reveal.
-REVEAL_ROLES = frozenset({Role.PRINCIPAL, Role.SCHOOL_STAFF, Role.COUNTY_STAFF, Role.COUNTY_ADMIN})
 
 # Only the last year of compulsory education ends in 毕业 (完成义务教育).
 GRADUATION_GRADE = 9

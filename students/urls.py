@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns: list = [
+    path("students/", views.StudentListView.as_view(), name="student-list"),
+    path("students/new/", views.StudentCreateView.as_view(), name="student-create"),
+    path("students/<int:pk>/", views.StudentDetailView.as_view(), name="student-detail"),
+    path("students/<int:pk>/edit/", views.StudentUpdateView.as_view(), name="student-update"),
+    path("students/<int:pk>/events/new/", views.EventCreateView.as_view(), name="event-create"),
+    path("students/<int:pk>/reveal/", views.reveal, name="student-reveal"),
+    path("students/transfers/", views.transfer_list, name="transfer-list"),
+    path("students/transfers/<int:pk>/decide/", views.transfer_decide, name="transfer-decide"),
+]

@@ -3,6 +3,7 @@ find an in-area and an out-of-area record for it. Later issues add their records
 one line each; tests/accounts/test_matrix.py runs every entry for every role.
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +61,46 @@ def _finished_job(prefix):
     return Job.objects.get(pk=job.pk)
 
 
+def _student(prefix):
+    """A student of the county's first 中心校, created by that school's staff."""
+    from students.services import student_create
+    from tests.students.factories import student_data
+
+    school = _school(prefix)
+    staff = User.objects.filter(school=school, role="school_staff").first()
+    return student_create(by=staff, data=student_data(school))
+
+
+def _transfer(prefix):
+    """A pending transfer into the county's first 中心校 from another school of the county."""
+    from students.choices import EventKind
+    from students.services import event_record, student_create
+    from tests.students.factories import student_data
+
+    target = _school(prefix)
+    origin = (
+        School.objects.filter(township__code__startswith=prefix, parent__isnull=True)
+        .exclude(pk=target.pk)
+        .order_by("code")
+        .first()
+    )
+    staff = User.objects.filter(school=origin, role="school_staff").first()
+    student = student_create(by=staff, data=student_data(origin))
+    return event_record(
+        by=staff,
+        student=student,
+        kind=EventKind.TRANSFER_OUT,
+        date=datetime.date.today(),
+        reason="迁居",
+        to_school=target,
+    )
+
+
 COUNTY_ADMIN_ONLY = frozenset({"county_admin"})
+STUDENT_RECORDERS = frozenset(
+    {"principal", "school_staff", "county_staff", "county_admin", "api_client"}
+)
+REVEALERS = frozenset({"principal", "school_staff", "county_staff", "county_admin"})
 
 ENDPOINTS = [
     Endpoint("school page", "/org/schools/{pk}/", _school),
@@ -81,6 +121,21 @@ ENDPOINTS = [
     ),
     Endpoint("job page", "/jobs/{pk}/", _finished_job),
     Endpoint("job download", "/jobs/{pk}/download/", _finished_job),
+    Endpoint("student page", "/students/{pk}/", _student),
+    Endpoint("student edit page", "/students/{pk}/edit/", _student, allowed=STUDENT_RECORDERS),
+    Endpoint(
+        "student event page", "/students/{pk}/events/new/", _student, allowed=STUDENT_RECORDERS
+    ),
+    Endpoint(
+        "student reveal", "/students/{pk}/reveal/", _student, method="post", allowed=REVEALERS
+    ),
+    Endpoint(
+        "transfer decision",
+        "/students/transfers/{pk}/decide/",
+        _transfer,
+        method="post",
+        allowed=STUDENT_RECORDERS,
+    ),
     Endpoint("region API", "/api/v1/regions/{pk}/", _township),
     Endpoint("school API", "/api/v1/schools/{pk}/", _school),
     Endpoint("class API", "/api/v1/classes/{pk}/", _class),

@@ -1,0 +1,170 @@
+"""Student pages. Thin: parse, call a service, render; every record through jurisdiction."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, ListView
+
+from accounts import jurisdiction
+from accounts.choices import Capability
+from accounts.models import School, SchoolClass
+from accounts.views import ScopedMixin, ServiceFormView, check_capability
+from kongchuo.errors import AppError
+
+from . import selectors, services
+from .choices import KeyGroup, Status
+from .forms import EventForm, StudentForm, TransferDecisionForm
+from .models import Student, Transfer
+
+
+class StudentListView(ScopedMixin, ListView):
+    model = Student
+    template_name = "students/student_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        params = self.request.GET
+
+        def number(name):
+            value = params.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        return selectors.students(
+            self.request.user,
+            query=params.get("q", ""),
+            school=number("school"),
+            klass=number("class"),
+            grade=number("grade"),
+            status=params.get("status", ""),
+            key_group=params.get("key_group", ""),
+        )
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "schools": School.objects.for_user(user),
+            "classes": SchoolClass.objects.for_user(user).select_related("school")[:500],
+            "statuses": Status.choices,
+            "key_groups": KeyGroup.choices,
+            "grades": range(1, 10),
+            "can_record": services.can_record(user),
+            "incoming": selectors.incoming_transfers(user).count(),
+        }
+
+
+class StudentDetailView(ScopedMixin, DetailView):
+    model = Student
+    template_name = "students/student_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("school", "klass", "hukou_region")
+
+    def get_context_data(self, **kwargs):
+        student = self.object
+        return {
+            **super().get_context_data(**kwargs),
+            "events": student.events.select_related("school", "other_school", "operator"),
+            "guardians": student.guardians.all(),
+            "transfers": student.transfers.select_related("from_school", "to_school"),
+            "can_record": services.can_record(self.request.user),
+            "can_reveal": services.can_reveal(self.request.user),
+        }
+
+
+class StudentCreateView(ServiceFormView):
+    capability = Capability.MANAGE_STUDENTS
+    form_class = StudentForm
+    title = "新增学生"
+    success_message = "学生档案已建立。"
+
+    def get_initial(self):
+        user = self.request.user
+        return {"school": user.school_id} if user.school_id else {}
+
+    def perform(self, data):
+        return services.student_create(by=self.request.user, data=self.form.to_data())
+
+    def get_success_url(self, saved):
+        return reverse("student-detail", args=[saved.pk])
+
+
+class StudentUpdateView(StudentCreateView):
+    target_model = Student
+    title = "修改学生信息：{target.name}"
+    success_message = "学生信息已保存。"
+
+    def get_initial(self):
+        return StudentForm.initial_for(self.target)
+
+    def perform(self, data):
+        return services.student_update(
+            by=self.request.user, student=self.target, data=self.form.to_data()
+        )
+
+
+class EventCreateView(ServiceFormView):
+    capability = Capability.MANAGE_STUDENTS
+    form_class = EventForm
+    target_model = Student
+    title = "登记学籍异动：{target.name}"
+    success_message = "学籍异动已登记。"
+
+    def perform(self, data):
+        return services.event_record(by=self.request.user, student=self.target, **data)
+
+    def get_success_url(self, saved):
+        if isinstance(saved, Transfer):
+            self.success_message = f"转学申请已提交，等待{saved.to_school.name}确认接收。"
+        return reverse("student-detail", args=[self.target.pk])
+
+
+@require_POST
+def reveal(request, pk):
+    student = jurisdiction.get_or_404(request.user, Student.objects.select_related("school"), pk=pk)
+    check_capability(request.user, Capability.REVEAL_IDENTITY)
+    try:
+        id_number = services.reveal_id_number(by=request.user, student=student)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("student-detail", pk=pk)
+    return render(
+        request,
+        "students/reveal.html",
+        {"student": student, "id_number": id_number, "guardians": student.guardians.all()},
+    )
+
+
+def transfer_list(request):
+    transfers = selectors.incoming_transfers(request.user)
+    return render(
+        request,
+        "students/transfer_list.html",
+        {"transfers": transfers, "form": TransferDecisionForm(user=request.user)},
+    )
+
+
+@require_POST
+def transfer_decide(request, pk):
+    transfer = jurisdiction.get_or_404(
+        request.user, selectors.incoming_transfers(request.user), pk=pk
+    )
+    check_capability(request.user, Capability.MANAGE_STUDENTS)
+    form = TransferDecisionForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("transfer-list")
+    try:
+        services.transfer_decide(
+            by=request.user,
+            transfer=transfer,
+            accept=request.POST.get("decision") == "accept",
+            klass=form.cleaned_data["klass"],
+            note=form.cleaned_data["note"],
+        )
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已处理{transfer.student.name}的转学申请。")
+    return redirect("transfer-list")

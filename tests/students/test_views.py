@@ -1,0 +1,178 @@
+"""Student pages: search and filters, masking, create/edit, 学籍 events, reveal, transfers."""
+
+import datetime
+
+import pytest
+
+from accounts.models import AuditEvent, Region, SchoolClass
+from students import services
+from students.choices import EventKind, Status
+from students.models import Student, Transfer
+from tests.students.factories import id_number, student_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(world):
+    return world.user("xz1_xx1_guanli")
+
+
+@pytest.fixture
+def pupils(world, staff):
+    klass = SchoolClass.objects.filter(school=staff.school, grade=3).first()
+    a = services.student_create(
+        by=staff, data=student_data(staff.school, name="张三", klass=klass, student_number="G001")
+    )
+    b = services.student_create(
+        by=staff,
+        data=student_data(
+            staff.school,
+            name="王芳",
+            gender="F",
+            grade=5,
+            id_number=id_number(datetime.date(2015, 3, 14), "F"),
+            key_groups={"left_behind"},
+        ),
+    )
+    return a, b
+
+
+def test_list_searches_by_name_id_number_and_student_number_with_masked_ids(world, pupils):
+    a, b = pupils
+    client = world.client("xz1_xx1_guanli")
+    for query in ("张三", a.id_number.lower(), "g001"):
+        page = client.get("/students/", {"q": query}).content.decode()
+        assert "张三" in page and "王芳" not in page, query
+    page = client.get("/students/").content.decode()
+    assert a.masked_id_number in page and a.id_number not in page
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"grade": 5}, {"王芳"}),
+        ({"key_group": "left_behind"}, {"王芳"}),
+        ({"status": "enrolled"}, {"张三", "王芳"}),
+        ({"status": "suspended"}, set()),
+    ],
+)
+def test_list_filters(world, pupils, params, expected):
+    page = world.client("xz1_xx1_guanli").get("/students/", params).content.decode()
+    assert {name for name in ("张三", "王芳") if name in page} == expected
+
+
+def test_class_filter_and_class_teacher_sees_only_own_class(world, pupils):
+    a, _ = pupils
+    page = world.client("xz1_xx1_guanli").get("/students/", {"class": a.klass_id}).content.decode()
+    assert "张三" in page and "王芳" not in page
+    teacher = world.user("xz1_xx1_banzhuren")
+    teacher_class = SchoolClass.objects.get(head_teacher=teacher)
+    Student.objects.filter(pk=a.pk).update(klass=teacher_class, grade=teacher_class.grade)
+    page = world.client("xz1_xx1_banzhuren").get("/students/").content.decode()
+    assert "张三" in page and "王芳" not in page
+
+
+def test_create_a_student_through_the_page(world, staff):
+    client = world.client("xz1_xx1_guanli")
+    birth = datetime.date(2018, 5, 1)
+    number = id_number(birth, "F")
+    response = client.post(
+        "/students/new/",
+        {
+            "name": "赵小红",
+            "gender": "F",
+            "birth_date": birth.isoformat(),
+            "ethnicity": "白族",
+            "id_number": number,
+            "school": staff.school.pk,
+            "grade": 2,
+            "hukou_region": Region.objects.get(code="532926100").pk,
+            "key_groups": ["left_behind", "migrant"],
+            "guardian1_name": "赵大",
+            "guardian1_relation": "父亲",
+            "guardian1_phone": "13900001111",
+        },
+    )
+    assert response.status_code == 302
+    student = Student.objects.get(id_number=number)
+    assert (
+        student.left_behind and student.migrant and student.guardians.get().phone == "13900001111"
+    )
+
+
+def test_bad_page_input_names_the_field_and_keeps_what_was_typed(world, staff):
+    client = world.client("xz1_xx1_guanli")
+    page = client.post(
+        "/students/new/",
+        {
+            "name": "钱多多",
+            "gender": "M",
+            "birth_date": "2018-05-01",
+            "ethnicity": "汉族",
+            "id_number": "532926201805010012",
+            "school": staff.school.pk,
+            "grade": 2,
+            "guardian1_name": "钱",
+            "guardian1_relation": "父亲",
+            "guardian1_phone": "12",
+        },
+    ).content.decode()
+    assert "身份证号" in page and ("校验位" in page or "不一致" in page)
+    assert 'value="钱多多"' in page
+    assert not Student.objects.exists()
+
+
+def test_record_an_event_through_the_page_and_see_it_in_the_history(world, pupils):
+    a, _ = pupils
+    client = world.client("xz1_xx1_guanli")
+    response = client.post(
+        f"/students/{a.pk}/events/new/",
+        {
+            "kind": "suspend",
+            "date": datetime.date.today().isoformat(),
+            "reason": "因病休学",
+            "document": "县医院诊断证明",
+        },
+    )
+    assert response.status_code == 302
+    a.refresh_from_db()
+    assert a.status == Status.SUSPENDED
+    page = client.get(f"/students/{a.pk}/").content.decode()
+    assert "因病休学" in page and "县医院诊断证明" in page
+    illegal = client.post(
+        f"/students/{a.pk}/events/new/",
+        {"kind": "graduate", "date": datetime.date.today().isoformat(), "reason": "x"},
+    ).content.decode()
+    assert "不能登记“毕业”" in illegal
+
+
+def test_reveal_shows_the_full_number_once_and_is_audited(world, pupils):
+    a, _ = pupils
+    page = world.client("xz1_xx1_guanli").post(f"/students/{a.pk}/reveal/").content.decode()
+    assert a.id_number in page and "13812345678" in page
+    assert AuditEvent.objects.filter(action="reveal", object_id=str(a.pk)).count() == 1
+    assert (
+        world.client("xz1_xx1_guanli").get(f"/students/{a.pk}/").content.decode().count(a.id_number)
+        == 0
+    )
+
+
+def test_transfer_accepted_on_the_receiving_schools_page(world, pupils):
+    a, _ = pupils
+    receiver = world.user("xz2_xx1_guanli")
+    services.event_record(
+        by=world.user("xz1_xx1_guanli"),
+        student=a,
+        kind=EventKind.TRANSFER_OUT,
+        date=datetime.date.today(),
+        reason="迁居",
+        to_school=receiver.school,
+    )
+    client = world.client("xz2_xx1_guanli")
+    page = client.get("/students/transfers/").content.decode()
+    assert "张三" in page and a.id_number not in page
+    transfer = Transfer.objects.get()
+    client.post(f"/students/transfers/{transfer.pk}/decide/", {"decision": "accept"})
+    a.refresh_from_db()
+    assert a.school == receiver.school
