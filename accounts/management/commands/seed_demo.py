@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
 from accounts.models import Region
+from students.demo import build_students
 
 
 class Command(BaseCommand):
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--villages", type=int, default=4, help="每乡镇村数")
         parser.add_argument("--schools", type=int, default=4, help="每乡镇学校数")
         parser.add_argument("--classes-per-grade", type=int, default=1)
+        parser.add_argument("--students", type=int, default=600, help="学生总数（平均分到各班）")
         parser.add_argument("--no-accounts", action="store_true", help="不生成演示账号")
         parser.add_argument("--if-empty", action="store_true", help="库中已有区划时什么也不做")
 
@@ -23,6 +25,8 @@ class Command(BaseCommand):
                 self.stdout.write("已有数据，跳过生成演示数据。")
                 return
             raise CommandError("数据库中已有区划数据；演示数据只能生成到空库中。")
+        if options["students"] < 0:
+            raise CommandError("--students 不能为负数。")
         for name in ("counties", "townships", "villages", "schools", "classes_per_grade"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} 至少为 1。")
@@ -40,10 +44,14 @@ class Command(BaseCommand):
             classes_per_grade=options["classes_per_grade"],
             accounts=not options["no_accounts"],
         )
+        if options["students"] and not size.accounts:
+            raise CommandError("生成学生需要演示账号（县级管理员作为建档经办人）。")
         result = build(size, seed=options["seed"])
+        students = build_students(options["students"], seed=options["seed"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"已生成 {result['counties']} 个县、{result['schools']} 所学校、"
-                f"{result['classes']} 个班级、{result['accounts']} 个账号。演示密码：{DEMO_PASSWORD}"
+                f"{result['classes']} 个班级、{students} 名学生、{result['accounts']} 个账号。"
+                f"演示密码：{DEMO_PASSWORD}"
             )
         )
