@@ -111,7 +111,7 @@ def record_change(*, actor, instance: models.Model, before: dict | None, detail:
             detail=detail,
         )
     changes = diff(before, after)
-    if not changes:
+    if not changes and not detail:
         return None
     return record(
         actor=actor, action=AuditAction.UPDATE, obj=instance, changes=changes, detail=detail

@@ -6,6 +6,7 @@ from accounts.views import HomeView
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("students.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

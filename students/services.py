@@ -217,11 +217,27 @@ def student_update(*, by: User, student: Student, data: StudentData) -> Student:
         raise AppError("该学生不在您的管辖范围内。")
     data = clean(by, data, existing=student)
     before = audit.snapshot(student)
+    guardians_before = _guardian_tuples(student.guardians.all())
     _apply(student, data)
+    guardians_after = _guardian_tuples(data.guardians)
+    if audit.snapshot(student) == before and guardians_after == guardians_before:
+        # Nothing changed: leave updated_at alone, so sync clients do not get their own
+        # idempotent writes back as changes.
+        return student
     student.save()
-    _save_guardians(student, data.guardians)
-    audit.record_change(actor=by, instance=student, before=before)
+    if guardians_after != guardians_before:
+        _save_guardians(student, data.guardians)
+    audit.record_change(
+        actor=by,
+        instance=student,
+        before=before,
+        detail="监护人信息已更新" if guardians_after != guardians_before else "",
+    )
     return student
+
+
+def _guardian_tuples(guardians) -> list[tuple[str, str, str]]:
+    return [(g.name.strip(), g.relation.strip(), g.phone) for g in guardians]
 
 
 def _check_event(student: Student, kind: EventKind, date: datetime.date, reason: str) -> None:

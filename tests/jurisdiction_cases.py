@@ -96,6 +96,40 @@ def _transfer(prefix):
     )
 
 
+def _student_with_number(prefix):
+    """A student with a 学籍号 (found by natural key), created like _student."""
+    from students.services import student_create
+    from tests.students.factories import student_data
+
+    school = _school(prefix)
+    staff = User.objects.filter(school=school, role="school_staff").first()
+    data = student_data(school)
+    data.student_number = f"G{data.id_number}"
+    return student_create(by=staff, data=data)
+
+
+class NaturalKeyURL(str):
+    """A URL that addresses a record by a natural key (身份证号, 学籍号) instead of its pk.
+
+    test_matrix formats every URL with ``pk=record.pk``; this one puts ``field`` of the
+    record with that pk in its place. A pk with no record stays as it is, so the routed-URL
+    coverage check (which formats with pk=1 on an empty database) still matches the pattern.
+    """
+
+    def __new__(cls, template: str, *, model: str, field: str):
+        url = super().__new__(cls, template)
+        url.model, url.field = model, field
+        return url
+
+    def format(self, *args, **kwargs):
+        from django.apps import apps
+
+        pk = kwargs["pk"]
+        manager = apps.get_model(self.model)._default_manager
+        key = manager.filter(pk=pk).values_list(self.field, flat=True).first()
+        return str.format(self, pk=key or pk)
+
+
 COUNTY_ADMIN_ONLY = frozenset({"county_admin"})
 STUDENT_RECORDERS = frozenset(
     {"principal", "school_staff", "county_staff", "county_admin", "api_client"}
@@ -139,4 +173,22 @@ ENDPOINTS = [
     Endpoint("region API", "/api/v1/regions/{pk}/", _township),
     Endpoint("school API", "/api/v1/schools/{pk}/", _school),
     Endpoint("class API", "/api/v1/classes/{pk}/", _class),
+    Endpoint("student API", "/api/v1/students/{pk}/", _student),
+    Endpoint("student events API", "/api/v1/students/{pk}/events/", _student),
+    Endpoint(
+        "student by ID number API",
+        NaturalKeyURL(
+            "/api/v1/students/by-id-number/{pk}/", model="students.Student", field="id_number"
+        ),
+        _student,
+    ),
+    Endpoint(
+        "student by student number API",
+        NaturalKeyURL(
+            "/api/v1/students/by-student-number/{pk}/",
+            model="students.Student",
+            field="student_number",
+        ),
+        _student_with_number,
+    ),
 ]

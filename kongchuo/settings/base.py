@@ -163,6 +163,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("kind", "status") get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "SchoolKindEnum": "accounts.choices.SchoolKind",
+        "EventKindEnum": "students.choices.EventKind",
+        "StudentStatusEnum": "students.choices.Status",
+        "TransferStatusEnum": "students.choices.TransferStatus",
+    },
 }
 
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"

@@ -251,3 +251,18 @@ def test_township_official_sees_students_by_school_or_hukou(world):
         hukou_region=Region.objects.get(code=official.region.code),
     )
     assert Student.objects.for_user(official).filter(pk=by_hukou.pk).exists()
+
+
+def test_an_update_that_changes_nothing_leaves_the_record_alone(world):
+    student = create(world)
+    stamp = Student.objects.get(pk=student.pk).updated_at
+    audits = AuditEvent.objects.count()
+    user = world.user("xz1_xx1_guanli")
+    same = student_data(student.school, id_number=student.id_number)
+    services.student_update(by=user, student=student, data=same)
+    assert Student.objects.get(pk=student.pk).updated_at == stamp
+    assert AuditEvent.objects.count() == audits
+    changed = student_data(student.school, id_number=student.id_number, guardians=[])
+    services.student_update(by=user, student=student, data=changed)
+    assert not student.guardians.exists()
+    assert AuditEvent.objects.filter(action="update", detail="监护人信息已更新").exists()

@@ -1,0 +1,204 @@
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts import jurisdiction
+from kongchuo.api import ScopedReadOnlyViewSet
+
+from .. import services
+from ..identity import normalise_id_number
+from ..models import Student, Transfer
+from . import filters, serializers
+
+
+class RecordsStudents(BasePermission):
+    """Only the roles that record 学籍 write. On a record the check comes after the scoped
+    look-up, so a record outside the area is 404 for everyone."""
+
+    message = "当前账号不能登记或修改学生学籍。"
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or view.detail or services.can_record(request.user)
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in SAFE_METHODS or services.can_record(request.user)
+
+
+def _normalise_student_number(raw: str) -> str:
+    # Stored as services.clean_fields leaves it.
+    return (raw or "").strip().upper()
+
+
+_NATURAL_KEYS = {
+    "id_number": normalise_id_number,
+    "student_number": _normalise_student_number,
+}
+
+
+def _natural_key_schema(field: str, label: str):
+    parameter = OpenApiParameter(field, str, OpenApiParameter.PATH, description=label)
+    return [
+        extend_schema(
+            methods=["GET"],
+            parameters=[parameter],
+            responses=serializers.StudentSerializer,
+            summary=f"按{label}查询学生",
+        ),
+        extend_schema(
+            methods=["PUT"],
+            parameters=[parameter],
+            request=serializers.StudentInputSerializer,
+            responses={
+                200: OpenApiResponse(serializers.StudentSerializer, "已更新"),
+                201: OpenApiResponse(serializers.StudentSerializer, "已新建"),
+            },
+            summary=f"按{label}新建或更新学生（同步用，可重复提交）",
+        ),
+    ]
+
+
+def _apply_all(decorators):
+    def wrap(function):
+        for decorator in decorators:
+            function = decorator(function)
+        return function
+
+    return wrap
+
+
+class StudentViewSet(ScopedReadOnlyViewSet):
+    """Students of the caller's area. ID numbers and guardian phones are always masked."""
+
+    queryset = Student.objects.select_related("school", "hukou_region").prefetch_related(
+        "guardians"
+    )
+    serializer_class = serializers.StudentSerializer
+    filterset_class = filters.StudentFilter
+    permission_classes = [IsAuthenticated, RecordsStudents]
+
+    def _incoming(self, request, *, data=None, partial=False):
+        incoming = serializers.StudentInputSerializer(
+            data=request.data if data is None else data,
+            partial=partial,
+            context=self.get_serializer_context(),
+        )
+        incoming.is_valid(raise_exception=True)
+        return incoming
+
+    def _render(self, student: Student, *, status_code=status.HTTP_200_OK) -> Response:
+        # Read back through the scoped queryset: fresh guardians, same joins as the list.
+        student = self.get_queryset().get(pk=student.pk)
+        return Response(self.get_serializer(student).data, status=status_code)
+
+    @extend_schema(
+        request=serializers.StudentInputSerializer,
+        responses={201: serializers.StudentSerializer},
+    )
+    def create(self, request):
+        incoming = self._incoming(request)
+        student = services.student_create(by=request.user, data=incoming.student_data())
+        return self._render(student, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=serializers.StudentInputSerializer, responses=serializers.StudentSerializer
+    )
+    def update(self, request, pk=None, *, partial=False):
+        student = self.get_object()
+        incoming = self._incoming(request, partial=partial)
+        data = incoming.student_data(current=student if partial else None)
+        student = services.student_update(by=request.user, student=student, data=data)
+        return self._render(student)
+
+    @extend_schema(
+        request=serializers.StudentInputSerializer, responses=serializers.StudentSerializer
+    )
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    # -- sync by natural key ------------------------------------------------------------------
+
+    def _by_natural_key(self, request, field: str, raw: str) -> Response:
+        key = _NATURAL_KEYS[field](raw)
+        if request.method == "GET":
+            student = jurisdiction.get_or_404(request.user, self.get_queryset(), **{field: key})
+            return Response(self.get_serializer(student).data)
+        if not key:
+            raise ValidationError({field: ["请求地址中缺少该值。"]})
+        payload = request.data.copy()
+        given = payload.get(field)
+        if given not in (None, "") and _NATURAL_KEYS[field](given) != key:
+            raise ValidationError({field: ["与请求地址中的值不一致。"]})
+        payload[field] = key
+        incoming = self._incoming(request, data=payload)
+        # Only a record the caller may see is updated. One outside the area is not found
+        # here, so creating it runs into the service's duplicate check, which refuses
+        # without saying where the record is.
+        existing = self.get_queryset().filter(**{field: key}).first()
+        if existing is None:
+            student = services.student_create(by=request.user, data=incoming.student_data())
+            return self._render(student, status_code=status.HTTP_201_CREATED)
+        student = services.student_update(
+            by=request.user, student=existing, data=incoming.student_data()
+        )
+        return self._render(student)
+
+    @_apply_all(_natural_key_schema("id_number", "身份证号"))
+    @action(
+        detail=False,
+        methods=["get", "put"],
+        url_path=r"by-id-number/(?P<id_number>[^/]+)",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def by_id_number(self, request, id_number=None):
+        return self._by_natural_key(request, "id_number", id_number)
+
+    @_apply_all(_natural_key_schema("student_number", "学籍号"))
+    @action(
+        detail=False,
+        methods=["get", "put"],
+        url_path=r"by-student-number/(?P<student_number>[^/]+)",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def by_student_number(self, request, student_number=None):
+        return self._by_natural_key(request, "student_number", student_number)
+
+    # -- 学籍 events ------------------------------------------------------------------------
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses=serializers.EventSerializer(many=True),
+        summary="学生的学籍异动记录",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=serializers.EventInputSerializer,
+        responses={
+            201: OpenApiResponse(serializers.EventSerializer, "已登记学籍异动"),
+            202: OpenApiResponse(
+                serializers.TransferSerializer, "转往系统内学校：已提交转学申请，待转入学校确认"
+            ),
+        },
+        summary="登记学籍异动",
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
+    def events(self, request, pk=None):
+        student = self.get_object()
+        if request.method == "GET":
+            events = student.events.select_related("operator").order_by("date", "id")
+            return Response(serializers.EventSerializer(events, many=True).data)
+        incoming = serializers.EventInputSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        incoming.is_valid(raise_exception=True)
+        result = services.event_record(by=request.user, student=student, **incoming.validated_data)
+        if isinstance(result, Transfer):
+            return Response(
+                serializers.TransferSerializer(result).data, status=status.HTTP_202_ACCEPTED
+            )
+        return Response(serializers.EventSerializer(result).data, status=status.HTTP_201_CREATED)
