@@ -4,9 +4,11 @@ allowed — and runs the job's runner *as that user*, so everything it reads goe
 jurisdiction filter at run time, not at request time."""
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +26,8 @@ Runner = Callable[[Job, User], None]
 RUNNERS: dict[str, tuple[Capability, Runner]] = {}
 PROGRESS_EVERY = 1000
 TRANSIENT_ERRORS = (ConnectionError, TimeoutError)
+# The job's input file (an upload), kept under MEDIA_ROOT until the job has finished.
+UPLOAD_PARAM = "upload"
 
 
 def runner(kind: JobKind, capability: Capability):
@@ -37,15 +41,38 @@ def runner(kind: JobKind, capability: Capability):
 
 
 @transaction.atomic
-def job_start(*, by: User, kind: str, params: dict | None = None) -> Job:
+def job_start(
+    *, by: User, kind: str, params: dict | None = None, upload: File | None = None
+) -> Job:
+    """Queue a job. ``upload`` is stored for the worker (which may run on another machine
+    sharing the media storage) and deleted when the job finishes."""
     if kind not in RUNNERS:
         raise AppError("不支持的任务类型。", field="kind")
     require_capability(by, RUNNERS[kind][0])
-    job = Job.objects.create(kind=kind, requested_by=by, params=params or {})
+    params = dict(params or {})
+    if upload is not None:
+        # A generated name: the user's file name never reaches the file system.
+        params[UPLOAD_PARAM] = default_storage.save(f"jobs/uploads/{uuid.uuid4().hex}", upload)
+    try:
+        job = Job.objects.create(kind=kind, requested_by=by, params=params)
+    except Exception:
+        _discard_upload(params)
+        raise
     from .tasks import run_job
 
     run_job.delay_on_commit(job.pk)
     return job
+
+
+def read_upload(job: Job) -> bytes:
+    with default_storage.open(job.params[UPLOAD_PARAM], "rb") as handle:
+        return handle.read()
+
+
+def _discard_upload(params: dict) -> None:
+    path = params.get(UPLOAD_PARAM)
+    if path and default_storage.exists(path):
+        default_storage.delete(path)
 
 
 def _fail(job: Job, message: str) -> None:
@@ -65,16 +92,18 @@ def job_run(job_id: int) -> None:
     capability, run = RUNNERS[job.kind]
     if not (user.is_active and has_capability(user, capability)):
         _fail(job, "申请人的账号已停用或已无此权限，任务未执行。")
+        _discard_upload(job.params)
         return
     try:
         run(job, user)
     except AppError as exc:
         _fail(job, exc.message)
     except TRANSIENT_ERRORS:
-        raise
+        raise  # the retry needs the upload: it is kept
     except Exception:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         _fail(job, "任务执行出错，已记录错误，请稍后重试或联系管理员。")
+    _discard_upload(job.params)
 
 
 def report_progress(job: Job, done: int, total: int) -> None:
@@ -91,10 +120,20 @@ def with_progress(job: Job, rows: Iterable, total: int) -> Iterator:
     report_progress(job, done, total)
 
 
-def finish_with_file(job: Job, *, content: bytes, filename: str, message: str) -> None:
+def finish(job: Job, *, message: str) -> None:
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.DONE, message=message, finished_at=timezone.now()
+    )
+
+
+def finish_with_file(
+    job: Job, *, content: bytes, filename: str, message: str, status: str = JobStatus.DONE
+) -> None:
+    """Finish with a result file; ``status`` FAILED for a refusal that still hands the user
+    a file (an import's rows annotated with what is wrong)."""
     job.result.save(filename, ContentFile(content), save=False)
     Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.DONE,
+        status=status,
         result=job.result.name,
         result_name=filename,
         message=message,

@@ -14,7 +14,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from kongchuo.errors import AppError
 
 from . import jobs, jurisdiction, selectors, services
-from .choices import Capability, JobStatus, RegionLevel, SchoolKind
+from .choices import Capability, RegionLevel, SchoolKind
 from .forms import (
     AccountForm,
     AuditFilterForm,
@@ -398,7 +398,8 @@ def job_detail(request, pk):
 
 def job_download(request, pk):
     job = jurisdiction.get_or_404(request.user, Job, pk=pk)
-    if job.status != JobStatus.DONE or not job.result:
+    # A failed job may still carry a file (an import's rows annotated with their errors).
+    if not job.finished or not job.result:
         raise Http404("结果文件尚未生成。")
     return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)
 

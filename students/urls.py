@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 urlpatterns: list = [
     path("students/", views.StudentListView.as_view(), name="student-list"),
@@ -11,4 +11,6 @@ urlpatterns: list = [
     path("students/<int:pk>/reveal/", views.reveal, name="student-reveal"),
     path("students/transfers/", views.transfer_list, name="transfer-list"),
     path("students/transfers/<int:pk>/decide/", views.transfer_decide, name="transfer-decide"),
+    path("students/import/", import_views.RosterImportView.as_view(), name="roster-import"),
+    path("students/import/template/", import_views.roster_template, name="roster-template"),
 ]

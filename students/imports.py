@@ -1,0 +1,741 @@
+"""花名册导入 (issue 3): a school's roster in one Excel file, all rows or none.
+
+Every row is checked before anything is written. The per-row rules are the services' own
+(``services.clean_fields``); the checks that need the database — schools and classes in the
+importer's area, 户籍地 codes, duplicates in the file and in the system — run once for the
+whole file, so a 50,000-row roster costs a handful of queries, not 50,000. Existing students
+(same ID number, else same 学籍号) in the importer's area are updated; new ones are created
+with their 入学注册 event; the writes are bulk operations in one transaction.
+"""
+
+import io
+import logging
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from openpyxl import load_workbook
+from openpyxl.styles import Font, PatternFill
+from python_calamine import CalamineError, CalamineWorkbook
+
+from accounts import audit, jobs
+from accounts.choices import AuditAction, Capability, JobKind, JobStatus
+from accounts.demo import current_school_year
+from accounts.models import Job, Region, School, SchoolClass, User, grade_label
+from kongchuo.errors import AppError
+
+from . import services
+from .choices import ENROLLED_STATUSES, EventKind, KeyGroup, Status
+from .models import EnrollmentEvent, Guardian, Student
+from .roster import (
+    BY_ATTRIBUTE,
+    EXAMPLE_MARK,
+    HEADINGS,
+    ROSTER_COLUMNS,
+    SHEET_TITLE,
+    cell_text,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 50_000
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+ERROR_HEADING = "错误说明"
+# A text cell starting with one of these would be read as a formula by spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@")
+SHOWN_ERRORS = 50
+# IN lists are cut to this length: SQLite refuses statements with too many parameters.
+_CHUNK = 5000
+NOT_XLSX = (
+    "文件不是有效的 Excel（.xlsx）文件。旧版 .xls 或其他格式请在 Excel 中“另存为” .xlsx 后再上传。"
+)
+# A roster does not change 学籍 status: a child listed here must be (or stay) on the roll.
+_IMPORTABLE_STATUSES = ENROLLED_STATUSES | {Status.SUSPENDED}
+
+# The services name fields; the roster names columns.
+_FIELD_HEADINGS = {column.attribute: column.heading for column in ROSTER_COLUMNS} | {
+    "school": BY_ATTRIBUTE["school_code"].heading,
+    "klass": BY_ATTRIBUTE["class_name"].heading,
+    "hukou_region": BY_ATTRIBUTE["hukou_code"].heading,
+    "guardians": BY_ATTRIBUTE["guardian_name"].heading,
+}
+_MAX_LENGTHS = {
+    attribute: model._meta.get_field(name).max_length
+    for attribute, model, name in (
+        ("name", Student, "name"),
+        ("ethnicity", Student, "ethnicity"),
+        ("address", Student, "address"),
+        ("student_number", Student, "student_number"),
+        ("guardian_name", Guardian, "name"),
+        ("guardian_relation", Guardian, "relation"),
+    )
+}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+
+def _error_order(error: RowError) -> tuple:
+    position = HEADINGS.index(error.column) if error.column in HEADINGS else -1
+    return (error.row, position, error.message)
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.3g} MB"
+
+
+def check_file(content: bytes, filename: str) -> None:
+    """The checks on the file as a whole, before anything is parsed. Cheap: the upload page
+    runs them too, so that an obviously wrong file is refused at once."""
+    if not content:
+        raise AppError("文件是空的，请选择填写好的花名册（.xlsx）。")
+    if len(content) > MAX_FILE_BYTES:
+        raise AppError(
+            f"文件大小为 {_megabytes(len(content))}，超过 {_megabytes(MAX_FILE_BYTES)} 的上限，请分批导入。"
+        )
+    if not filename.lower().endswith(".xlsx"):
+        raise AppError(NOT_XLSX)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise AppError(NOT_XLSX) from None
+    if "xl/workbook.xml" not in {member.filename for member in members}:
+        raise AppError(NOT_XLSX)
+    # A few MB of zip can inflate to gigabytes (a zip bomb): refuse before the reader tries.
+    if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
+        raise AppError(
+            f"文件解压后超过 {_megabytes(MAX_UNZIPPED_BYTES)}，不像是一份花名册。"
+            "请删除无关的工作表、图片后另存为新的 .xlsx 文件再上传。"
+        )
+
+
+def _read_sheet(content: bytes) -> list[list]:
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        if SHEET_TITLE in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(SHEET_TITLE)
+        else:
+            sheet = workbook.get_sheet_by_index(0)
+        if sheet.end is None:
+            raise AppError("文件中没有内容：第一行应为列标题，从第二行起每行填写一名学生。")
+        data_rows = sheet.end[0]  # the last filled row, 0-based: rows below the heading
+        if data_rows > MAX_ROWS:
+            raise AppError(
+                f"文件有 {data_rows} 行数据，超过单次导入 {MAX_ROWS} 行的上限，请分批导入。"
+            )
+        # Leading empty rows kept, so that list index + 1 is the row number Excel shows.
+        return sheet.to_python(skip_empty_area=False)
+    except CalamineError:
+        raise AppError(NOT_XLSX) from None
+
+
+def _columns(heading_row: list) -> dict[str, int]:
+    """Column index by attribute; AppError naming what is missing or unknown."""
+    index: dict[str, int] = {}
+    unknown, repeated = [], []
+    for position, raw in enumerate(heading_row):
+        heading = cell_text(raw)
+        # An annotated error file may be fixed and uploaded again as it is.
+        if not heading or heading == ERROR_HEADING:
+            continue
+        column = next((c for c in ROSTER_COLUMNS if c.heading == heading), None)
+        if column is None:
+            unknown.append(heading)
+        elif column.attribute in index:
+            repeated.append(heading)
+        else:
+            index[column.attribute] = position
+    missing = [c.heading for c in ROSTER_COLUMNS if c.attribute not in index]
+    if missing or unknown or repeated:
+        problems = []
+        if missing:
+            problems.append("缺少列" + "、".join(f"“{h}”" for h in missing))
+        if unknown:
+            problems.append("无法识别的列" + "、".join(f"“{h}”" for h in unknown))
+        if repeated:
+            problems.append("重复的列" + "、".join(f"“{h}”" for h in repeated))
+        raise AppError(
+            f"第1行的列标题与花名册模板不一致：{'；'.join(problems)}。"
+            "请下载模板，不要修改第一行的列标题。"
+        )
+    return index
+
+
+@dataclass
+class _Table:
+    columns: dict[str, int]
+    rows: list[tuple[int, list]]  # (row number as Excel shows it, cells)
+
+    def raw(self, cells: list, attribute: str):
+        position = self.columns[attribute]
+        return cells[position] if position < len(cells) else ""
+
+
+def _table(content: bytes) -> _Table:
+    sheet = _read_sheet(content)
+    columns = _columns(sheet[0])
+    name_at = columns["name"]
+    rows = [
+        (number, cells)
+        for number, cells in enumerate(sheet[1:], start=2)
+        if any(value not in ("", None) for value in cells)
+        and not (name_at < len(cells) and cell_text(cells[name_at]).startswith(EXAMPLE_MARK))
+    ]
+    if not rows:
+        raise AppError("文件中没有学生数据：请从第2行起每行填写一名学生。")
+    return _Table(columns, rows)
+
+
+def _chunks(values: Iterable) -> Iterable[list]:
+    values = list(values)
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+@dataclass
+class _Places:
+    """Schools, classes and 户籍地 regions the file names, each loaded in one query."""
+
+    schools: dict[str, School]
+    classes: dict[tuple[int, int, str], SchoolClass]
+    regions: dict[str, Region]
+
+    @classmethod
+    def load(cls, by: User, table: _Table) -> "_Places":
+        def codes(attribute):
+            return {BY_ATTRIBUTE[attribute].parse(table.raw(c, attribute)) for _, c in table.rows}
+
+        # Unknown and out-of-area schools are alike: both are simply not found here.
+        schools = {
+            school.code: school
+            for chunk in _chunks(codes("school_code") - {""})
+            for school in School.objects.for_user(by).filter(code__in=chunk)
+        }
+        classes = {
+            (klass.school_id, klass.grade, klass.name): klass
+            for chunk in _chunks(school.pk for school in schools.values())
+            for klass in SchoolClass.objects.for_user(by).filter(
+                school_id__in=chunk, school_year=current_school_year()
+            )
+        }
+        # Administrative divisions are public reference data, and a migrant child's 户籍地
+        # lies outside the importer's county: not scoped.
+        regions = {
+            region.code: region
+            for chunk in _chunks(codes("hukou_code") - {""})
+            for region in Region.objects.filter(code__in=chunk)
+        }
+        return cls(schools, classes, regions)
+
+    def klass(self, school: School, grade: int, name: str) -> SchoolClass | None:
+        found = self.classes.get((school.pk, grade, name))
+        if found is None and name.isdigit():
+            found = self.classes.get((school.pk, grade, f"{name}班"))
+        return found
+
+
+def _parse_row(number: int, cells: list, table: _Table, places: _Places):
+    """The row as StudentData, or its errors (every cell at fault, then the services'
+    first complaint)."""
+    errors: list[RowError] = []
+    values = {}
+    for column in ROSTER_COLUMNS:
+        raw = table.raw(cells, column.attribute)
+        if column.attribute == "id_number" and isinstance(raw, int | float):
+            errors.append(
+                RowError(
+                    number,
+                    column.heading,
+                    "身份证号被存成了数字，后几位可能已丢失：请把该列设为“文本”格式后重新填写。",
+                )
+            )
+            continue
+        try:
+            value = column.parse(raw)
+        except ValueError as exc:
+            errors.append(RowError(number, column.heading, str(exc)))
+            continue
+        if column.required and value in ("", None):
+            errors.append(RowError(number, column.heading, f"请填写{column.heading}。"))
+            continue
+        limit = _MAX_LENGTHS.get(column.attribute)
+        if limit and len(value) > limit:
+            errors.append(RowError(number, column.heading, f"{column.heading}最多{limit}个字。"))
+            continue
+        values[column.attribute] = value
+
+    def error(attribute, message):
+        errors.append(RowError(number, BY_ATTRIBUTE[attribute].heading, message))
+
+    school = places.schools.get(values.get("school_code"))
+    if "school_code" in values and school is None:
+        error("school_code", f"学校标识码 {values['school_code']} 不存在或不在您的管辖范围内。")
+    hukou_region = None
+    if values.get("hukou_code"):
+        hukou_region = places.regions.get(values["hukou_code"])
+        if hukou_region is None:
+            error("hukou_code", f"户籍地区划代码 {values['hukou_code']} 不存在。")
+    guardians = []
+    guardian = values.get("guardian_name", "")
+    relation, phone = values.get("guardian_relation", ""), values.get("guardian_phone", "")
+    if guardian:
+        if not relation:
+            error("guardian_relation", "请填写监护人与学生的关系，如“父亲”“母亲”。")
+        try:
+            phone = services.normalise_phone(phone, field_name="guardian_phone")
+        except AppError as exc:
+            error("guardian_phone", exc.message)
+        guardians.append(services.GuardianData(name=guardian, relation=relation, phone=phone))
+    elif relation or phone:
+        error("guardian_name", "填写了监护人关系或电话，请同时填写监护人姓名。")
+    klass = None
+    grade, class_name = values.get("grade"), values.get("class_name")
+    if class_name and school is not None and grade is not None and 1 <= grade <= 9:
+        klass = places.klass(school, grade, class_name)
+        if klass is None:
+            error(
+                "class_name",
+                f"{school.name}本学年没有{grade_label(grade)}“{class_name}”：请核对班级名称，或先在学校页面建立该班级。",
+            )
+    if errors:
+        return None, errors
+    data = services.StudentData(
+        name=values["name"],
+        gender=values["gender"],
+        birth_date=values["birth_date"],
+        school=school,
+        grade=grade,
+        id_number=values.get("id_number", ""),
+        ethnicity=values["ethnicity"],
+        hukou_region=hukou_region,
+        address=values.get("address", ""),
+        student_number=values.get("student_number", ""),
+        klass=klass,
+        entry_date=values.get("entry_date"),
+        guardians=guardians,
+        key_groups={group.value for group in KeyGroup if values.get(group.value)},
+        disability_type=values.get("disability_type", ""),
+        disability_grade=values.get("disability_grade"),
+    )
+    try:
+        services.clean_fields(data)
+    except AppError as exc:
+        return None, [
+            RowError(number, _FIELD_HEADINGS.get(field_name, ""), message)
+            for field_name, messages in exc.errors.items()
+            for message in messages
+        ]
+    return data, []
+
+
+def _identity_key(data: services.StudentData) -> tuple | None:
+    """Children without ID number and 学籍号 are known by name, birth date and guardian
+    (DOMAIN.md §3)."""
+    if data.id_number or data.student_number:
+        return None
+    guardian = data.guardians[0].name if data.guardians else ""
+    return (data.name, data.birth_date, guardian)
+
+
+def _duplicates_in_file(rows: list[tuple[int, services.StudentData]]) -> list[RowError]:
+    errors = []
+    keys = (
+        ("id_number", lambda d: d.id_number, "身份证号"),
+        ("student_number", lambda d: d.student_number, "学籍号"),
+        ("name", _identity_key, "姓名、出生日期和监护人"),
+    )
+    for attribute, key_of, what in keys:
+        seen: dict = defaultdict(list)
+        for number, data in rows:
+            key = key_of(data)
+            if key:
+                seen[key].append(number)
+        for numbers in seen.values():
+            if len(numbers) > 1:
+                where = "、".join(str(n) for n in numbers)
+                errors.extend(
+                    RowError(
+                        n,
+                        BY_ATTRIBUTE[attribute].heading,
+                        f"第{where}行的{what}相同：一个孩子只能有一条记录。",
+                    )
+                    for n in numbers
+                )
+    return errors
+
+
+@dataclass
+class _Plan:
+    new: list[tuple[Student, services.StudentData]] = field(default_factory=list)
+    # (student, row, the fields that differ, whether the guardians differ)
+    changed: list[tuple[Student, services.StudentData, set[str], bool]] = field(
+        default_factory=list
+    )
+    unchanged: int = 0
+
+
+def _guardian_rows(guardians) -> list[tuple[str, str, str]]:
+    return [(g.name.strip(), g.relation.strip(), g.phone) for g in guardians]
+
+
+_REFUSED = object()
+
+
+class _Existing:
+    """Students already in the system that the file's rows may be, loaded in a few queries."""
+
+    def __init__(self, by: User, rows: list[tuple[int, services.StudentData]]):
+        datas = [data for _, data in rows]
+        # Unscoped on purpose: a child registered elsewhere must not get a second record.
+        # Only whether it exists is used outside the area, never where it is.
+        found: dict[int, Student] = {}
+        for attribute in ("id_number", "student_number"):
+            wanted = {getattr(d, attribute) for d in datas} - {""}
+            for chunk in _chunks(wanted):
+                for student in Student.objects.select_related("school").filter(
+                    **{f"{attribute}__in": chunk}
+                ):
+                    found[student.pk] = student
+        self.by_id = {s.id_number: s for s in found.values() if s.id_number}
+        self.by_number = {s.student_number: s for s in found.values() if s.student_number}
+        self.in_area = {
+            pk
+            for chunk in _chunks(found)
+            for pk in Student.objects.for_user(by).filter(pk__in=chunk).values_list("pk", flat=True)
+        }
+        # Without ID number and 学籍号 a child is matched inside the area only: matching
+        # by name elsewhere would tell who lives where.
+        self.by_identity: dict[tuple, list[Student]] = defaultdict(list)
+        for chunk in _chunks({d.name for d in datas if _identity_key(d)}):
+            for student in (
+                Student.objects.for_user(by)
+                .select_related("school")
+                .filter(id_number=None, student_number=None, name__in=chunk)
+            ):
+                self.in_area.add(student.pk)
+                self.by_identity[(student.name, student.birth_date)].append(student)
+        self.guardians: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+        for chunk in _chunks(self.in_area):
+            for guardian in Guardian.objects.filter(student_id__in=chunk).order_by("id"):
+                self.guardians[guardian.student_id].append(
+                    (guardian.name, guardian.relation, guardian.phone)
+                )
+
+    def match(self, number: int, data: services.StudentData, errors: list[RowError]):
+        """The existing student this row is, None for a new one, _REFUSED (with the reason
+        in ``errors``) when it cannot be told or may not be touched."""
+
+        def error(attribute, message):
+            errors.append(RowError(number, BY_ATTRIBUTE[attribute].heading, message))
+
+        by_id = self.by_id.get(data.id_number) if data.id_number else None
+        by_number = self.by_number.get(data.student_number) if data.student_number else None
+        target, key = by_id, "id_number"
+        if by_number is not None and by_number != by_id:
+            if by_id is not None or (by_number.id_number and data.id_number):
+                error("student_number", f"该学籍号已登记：{self._where(by_number)}。")
+                return _REFUSED
+            if by_number.id_number:
+                error(
+                    "id_number",
+                    "系统中该学籍号的学生已登记身份证号，请在本行填写其身份证号。",
+                )
+                return _REFUSED
+            target, key = by_number, "student_number"
+        if target is None and _identity_key(data):
+            guardian = _identity_key(data)[2]
+            candidates = [
+                s
+                for s in self.by_identity.get((data.name, data.birth_date), [])
+                if guardian in ({g[0] for g in self.guardians[s.pk]} or {""})
+            ]
+            if len(candidates) > 1:
+                error(
+                    "name",
+                    "系统中有多名同名、同出生日期、同监护人的学生，无法确定是哪一位：请填写身份证号或学籍号。",
+                )
+                return _REFUSED
+            target, key = (candidates[0] if candidates else None), "name"
+        if target is None:
+            return None
+        if target.pk not in self.in_area:
+            what = BY_ATTRIBUTE[key].heading
+            error(
+                key,
+                f"该{what}已在您管辖范围以外的学校登记，一个孩子只能有一条记录。"
+                "如学生已转入本校，请联系原学校登记转出。",
+            )
+            return _REFUSED
+        if target.school_id != data.school.pk:
+            error(
+                "school_code",
+                f"该学生的学籍在{target.school.name}：学生转学请登记“转出”学籍异动，由转入学校确认。",
+            )
+            return _REFUSED
+        if target.status not in _IMPORTABLE_STATUSES:
+            error(
+                key,
+                f"该学生当前学籍状态为“{target.get_status_display()}”，导入不改变学籍状态："
+                "请先登记相应的学籍异动（如复学），或从花名册中删除该行。",
+            )
+            return _REFUSED
+        return target
+
+    def _where(self, student: Student) -> str:
+        if student.pk in self.in_area:
+            return f"{student.school.name}{student.grade_label}的{student.name}"
+        return "您管辖范围以外的学校"
+
+
+def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[RowError]):
+    existing = _Existing(by, rows)
+    plan = _Plan()
+    matched: dict[int, int] = {}
+    for number, data in rows:
+        target = existing.match(number, data, errors)
+        if target is _REFUSED:
+            continue
+        if target is None:
+            plan.new.append((Student(status=Status.ENROLLED), data))
+            continue
+        if target.pk in matched:
+            errors.append(
+                RowError(
+                    number,
+                    BY_ATTRIBUTE["name"].heading,
+                    f"与第{matched[target.pk]}行是系统中的同一名学生：一个孩子只能有一条记录。",
+                )
+            )
+            continue
+        matched[target.pk] = number
+        before = audit.snapshot(target)
+        services._apply(target, data)
+        after = audit.snapshot(target)
+        fields = {name for name in after if after[name] != before.get(name)}
+        new_guardians = _guardian_rows(data.guardians) != existing.guardians[target.pk]
+        if fields or new_guardians:
+            plan.changed.append((target, data, fields, new_guardians))
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+def _guardians_for(student: Student, data: services.StudentData) -> list[Guardian]:
+    return [
+        Guardian(student=student, name=name, relation=relation, phone=phone)
+        for name, relation, phone in _guardian_rows(data.guardians)
+    ]
+
+
+def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
+    """Save the changed fields of a batch. Rows changed alike (a new school year's roster:
+    same grade, same class) share one UPDATE; the rest go through one bulk_update of only
+    the columns that differ — its CASE per row and column is slow to build, so it gets as
+    little as possible."""
+    alike: dict[tuple, list[Student]] = defaultdict(list)
+    for student, fields in changes:
+        alike[tuple(sorted((name, getattr(student, name)) for name in fields))].append(student)
+    singles, fields = [], {"updated_at"}
+    for values, students in alike.items():
+        if len(students) > 1:
+            Student.objects.filter(pk__in=[s.pk for s in students]).update(
+                **dict(values), updated_at=now
+            )
+            continue
+        singles.extend(students)
+        fields.update(name for name, _ in values)
+    for student in singles:
+        student.updated_at = now
+    if singles:
+        Student.objects.bulk_update(singles, sorted(fields))
+
+
+def _write(by: User, plan: _Plan, report: Progress, total: int) -> None:
+    now, today = timezone.now(), timezone.localdate()
+    done = total // 2
+    step = jobs.PROGRESS_EVERY
+    for start in range(0, len(plan.new), step):
+        batch = plan.new[start : start + step]
+        students = []
+        for student, data in batch:
+            services._apply(student, data)
+            students.append(student)
+        Student.objects.bulk_create(students)
+        EnrollmentEvent.objects.bulk_create(
+            EnrollmentEvent(
+                student=student,
+                kind=EventKind.ENROL,
+                date=data.entry_date or today,
+                reason="花名册导入建档",
+                school=student.school,
+                status_after=Status.ENROLLED,
+                operator=by,
+            )
+            for student, data in batch
+        )
+        Guardian.objects.bulk_create(
+            guardian for student, data in batch for guardian in _guardians_for(student, data)
+        )
+        done += len(batch)
+        report(done, total)
+    for start in range(0, len(plan.changed), step):
+        batch = plan.changed[start : start + step]
+        _update_students([(student, fields) for student, _, fields, _ in batch], now)
+        replaced = [(student, data) for student, data, _, guardians in batch if guardians]
+        Guardian.objects.filter(student__in=[student for student, _ in replaced]).delete()
+        Guardian.objects.bulk_create(
+            guardian for student, data in replaced for guardian in _guardians_for(student, data)
+        )
+        done += len(batch)
+        report(done, total)
+    # Re-check: every record written lies inside the importer's area (STYLE.md §2).
+    written = [s.pk for s, _ in plan.new] + [s.pk for s, *_ in plan.changed]
+    inside = sum(
+        Student.objects.for_user(by).filter(pk__in=chunk).count() for chunk in _chunks(written)
+    )
+    if inside != len(written):
+        raise AppError("部分学生不在您的管辖范围内，未导入任何数据。")
+
+
+def import_roster(
+    *, by: User, content: bytes, filename: str, progress: Progress | None = None
+) -> ImportResult:
+    """Import a roster workbook. File-level problems (not an .xlsx, too large, wrong
+    headings, no rows) raise AppError; row problems come back as ``errors`` and nothing is
+    written. ``progress(done, total)``: each row is checked, then written, so ``total`` is
+    twice the number of rows."""
+    services.require_recorder(by)
+    report = progress or (lambda done, total: None)
+    check_file(content, filename)
+    table = _table(content)
+    total = 2 * len(table.rows)
+    report(0, total)
+    places = _Places.load(by, table)
+    errors: list[RowError] = []
+    rows: list[tuple[int, services.StudentData]] = []
+    for done, (number, cells) in enumerate(table.rows, start=1):
+        data, row_errors = _parse_row(number, cells, table, places)
+        if data is not None:
+            rows.append((number, data))
+        errors.extend(row_errors)
+        if done % jobs.PROGRESS_EVERY == 0:
+            report(done, total)
+    report(len(table.rows), total)
+    duplicates = _duplicates_in_file(rows)
+    errors.extend(duplicates)
+    # Checked against the system too, so that one upload lists every bad row; a row twice
+    # in the file is left out: which of its copies is meant is not known.
+    doubled = {error.row for error in duplicates}
+    plan = _plan(by, [(n, data) for n, data in rows if n not in doubled], errors)
+    if errors:
+        return ImportResult(errors=sorted(set(errors), key=_error_order))
+    result = ImportResult(
+        created=len(plan.new), updated=len(plan.changed), unchanged=plan.unchanged
+    )
+    if not (plan.new or plan.changed):
+        report(total, total)
+        return result
+    try:
+        with transaction.atomic():
+            _write(by, plan, report, total)
+            audit.record(
+                actor=by,
+                action=AuditAction.CREATE,
+                detail=f"花名册导入：新增{result.created}，更新{result.updated}",
+            )
+    except IntegrityError:
+        raise AppError(
+            "导入期间有身份证号或学籍号被他人登记，未导入任何数据，请重新上传。"
+        ) from None
+    return result
+
+
+def annotated_errors_bytes(content: bytes, errors: list[RowError]) -> bytes:
+    """The uploaded workbook with a last column 错误说明 on the rows at fault, and the
+    cells at fault shaded, so the user corrects the file they know and uploads it again."""
+    workbook = load_workbook(io.BytesIO(content))
+    sheets = workbook.sheetnames
+    sheet = workbook[SHEET_TITLE] if SHEET_TITLE in sheets else workbook.worksheets[0]
+    headings = {str(cell.value).strip(): cell.column for cell in sheet[1] if cell.value is not None}
+    target = headings.get(ERROR_HEADING)
+    if target is None:
+        target = sheet.max_column + 1
+    else:
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=target, max_col=target):
+            cell.value = None
+    heading = sheet.cell(row=1, column=target, value=ERROR_HEADING)
+    heading.font = Font(bold=True, color="B91C1C")
+    sheet.column_dimensions[heading.column_letter].width = 60
+    shade = PatternFill("solid", fgColor="FECACA")
+    by_row: dict[int, list[RowError]] = defaultdict(list)
+    for error in errors:
+        by_row[error.row].append(error)
+        if error.column in headings and error.row > 1:
+            sheet.cell(row=error.row, column=headings[error.column]).fill = shade
+    for row, row_errors in by_row.items():
+        text = "；".join(f"{e.column}：{e.message}" if e.column else e.message for e in row_errors)
+        cell = sheet.cell(row=row, column=target, value=text)
+        if text.startswith(FORMULA_STARTS):
+            cell.data_type = "s"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@jobs.runner(JobKind.ROSTER_IMPORT, Capability.MANAGE_STUDENTS)
+def run_roster_import(job: Job, user: User) -> None:
+    content = jobs.read_upload(job)
+    result = import_roster(
+        by=user,
+        content=content,
+        filename=job.params.get("filename", ""),
+        progress=lambda done, total: jobs.report_progress(job, done, total),
+    )
+    if result.errors:
+        Job.objects.filter(pk=job.pk).update(
+            params={
+                **job.params,
+                "errors": [asdict(error) for error in result.errors[:SHOWN_ERRORS]],
+                "error_count": len(result.errors),
+            }
+        )
+        message = f"发现 {len({error.row for error in result.errors})} 行错误，未导入任何数据"
+        try:
+            annotated = annotated_errors_bytes(content, result.errors)
+        except Exception:
+            # A file the reader took but openpyxl cannot rewrite: the table still shows
+            # the errors.
+            logger.exception("job %s: roster errors could not be annotated", job.pk)
+            raise AppError(f"{message}（无法生成标注文件，请按下表改正）") from None
+        jobs.finish_with_file(
+            job,
+            content=annotated,
+            filename=f"花名册错误说明-{timezone.localdate():%Y%m%d}.xlsx",
+            message=message,
+            status=JobStatus.FAILED,
+        )
+        return
+    jobs.finish(job, message=f"导入完成：新增 {result.created} 名，更新 {result.updated} 名")
