@@ -105,6 +105,7 @@ class AuditAction(models.TextChoices):
 class JobKind(models.TextChoices):
     ACCOUNT_EXPORT = "account_export", "导出账号名单"
     ROSTER_IMPORT = "roster_import", "导入学生花名册"
+    ROSTER_EXPORT = "roster_export", "导出学生花名册"
 
 
 class JobStatus(models.TextChoices):

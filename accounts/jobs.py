@@ -127,11 +127,14 @@ def finish(job: Job, *, message: str) -> None:
 
 
 def finish_with_file(
-    job: Job, *, content: bytes, filename: str, message: str, status: str = JobStatus.DONE
+    job: Job, *, content: bytes | File, filename: str, message: str, status: str = JobStatus.DONE
 ) -> None:
-    """Finish with a result file; ``status`` FAILED for a refusal that still hands the user
-    a file (an import's rows annotated with what is wrong)."""
-    job.result.save(filename, ContentFile(content), save=False)
+    """Finish with a result file (bytes, or an open file for large results); ``status``
+    FAILED for a refusal that still hands the user a file (an import's rows annotated with
+    what is wrong)."""
+    job.result.save(
+        filename, ContentFile(content) if isinstance(content, bytes) else content, save=False
+    )
     Job.objects.filter(pk=job.pk).update(
         status=status,
         result=job.result.name,

@@ -6,5 +6,5 @@ class StudentsConfig(AppConfig):
     verbose_name = "学生与学籍"
 
     def ready(self):
-        # Registers the roster import's background-job runner with accounts.jobs.
-        from . import imports  # noqa: F401
+        # Registers the roster import's and export's background-job runners.
+        from . import exports, imports  # noqa: F401

@@ -5,6 +5,7 @@ from . import import_views, views
 urlpatterns: list = [
     path("students/", views.StudentListView.as_view(), name="student-list"),
     path("students/new/", views.StudentCreateView.as_view(), name="student-create"),
+    path("students/export/", views.roster_export, name="roster-export"),
     path("students/<int:pk>/", views.StudentDetailView.as_view(), name="student-detail"),
     path("students/<int:pk>/edit/", views.StudentUpdateView.as_view(), name="student-update"),
     path("students/<int:pk>/events/new/", views.EventCreateView.as_view(), name="event-create"),

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
-from accounts import jurisdiction
-from accounts.choices import Capability
+from accounts import jobs, jurisdiction
+from accounts.choices import Capability, JobKind
 from accounts.models import School, SchoolClass
 from accounts.views import ScopedMixin, ServiceFormView, check_capability
 from kongchuo.errors import AppError
@@ -18,27 +18,42 @@ from .forms import EventForm, StudentForm, TransferDecisionForm
 from .models import Student, Transfer
 
 
+def list_filters(params) -> dict:
+    """The list's search and filters from query parameters (the export takes the same)."""
+
+    def number(name):
+        value = str(params.get(name, ""))
+        return int(value) if value.isdigit() else None
+
+    return {
+        "query": params.get("q", ""),
+        "school": number("school"),
+        "klass": number("class"),
+        "grade": number("grade"),
+        "status": params.get("status", ""),
+        "key_group": params.get("key_group", ""),
+    }
+
+
+@require_POST
+def roster_export(request):
+    check_capability(request.user, Capability.MANAGE_STUDENTS)
+    params = {"filters": list_filters(request.POST), "reveal": request.POST.get("reveal") == "1"}
+    try:
+        job = jobs.job_start(by=request.user, kind=JobKind.ROSTER_EXPORT, params=params)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("student-list")
+    return redirect("job-detail", pk=job.pk)
+
+
 class StudentListView(ScopedMixin, ListView):
     model = Student
     template_name = "students/student_list.html"
     paginate_by = 50
 
     def get_queryset(self):
-        params = self.request.GET
-
-        def number(name):
-            value = params.get(name, "")
-            return int(value) if value.isdigit() else None
-
-        return selectors.students(
-            self.request.user,
-            query=params.get("q", ""),
-            school=number("school"),
-            klass=number("class"),
-            grade=number("grade"),
-            status=params.get("status", ""),
-            key_group=params.get("key_group", ""),
-        )
+        return selectors.students(self.request.user, **list_filters(self.request.GET))
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -50,6 +65,7 @@ class StudentListView(ScopedMixin, ListView):
             "key_groups": KeyGroup.choices,
             "grades": range(1, 10),
             "can_record": services.can_record(user),
+            "can_reveal": services.can_reveal(user),
             "incoming": selectors.incoming_transfers(user).count(),
         }
 
