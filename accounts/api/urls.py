@@ -4,9 +4,9 @@ from rest_framework.routers import SimpleRouter
 from . import views
 
 router = SimpleRouter()
-router.register("regions", views.RegionViewSet, basename="region")
-router.register("schools", views.SchoolViewSet, basename="school")
-router.register("classes", views.SchoolClassViewSet, basename="class")
+router.register("regions", views.RegionViewSet, basename="api-region")
+router.register("schools", views.SchoolViewSet, basename="api-school")
+router.register("classes", views.SchoolClassViewSet, basename="api-class")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),

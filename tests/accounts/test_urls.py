@@ -58,3 +58,10 @@ def test_every_routed_url_refuses_anonymous_requests(client):
 
 def test_login_page_is_public(client):
     assert client.get("/login/").status_code == 200
+
+
+def test_url_names_are_unique_so_reverse_finds_the_page_not_the_api():
+    from collections import Counter
+
+    names = Counter(entry.name for _, entry in routed_urls() if entry.name)
+    assert [name for name, count in names.items() if count > 1] == []

@@ -46,6 +46,7 @@ def test_list_searches_by_name_id_number_and_student_number_with_masked_ids(worl
         assert "张三" in page and "王芳" not in page, query
     page = client.get("/students/").content.decode()
     assert a.masked_id_number in page and a.id_number not in page
+    assert f'href="/students/{a.pk}/"' in page
 
 
 @pytest.mark.parametrize(
