@@ -1,12 +1,16 @@
 """Demo students at any scale: valid unique ID numbers, realistic names, grades by age,
-guardians and key-group rates. Deterministic from the seed; memory stays flat (batches)."""
+guardians and key-group rates. Deterministic from the seed; memory stays flat (batches).
+
+On PostgreSQL the rows go in with COPY (a million students in a few minutes, for the
+benchmarks); elsewhere with bulk_create. Both write the same rows."""
 
 import datetime
 import random
 from collections import defaultdict
 from itertools import islice
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from stdnum.cn import ric
 
 from accounts.choices import RegionLevel
@@ -14,9 +18,12 @@ from accounts.demo import GIVEN, SURNAMES, current_school_year
 from accounts.models import Region, SchoolClass, User
 
 from .choices import EventKind, KeyGroup, Status
+from .imports import copy_objects, reserve_ids
 from .models import EnrollmentEvent, Guardian, Student
 
 BATCH = 5000
+# Rows per COPY on PostgreSQL: bigger batches, fewer round trips.
+COPY_BATCH = 50_000
 # Rough shares of each key group among rural pupils in the source counties.
 KEY_GROUP_RATES = {
     KeyGroup.POVERTY_REGISTERED: 0.08,
@@ -103,7 +110,9 @@ def _students(total: int, seed: int):
 
 
 @transaction.atomic
-def build_students(total: int, *, seed: int = 1) -> int:
+def build_students(total: int, *, seed: int = 1, progress=None) -> int:
+    """Create ``total`` students with a guardian and an 入学注册 event each; returns the
+    count. ``progress(done, total)`` after each batch."""
     operator = (
         User.objects.filter(role="county_admin").order_by("id").first()
         or User.objects.filter(is_superuser=True).order_by("id").first()
@@ -111,25 +120,50 @@ def build_students(total: int, *, seed: int = 1) -> int:
     if operator is None:
         raise ValueError("no county administrator to record the enrolment events")
     rows = _students(total, seed)
+    write = _copy_batch if connection.vendor == "postgresql" else _bulk_batch
+    size = COPY_BATCH if connection.vendor == "postgresql" else BATCH
     created = 0
-    while batch := list(islice(rows, BATCH)):
-        students = Student.objects.bulk_create([s for s, _ in batch])
-        guardians = []
-        for student, guardian in zip(students, (g for _, g in batch), strict=True):
-            guardian.student = student
-            guardians.append(guardian)
-        Guardian.objects.bulk_create(guardians)
-        EnrollmentEvent.objects.bulk_create(
-            EnrollmentEvent(
-                student=s,
-                kind=EventKind.ENROL,
-                date=s.entry_date,
-                reason="建立学籍档案",
-                school_id=s.school_id,
-                status_after=Status.ENROLLED,
-                operator=operator,
-            )
-            for s in students
-        )
-        created += len(students)
+    while batch := list(islice(rows, size)):
+        write(batch, operator)
+        created += len(batch)
+        if progress is not None:
+            progress(created, total)
     return created
+
+
+def _event(student: Student, operator: User) -> EnrollmentEvent:
+    return EnrollmentEvent(
+        student=student,
+        kind=EventKind.ENROL,
+        date=student.entry_date,
+        reason="建立学籍档案",
+        school_id=student.school_id,
+        status_after=Status.ENROLLED,
+        operator=operator,
+    )
+
+
+def _bulk_batch(batch: list[tuple[Student, Guardian]], operator: User) -> None:
+    students = Student.objects.bulk_create([s for s, _ in batch])
+    guardians = []
+    for student, guardian in zip(students, (g for _, g in batch), strict=True):
+        guardian.student = student
+        guardians.append(guardian)
+    Guardian.objects.bulk_create(guardians)
+    EnrollmentEvent.objects.bulk_create(_event(s, operator) for s in students)
+
+
+def _copy_batch(batch: list[tuple[Student, Guardian]], operator: User) -> None:
+    """The same rows as _bulk_batch, by COPY."""
+    now = timezone.now()
+    students = [s for s, _ in batch]
+    for (student, guardian), pk in zip(batch, reserve_ids(Student, len(batch)), strict=True):
+        student.pk = pk
+        student.created_at = student.updated_at = now
+        guardian.student_id = pk
+    copy_objects(Student, students, with_pk=True)
+    copy_objects(Guardian, [g for _, g in batch])
+    events = [_event(s, operator) for s in students]
+    for event in events:
+        event.created_at = now
+    copy_objects(EnrollmentEvent, events)

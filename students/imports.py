@@ -5,7 +5,8 @@ Every row is checked before anything is written. The per-row rules are the servi
 importer's area, 户籍地 codes, duplicates in the file and in the system — run once for the
 whole file, so a 50,000-row roster costs a handful of queries, not 50,000. Existing students
 (same ID number, else same 学籍号) in the importer's area are updated; new ones are created
-with their 入学注册 event; the writes are bulk operations in one transaction.
+with their 入学注册 event; the writes are bulk operations in one transaction — on PostgreSQL
+new rows go in with COPY, which is several times faster than INSERT for 100,000 rows.
 """
 
 import io
@@ -15,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
@@ -573,32 +574,116 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
         Student.objects.bulk_update(singles, sorted(fields))
 
 
+def _enrolment(by: User, student: Student, data: services.StudentData, today) -> EnrollmentEvent:
+    return EnrollmentEvent(
+        student=student,
+        kind=EventKind.ENROL,
+        date=data.entry_date or today,
+        reason="花名册导入建档",
+        school=student.school,
+        status_after=Status.ENROLLED,
+        operator=by,
+    )
+
+
+def _create_by_insert(by: User, batch: list[tuple[Student, services.StudentData]], today) -> None:
+    Student.objects.bulk_create([student for student, _ in batch])
+    EnrollmentEvent.objects.bulk_create(
+        _enrolment(by, student, data, today) for student, data in batch
+    )
+    Guardian.objects.bulk_create(
+        guardian for student, data in batch for guardian in _guardians_for(student, data)
+    )
+
+
+def _create_by_copy(by: User, batch: list[tuple[Student, services.StudentData]], today) -> None:
+    """The rows _create_by_insert writes, by COPY (PostgreSQL): ids are drawn from the
+    sequence first, so that events and guardians can name their student."""
+    now = timezone.now()
+    students = [student for student, _ in batch]
+    for student, pk in zip(students, reserve_ids(Student, len(students)), strict=True):
+        student.pk = student.id = pk
+        student.created_at = student.updated_at = now
+    copy_objects(Student, students, with_pk=True)
+    events = [_enrolment(by, student, data, today) for student, data in batch]
+    for event in events:
+        event.created_at = now
+    copy_objects(EnrollmentEvent, events)
+    copy_objects(
+        Guardian,
+        [guardian for student, data in batch for guardian in _guardians_for(student, data)],
+    )
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` new primary keys from the table's sequence (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _copy_text(value: str) -> str:
+    # COPY's text format escapes backslash, tab, newline and carriage return.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return value
+
+
+def _copy_format(field: models.Field) -> Callable:
+    if isinstance(field, models.BooleanField):
+        return lambda value: "t" if value else "f"
+    if isinstance(field, models.DateField):  # and DateTimeField: ISO 8601 keeps the zone
+        return lambda value: value.isoformat()
+    if isinstance(field, models.CharField | models.TextField):
+        return lambda value: _copy_text(str(value))
+    return str
+
+
+def copy_objects(model: type[models.Model], objects: list, *, with_pk: bool = False) -> None:
+    """INSERT ``objects`` (unsaved instances, every value set) with one COPY (PostgreSQL).
+    No save() or signals, like bulk_create; database errors are Django's (IntegrityError)."""
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    plan = [(f.attname, _copy_format(f)) for f in fields]
+    buffer = io.StringIO()
+    for obj in objects:
+        values = obj.__dict__
+        buffer.write(
+            "\t".join(
+                "\\N" if (value := values[name]) is None else write(value) for name, write in plan
+            )
+        )
+        buffer.write("\n")
+    buffer.seek(0)
+    for obj in objects:
+        obj._state.adding, obj._state.db = False, connection.alias
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.cursor.copy_expert(
+            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", buffer
+        )
+
+
 def _write(by: User, plan: _Plan, report: Progress, total: int) -> None:
     now, today = timezone.now(), timezone.localdate()
     done = total // 2
     step = jobs.PROGRESS_EVERY
+    create = _create_by_copy if connection.vendor == "postgresql" else _create_by_insert
     for start in range(0, len(plan.new), step):
         batch = plan.new[start : start + step]
-        students = []
         for student, data in batch:
             services._apply(student, data)
-            students.append(student)
-        Student.objects.bulk_create(students)
-        EnrollmentEvent.objects.bulk_create(
-            EnrollmentEvent(
-                student=student,
-                kind=EventKind.ENROL,
-                date=data.entry_date or today,
-                reason="花名册导入建档",
-                school=student.school,
-                status_after=Status.ENROLLED,
-                operator=by,
-            )
-            for student, data in batch
-        )
-        Guardian.objects.bulk_create(
-            guardian for student, data in batch for guardian in _guardians_for(student, data)
-        )
+        create(by, batch, today)
         done += len(batch)
         report(done, total)
     for start in range(0, len(plan.changed), step):

@@ -1,0 +1,91 @@
+"""Timing helpers and the result table shared by the benchmarks."""
+
+import statistics
+import time
+from dataclasses import dataclass
+
+
+def timed(fn, repeat: int) -> list[float]:
+    """Milliseconds per call of ``fn``, ``repeat`` times."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def progress(message: str) -> None:
+    print(f"  … {message}", flush=True)
+
+
+@dataclass
+class Row:
+    name: str
+    figure: float
+    baseline: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.figure / self.baseline if self.baseline else float("inf")
+
+
+RESULTS: list[Row] = []
+
+
+def record(name: str, figure: float, baseline: float, unit: str, *, target="", met=None) -> Row:
+    """Keep a figure for the final table and print it at once."""
+    row = Row(name, figure, baseline, unit, target, met)
+    RESULTS.append(row)
+    print(
+        f"{name:<52} {figure:10.2f} {unit:<3} baseline {baseline:10.2f} {unit:<3}"
+        f" ratio {row.ratio:6.2f}×",
+        flush=True,
+    )
+    return row
+
+
+def table() -> str:
+    headers = ("benchmark", "figure", "baseline", "ratio", "target", "met")
+    lines = [
+        (
+            row.name,
+            f"{row.figure:.2f} {row.unit}",
+            f"{row.baseline:.2f} {row.unit}",
+            f"{row.ratio:.2f}×",
+            row.target,
+            "" if row.met is None else ("yes" if row.met else "NO"),
+        )
+        for row in RESULTS
+    ]
+    widths = [
+        max(_width(h), *(_width(line[i]) for line in lines)) if lines else _width(h)
+        for i, h in enumerate(headers)
+    ]
+    out = [_line(headers, widths), _line(tuple("-" * w for w in widths), widths)]
+    out.extend(_line(line, widths) for line in lines)
+    return "\n".join(out)
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _line(cells, widths) -> str:
+    return (
+        "| "
+        + " | ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True))
+        + " |"
+    )
