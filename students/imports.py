@@ -9,6 +9,7 @@ with their 入学注册 event; the writes are bulk operations in one transaction
 new rows go in with COPY, which is several times faster than INSERT for 100,000 rows.
 """
 
+import datetime
 import io
 import logging
 import zipfile
@@ -223,6 +224,8 @@ class _Places:
     schools: dict[str, School]
     classes: dict[tuple[int, int, str], SchoolClass]
     regions: dict[str, Region]
+    # Read once: the date check runs on every row and localdate() is not free.
+    today: datetime.date = field(default_factory=timezone.localdate)
 
     @classmethod
     def load(cls, by: User, table: _Table) -> "_Places":
@@ -342,7 +345,7 @@ def _parse_row(number: int, cells: list, table: _Table, places: _Places):
         disability_grade=values.get("disability_grade"),
     )
     try:
-        services.clean_fields(data)
+        services.clean_fields(data, today=places.today)
     except AppError as exc:
         return None, [
             RowError(number, _FIELD_HEADINGS.get(field_name, ""), message)
@@ -546,7 +549,8 @@ def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[R
 
 def _guardians_for(student: Student, data: services.StudentData) -> list[Guardian]:
     return [
-        Guardian(student=student, name=name, relation=relation, phone=phone)
+        # Ids, not instances: the related-object descriptors cost more than the row itself.
+        Guardian(student_id=student.pk, name=name, relation=relation, phone=phone)
         for name, relation, phone in _guardian_rows(data.guardians)
     ]
 
@@ -576,13 +580,13 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
 
 def _enrolment(by: User, student: Student, data: services.StudentData, today) -> EnrollmentEvent:
     return EnrollmentEvent(
-        student=student,
+        student_id=student.pk,
         kind=EventKind.ENROL,
         date=data.entry_date or today,
         reason="花名册导入建档",
-        school=student.school,
+        school_id=student.school_id,
         status_after=Status.ENROLLED,
-        operator=by,
+        operator_id=by.pk,
     )
 
 

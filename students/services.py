@@ -27,6 +27,13 @@ from .identity import validate_id_number
 from .models import EnrollmentEvent, Guardian, Student, Transfer
 from .transitions import GRADUATION_GRADE, TRANSITIONS, refusal
 
+# Frozen once: an enum's .values builds a new list on every call, and the roster import
+# checks every row against these.
+_GENDERS = frozenset(Gender.values)
+_ETHNICITIES = frozenset(ETHNIC_GROUPS)
+_KEY_GROUPS = frozenset(KeyGroup.values)
+_DISABILITY_TYPES = frozenset(DisabilityType.values)
+_DISABILITY_GRADES = frozenset(DisabilityGrade.values)
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
@@ -83,8 +90,10 @@ def normalise_phone(raw: str, *, field_name: str) -> str:
     return phone
 
 
-def not_in_future(value: datetime.date | None, *, field_name: str, label: str) -> None:
-    if value and value > timezone.localdate():
+def not_in_future(
+    value: datetime.date | None, *, field_name: str, label: str, today: datetime.date | None = None
+) -> None:
+    if value and value > (today or timezone.localdate()):
         raise AppError(f"{label}不能晚于今天。", field=field_name)
 
 
@@ -117,18 +126,19 @@ def clean(by: User, data: StudentData, *, existing: Student | None = None) -> St
     return data
 
 
-def clean_fields(data: StudentData) -> StudentData:
+def clean_fields(data: StudentData, *, today: datetime.date | None = None) -> StudentData:
     """The checks that need no database: the roster import runs these row by row and does
     the area and duplicate checks for the whole file at once."""
     data.name = (data.name or "").strip()
     if not data.name:
         raise AppError("请填写姓名。", field="name")
-    if data.gender not in Gender.values:
+    if data.gender not in _GENDERS:
         raise AppError("性别应为“男”或“女”。", field="gender")
-    if data.ethnicity not in ETHNIC_GROUPS:
+    if data.ethnicity not in _ETHNICITIES:
         raise AppError(f"“{data.ethnicity}”不是有效的民族名称。", field="ethnicity")
-    not_in_future(data.birth_date, field_name="birth_date", label="出生日期")
-    not_in_future(data.entry_date, field_name="entry_date", label="入学日期")
+    today = today or timezone.localdate()
+    not_in_future(data.birth_date, field_name="birth_date", label="出生日期", today=today)
+    not_in_future(data.entry_date, field_name="entry_date", label="入学日期", today=today)
     data.id_number = validate_id_number(
         data.id_number, birth_date=data.birth_date, gender=data.gender
     )
@@ -142,15 +152,12 @@ def clean_fields(data: StudentData) -> StudentData:
         raise AppError("户籍地应填写到乡镇或村。", field="hukou_region")
     data.student_number = (data.student_number or "").strip().upper()
     for group in data.key_groups:
-        if group not in KeyGroup.values:
+        if group not in _KEY_GROUPS:
             raise AppError(f"“{group}”不是有效的重点群体。", field="key_groups")
     if KeyGroup.DISABLED in data.key_groups:
-        if data.disability_type and data.disability_type not in DisabilityType.values:
+        if data.disability_type and data.disability_type not in _DISABILITY_TYPES:
             raise AppError("残疾类型无效。", field="disability_type")
-        if (
-            data.disability_grade is not None
-            and data.disability_grade not in DisabilityGrade.values
-        ):
+        if data.disability_grade is not None and data.disability_grade not in _DISABILITY_GRADES:
             raise AppError("残疾等级应为一至四级。", field="disability_grade")
     else:
         data.disability_type, data.disability_grade = "", None

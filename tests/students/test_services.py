@@ -40,6 +40,7 @@ def test_id_number_normalisation_full_width_spaces_and_lower_x():
         ("110105194912310021", "校验位不正确"),
         ("1101051949123100", "应为18位"),
         ("110105194913310021", "出生日期或地区代码无效"),
+        ("990105201001010014", "出生日期或地区代码无效"),  # no such area code
     ],
 )
 def test_bad_id_numbers_are_refused_with_the_reason(raw, message):
