@@ -252,26 +252,42 @@ HEADINGS: tuple[str, ...] = tuple(column.heading for column in ROSTER_COLUMNS)
 BY_ATTRIBUTE = {column.attribute: column for column in ROSTER_COLUMNS}
 
 
+# Where each roster column's value lies, as a lookup from Student (guardian: the first).
+SOURCES = {
+    "school_code": "school__code",
+    "class_name": "klass__name",
+    "hukou_code": "hukou_region__code",
+} | {
+    column.attribute: column.attribute
+    for column in ROSTER_COLUMNS
+    if column.attribute not in ("school_code", "class_name", "hukou_code")
+    and not column.attribute.startswith("guardian_")
+}
+GUARDIAN_ATTRIBUTES = ("guardian_name", "guardian_relation", "guardian_phone")
+
+
+def row_values(values: dict) -> list:
+    """One roster row from ``values`` keyed by column attribute (missing: empty)."""
+    return [column.cell(values.get(column.attribute)) for column in ROSTER_COLUMNS]
+
+
 def student_values(student) -> list:
-    """One roster row for ``student`` (the export's rows; guardians: the first one).
-    Expects ``school``, ``klass``, ``hukou_region`` and ``guardians`` to be loaded."""
+    """One roster row for a loaded ``student`` (its school, class, 户籍地 and guardians)."""
     guardian = next(iter(student.guardians.all()), None)
     values = {
         "school_code": student.school.code,
         "class_name": student.klass.name if student.klass_id else "",
         "hukou_code": student.hukou_region.code if student.hukou_region_id else "",
-        "guardian_name": guardian.name if guardian else "",
-        "guardian_relation": guardian.relation if guardian else "",
-        "guardian_phone": guardian.phone if guardian else "",
     }
-    return [
-        column.cell(
-            values[column.attribute]
-            if column.attribute in values
-            else getattr(student, column.attribute)
+    for attribute in SOURCES.keys() - values.keys():
+        values[attribute] = getattr(student, attribute)
+    if guardian is not None:
+        values.update(
+            zip(
+                GUARDIAN_ATTRIBUTES, (guardian.name, guardian.relation, guardian.phone), strict=True
+            )
         )
-        for column in ROSTER_COLUMNS
-    ]
+    return row_values(values)
 
 
 def _example_row(school_code: str) -> list:
