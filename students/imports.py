@@ -261,6 +261,10 @@ class _Places:
         return found
 
 
+# Iterating an enum is slow next to a tuple, and every row does it.
+_KEY_GROUPS = tuple(KeyGroup.values)
+
+
 def _parse_row(number: int, cells: list, table: _Table, places: _Places):
     """The row as StudentData, or its errors (every cell at fault, then the services'
     first complaint)."""
@@ -340,7 +344,7 @@ def _parse_row(number: int, cells: list, table: _Table, places: _Places):
         klass=klass,
         entry_date=values.get("entry_date"),
         guardians=guardians,
-        key_groups={group.value for group in KeyGroup if values.get(group.value)},
+        key_groups={group for group in _KEY_GROUPS if values.get(group)},
         disability_type=values.get("disability_type", ""),
         disability_grade=values.get("disability_grade"),
     )
