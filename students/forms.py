@@ -15,6 +15,7 @@ from .choices import (
     Gender,
     KeyGroup,
 )
+from .selectors import transfer_targets
 from .services import GuardianData, StudentData
 
 GRADE_CHOICES = [(g, grade_label(g)) for g in range(1, 10)]
@@ -145,15 +146,7 @@ class EventForm(ScopedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # A transfer may go to any school of the county, not just the user's own.
-        self.fields["to_school"].queryset = School.objects.filter(
-            township__code__startswith=self.user_county_prefix()
-        ).order_by("code")
-
-    def user_county_prefix(self) -> str:
-        from accounts.jurisdiction import area_of
-
-        return area_of(self.user).prefix[:6] or "-"
+        self.fields["to_school"].queryset = transfer_targets(self.user)
 
 
 class TransferDecisionForm(ScopedForm):

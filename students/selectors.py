@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
+from accounts import jurisdiction
 from accounts.models import School
 
 from .choices import KeyGroup, TransferStatus
@@ -48,3 +49,12 @@ def incoming_transfers(user) -> QuerySet[Transfer]:
         .filter(status=TransferStatus.PENDING, to_school__in=visible_schools)
         .select_related("student", "from_school", "to_school")
     )
+
+
+def transfer_targets(user) -> QuerySet[School]:
+    """Schools a 转出 may name: any school of the user's county, not only the user's own
+    area (school names are public; the child moves only when the receiver accepts)."""
+    county = jurisdiction.area_of(user).prefix[:6]
+    if len(county) < 6:
+        return School.objects.none()
+    return School.objects.filter(township__code__startswith=county).order_by("code")

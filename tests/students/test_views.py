@@ -177,3 +177,13 @@ def test_transfer_accepted_on_the_receiving_schools_page(world, pupils):
     client.post(f"/students/transfers/{transfer.pk}/decide/", {"decision": "accept"})
     a.refresh_from_db()
     assert a.school == receiver.school
+
+
+def test_transfer_targets_are_the_schools_of_the_users_county(world):
+    from accounts.models import School
+    from students.selectors import transfer_targets
+
+    targets = transfer_targets(world.user("xz1_xx1_guanli"))
+    assert set(targets) == set(School.objects.filter(township__code__startswith="532926"))
+    assert not targets.filter(township__code__startswith="530102").exists()
+    assert not transfer_targets(world.user("shi_dudao")).exists()  # above the county
