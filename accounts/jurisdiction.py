@@ -152,6 +152,13 @@ def scope(user, queryset: models.QuerySet) -> models.QuerySet:
     return queryset.none() if condition is None else queryset.filter(condition)
 
 
+def within(region, queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` narrowed to ``region``'s subtree, for scheduled work that runs for an area
+    rather than for a user (a county's nightly check)."""
+    paths = _PATHS[queryset.model]
+    return queryset.filter(area_filter(Area(REGION, prefix=region.prefix), paths))
+
+
 def get_or_404(user, queryset: models.QuerySet | type[models.Model], **lookup):
     """One record by ``lookup`` if it exists inside ``user``'s area; 404 otherwise, the same
     answer for "missing" and "not yours"."""

@@ -7,6 +7,7 @@ from accounts.views import HomeView
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("students.api.urls")),
+    path("", include("ledger.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -17,6 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("", include("students.urls")),
+    path("", include("ledger.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

@@ -328,6 +328,18 @@ def event_record(
         return transfer
     if kind in (EventKind.TRANSFER_OUT, EventKind.TRANSFER_IN) and not destination.strip():
         raise AppError("请填写转往（或来自）的系统外学校或地区。", field="destination")
+    return _status_change(
+        by=by,
+        student=student,
+        kind=kind,
+        date=date,
+        reason=reason,
+        document=document,
+        destination=destination,
+    )
+
+
+def _status_change(*, by, student, kind, date, reason, document="", destination=""):
     event = _event(
         by=by,
         student=student,
@@ -340,7 +352,27 @@ def event_record(
     Student.objects.filter(pk=student.pk).update(
         status=event.status_after, updated_at=timezone.now()
     )
+    student.status = event.status_after
     return event
+
+
+@transaction.atomic
+def ledger_status_change(
+    *, by: User, student: Student, kind: EventKind, reason: str, document: str = "", destination=""
+) -> EnrollmentEvent:
+    """The 学籍 side of a ledger decision (人账相符): confirming a dropout records 辍学, a
+    return records 复学. The ledger checks who may decide; the 学籍 rules still apply."""
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    _check_event(student, kind, timezone.localdate(), reason)
+    return _status_change(
+        by=by,
+        student=student,
+        kind=kind,
+        date=timezone.localdate(),
+        reason=reason,
+        document=document,
+        destination=destination,
+    )
 
 
 @transaction.atomic

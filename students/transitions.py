@@ -10,16 +10,24 @@ _ACTIVE = frozenset({Status.ENROLLED, Status.HOME_TAUGHT})
 _LIVING = frozenset(set(Status) - {Status.DECEASED})
 
 # kind: (allowed source statuses, resulting status)
+# A dropout's 销号 may leave them studying elsewhere (转出), deferred after the four steps
+# (休学) or placed in home teaching (送教上门), not only back in class (DOMAIN.md §5, §7).
 TRANSITIONS: dict[EventKind, tuple[frozenset, Status]] = {
     EventKind.ENROL: (frozenset({None}), Status.ENROLLED),
     EventKind.TRANSFER_IN: (frozenset({None, Status.TRANSFERRED_OUT}), Status.ENROLLED),
-    EventKind.TRANSFER_OUT: (_ACTIVE | {Status.SUSPENDED}, Status.TRANSFERRED_OUT),
-    EventKind.SUSPEND: (_ACTIVE, Status.SUSPENDED),
+    EventKind.TRANSFER_OUT: (
+        _ACTIVE | {Status.SUSPENDED, Status.DROPPED_OUT},
+        Status.TRANSFERRED_OUT,
+    ),
+    EventKind.SUSPEND: (_ACTIVE | {Status.DROPPED_OUT}, Status.SUSPENDED),
     EventKind.RESUME: (frozenset({Status.SUSPENDED, Status.DROPPED_OUT}), Status.ENROLLED),
     EventKind.DROP_OUT: (_ACTIVE | {Status.SUSPENDED}, Status.DROPPED_OUT),
     EventKind.GRADUATE: (_ACTIVE, Status.GRADUATED),
     EventKind.DEATH: (_LIVING, Status.DECEASED),
-    EventKind.HOME_TEACHING: (frozenset({Status.ENROLLED, Status.SUSPENDED}), Status.HOME_TAUGHT),
+    EventKind.HOME_TEACHING: (
+        frozenset({Status.ENROLLED, Status.SUSPENDED, Status.DROPPED_OUT}),
+        Status.HOME_TAUGHT,
+    ),
 }
 
 # Only the last year of compulsory education ends in 毕业 (完成义务教育).

@@ -172,6 +172,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Term starts (month, day) until the school calendar exists; the ledger is classified within
+# one month of each (DOMAIN.md §5). Province settings may differ.
+LEDGER_TERM_STARTS = ((3, 1), (9, 1))
+
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -182,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-sessions": {
         "task": "accounts.tasks.purge_expired_sessions",
         "schedule": crontab(minute=15, hour=2),
+    },
+    "ledger-consistency-check": {
+        "task": "ledger.tasks.consistency_check",
+        "schedule": crontab(minute=30, hour=1),
     },
 }
 if CELERY_BROKER_URL == "filesystem://":
