@@ -1,0 +1,227 @@
+"""Ledger pages. Thin: parse, call a service, render; every record through jurisdiction, and
+the actions a user is offered come from the state machine."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import DetailView, ListView
+
+from accounts import jurisdiction
+from accounts.choices import RegionLevel
+from accounts.models import Region, School
+from accounts.views import ScopedMixin, ServiceFormView
+from kongchuo.errors import AppError
+from students.choices import KeyGroup
+from students.models import Student
+from students.services import can_reveal
+
+from . import consistency, exports, selectors, services
+from .choices import Action, EntryKind, Reason, State
+from .forms import ACTION_FORMS, EntryForm, UpdateForm
+from .models import ConsistencyRun, EntryEvent, LedgerEntry
+from .transitions import COUNTY, CREATORS, TRANSITIONS, may
+
+
+def list_filters(params) -> dict:
+    """The list's filters from query parameters (the export takes the same)."""
+
+    def number(name):
+        value = str(params.get(name, ""))
+        return int(value) if value.isdigit() else None
+
+    return {
+        "query": params.get("q", ""),
+        "township": number("township"),
+        "school": number("school"),
+        "grade": number("grade"),
+        "kind": params.get("kind", ""),
+        "state": params.get("state", ""),
+        "reason": params.get("reason", ""),
+        "key_group": params.get("key_group", ""),
+        "term": params.get("term", ""),
+        "overdue": params.get("overdue") == "1",
+        "rebound": params.get("rebound") == "1",
+    }
+
+
+class EntryListView(ScopedMixin, ListView):
+    model = LedgerEntry
+    template_name = "ledger/entry_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.entries(self.request.user, **list_filters(self.request.GET))
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        unfiltered_state = {**list_filters(self.request.GET), "state": ""}
+        return {
+            **super().get_context_data(**kwargs),
+            "counts": selectors.state_counts(selectors.entries(user, **unfiltered_state)),
+            "overdue_count": selectors.entries(user, overdue=True).count(),
+            "townships": Region.objects.for_user(user).filter(level=RegionLevel.TOWNSHIP),
+            "schools": School.objects.for_user(user),
+            "grades": range(1, 10),
+            "kinds": EntryKind.choices,
+            "states": State.choices,
+            "reasons": Reason.choices,
+            "key_groups": KeyGroup.choices,
+            "terms": selectors.recent_terms(),
+            "can_create": user.role in CREATORS,
+            "can_check": user.role in COUNTY,
+            "can_reveal": can_reveal(user),
+        }
+
+
+class EntryDetailView(ScopedMixin, DetailView):
+    model = LedgerEntry
+    template_name = "ledger/entry_detail.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("student", "school", "township", "hukou_region", "previous")
+        )
+
+    def get_context_data(self, **kwargs):
+        entry, user = self.object, self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "timeline": selectors.timeline(entry),
+            "actions": services.possible_actions(user, entry),
+            "rebounds": entry.rebounds.for_user(user),
+        }
+
+
+class EntryCreateView(ServiceFormView):
+    form_class = EntryForm
+    template_name = "ledger/entry_form.html"
+    title = "登记台账记录"
+    success_message = "已登记到台账。"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.role not in CREATORS:
+            raise PermissionDenied("当前账号的角色不能登记台账记录。")
+        self.student = None
+        if request.GET.get("student"):
+            self.student = jurisdiction.get_or_404(request.user, Student, pk=request.GET["student"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"student": self.student.pk} if self.student else {}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "student": self.student}
+
+    def perform(self, data):
+        return services.entry_create(by=self.request.user, data=self.form.to_data())
+
+    def get_success_url(self, saved):
+        return reverse("ledger-detail", args=[saved.pk])
+
+
+def _run(action: Action, by, entry: LedgerEntry, data: dict) -> LedgerEntry:
+    """Hand a valid action form to its service."""
+    common = {"by": by, "entry": entry}
+    if action == Action.EXCLUDE:
+        return services.entry_exclude(**common, note=data["note"])
+    if action == Action.CONFIRM:
+        return services.entry_confirm(**common, note=data["note"])
+    if action == Action.ASSIGN:
+        return services.entry_assign(**common, township=data["township"], note=data["note"])
+    if action == Action.RETURN:
+        return services.entry_return(**common, note=data["note"], student=data["student"])
+    if action == Action.PROPOSE:
+        return services.entry_propose_closure(
+            **common,
+            reason=data["closure_reason"],
+            evidence_text=data["evidence_text"],
+            evidence_file=data["evidence_file"],
+        )
+    if action == Action.APPROVE:
+        return services.entry_approve(**common, comment=data["comment"])
+    if action == Action.REJECT:
+        return services.entry_reject(**common, comment=data["comment"])
+    if action == Action.REOPEN:
+        return services.entry_reopen(**common, note=data["note"])
+    if action == Action.REVIEW:
+        return services.entry_review(**common, note=data["note"])
+    return services.entry_update(**common, **data)
+
+
+class EntryActionView(ServiceFormView):
+    """One form per action. A role that may not take it gets 403; an entry not in a state
+    the action starts from goes back to its page with the reason."""
+
+    action: Action = Action.REVIEW
+
+    def dispatch(self, request, *args, **kwargs):
+        self.target = jurisdiction.get_or_404(request.user, LedgerEntry, pk=kwargs["pk"])
+        if not may(request.user, self.action):
+            raise PermissionDenied(f"当前账号的角色不能执行“{self.action.label}”。")
+        if self.target.state not in TRANSITIONS[self.action].sources:
+            messages.error(
+                request,
+                f"台账记录状态为“{self.target.get_state_display()}”，"
+                f"不能执行“{self.action.label}”。",
+            )
+            return redirect("ledger-detail", pk=self.target.pk)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_class(self):
+        return ACTION_FORMS[self.action]
+
+    def get_initial(self):
+        return UpdateForm.initial_for(self.target) if self.action == Action.UPDATE else {}
+
+    def get_context_data(self, **kwargs):
+        title = f"{self.action.label}：{self.target.name}"
+        return {**super().get_context_data(**kwargs), "title": title, "entry": self.target}
+
+    def perform(self, data):
+        self.success_message = f"已{self.action.label}。"
+        return _run(self.action, self.request.user, self.target, data)
+
+    def get_success_url(self, saved):
+        return reverse("ledger-detail", args=[saved.pk])
+
+
+def evidence(request, pk):
+    event = jurisdiction.get_or_404(request.user, EntryEvent, pk=pk)
+    if not event.evidence:
+        raise Http404("该操作没有上传证明材料。")
+    return FileResponse(event.evidence.open("rb"), as_attachment=True)
+
+
+def export(request):
+    entries = selectors.entries(request.user, **list_filters(request.GET))
+    try:
+        content, _ = exports.export_entries(
+            by=request.user, entries=entries, reveal=request.GET.get("reveal") == "1"
+        )
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("ledger-list")
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    filename = f"ledger-{timezone.localdate():%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def consistency_list(request):
+    if request.user.role not in COUNTY:
+        raise PermissionDenied("人账相符检查由县教体局查看。")
+    return render(
+        request,
+        "ledger/consistency.html",
+        {
+            "mismatches": consistency.for_user(request.user),
+            "last_run": ConsistencyRun.objects.for_user(request.user).first(),
+        },
+    )
