@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
 from accounts.models import Region
+from ledger.demo import build_entries
 from students.demo import build_students
 
 
@@ -48,10 +49,12 @@ class Command(BaseCommand):
             raise CommandError("生成学生需要演示账号（县级管理员作为建档经办人）。")
         result = build(size, seed=options["seed"])
         students = build_students(options["students"], seed=options["seed"])
+        entries = build_entries(seed=options["seed"]) if students else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"已生成 {result['counties']} 个县、{result['schools']} 所学校、"
-                f"{result['classes']} 个班级、{students} 名学生、{result['accounts']} 个账号。"
+                f"{result['classes']} 个班级、{students} 名学生、{entries} 条台账记录、"
+                f"{result['accounts']} 个账号。"
                 f"演示密码：{DEMO_PASSWORD}"
             )
         )

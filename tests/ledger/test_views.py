@@ -1,0 +1,218 @@
+"""Ledger pages (issue 4 §6): the county list with filters and counts, the entry page with
+its timeline and the actions the user may take, the add form with the 学籍 check step, the
+export, the consistency list — each through the same services and jurisdiction."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+
+from accounts.models import AuditEvent
+from ledger import services
+from ledger.choices import ClosureReason, State
+from ledger.exports import HEADINGS
+from ledger.models import EntryEvent, LedgerEntry
+from students import services as student_services
+from students.choices import EventKind
+from tests.ledger.conftest import entry_data, make_student
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def entry(world, child):
+    return services.entry_create(by=world.user("xz1_xx1_guanli"), data=entry_data(child))
+
+
+def test_county_list_shows_counts_by_state_and_filters(world, entry):
+    other = make_student(world, name="王小红", grade=5)
+    services.entry_confirm(
+        by=world.user("xian_staff"),
+        entry=services.entry_create(by=world.user("xian_staff"), data=entry_data(other)),
+    )
+    client = world.client("xian_staff")
+    page = client.get("/ledger/").content.decode()
+    assert entry.name in page and "王小红" in page
+    counts = client.get("/ledger/").context["counts"]
+    assert (State.PENDING.value, State.PENDING.label, 1) in counts
+    assert (State.CONFIRMED.value, State.CONFIRMED.label, 1) in counts
+    filtered = client.get("/ledger/", {"grade": "5"}).context["object_list"]
+    assert [e.name for e in filtered] == ["王小红"]
+    assert [e.name for e in client.get("/ledger/", {"state": "pending"}).context["object_list"]]
+
+
+def test_list_and_entry_page_mask_the_id_number(world, entry):
+    page = world.client("xian_staff").get(f"/ledger/{entry.pk}/").content.decode()
+    assert entry.masked_id_number in page and entry.id_number not in page
+    listing = world.client("xian_staff").get("/ledger/").content.decode()
+    assert entry.id_number not in listing
+
+
+def test_a_school_of_another_county_gets_404_for_the_entry(world, entry):
+    assert world.client("c2_xz1_xx1_guanli").get(f"/ledger/{entry.pk}/").status_code == 404
+    assert entry.name not in world.client("c2_xian_staff").get("/ledger/").content.decode()
+
+
+def test_entry_page_offers_only_the_actions_the_user_may_take(world, entry):
+    school = world.client("xz1_xx1_guanli").get(f"/ledger/{entry.pk}/").context["actions"]
+    assert [a.value for a in school] == ["exclude", "confirm", "review", "update"]
+    township = world.client("xz1_ganbu").get(f"/ledger/{entry.pk}/").context["actions"]
+    assert [a.value for a in township] == ["review", "update"]
+    supervisor = world.client("shi_dudao").get(f"/ledger/{entry.pk}/").context["actions"]
+    assert supervisor == []
+
+
+def test_action_page_refuses_a_role_with_403_and_a_wrong_state_with_the_reason(world, entry):
+    assert world.client("xz1_ganbu").get(f"/ledger/{entry.pk}/confirm/").status_code == 403
+    response = world.client("xian_staff").get(f"/ledger/{entry.pk}/approve/", follow=True)
+    assert "不能执行“批准销号”" in response.content.decode()
+
+
+def test_exclusion_without_a_reason_shows_the_error_and_changes_nothing(world, entry):
+    response = world.client("xz1_xx1_guanli").post(f"/ledger/{entry.pk}/exclude/", {"note": ""})
+    assert response.status_code == 200
+    assert "该字段是必填项" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.state == State.PENDING
+
+
+def test_report_from_the_student_page_and_confirm_records_the_dropout(world, child):
+    client = world.client("xz1_xx1_guanli")
+    assert child.name in client.get(f"/ledger/new/?student={child.pk}").content.decode()
+    response = client.post(
+        f"/ledger/new/?student={child.pk}",
+        {"student": child.pk, "kind": "dropout", "source": "school_report", "reason": "work",
+         "whereabouts": "working"},
+    )  # fmt: skip
+    entry = LedgerEntry.objects.get(student=child)
+    assert response["Location"] == f"/ledger/{entry.pk}/"
+    assert entry.state == State.CONFIRMED
+    child.refresh_from_db()
+    assert child.status == "dropped_out"
+
+
+def test_report_finds_the_student_by_id_number_only_inside_the_area(world, child):
+    other = make_student(world, "c2_xz1_xx1_guanli")
+    form = {"kind": "suspected", "source": "school_report", "reason": "work",
+            "whereabouts": "working"}  # fmt: skip
+    client = world.client("xz1_xx1_guanli")
+    response = client.post("/ledger/new/", {**form, "student_key": other.id_number})
+    assert "找不到该身份证号或学籍号的学生" in response.content.decode()
+    client.post("/ledger/new/", {**form, "student_key": child.id_number})
+    assert LedgerEntry.objects.filter(student=child).exists()
+    assert not LedgerEntry.objects.filter(student=other).exists()
+
+
+def test_not_enrolled_child_needs_the_no_record_fields_on_the_form(world):
+    client = world.client("xian_staff")
+    township = world.user("xz1_ganbu").region
+    form = {
+        "kind": "not_enrolled", "source": "manual", "reason": "poverty",
+        "whereabouts": "at_home", "record_check": "none", "name": "赵未入",
+        "gender": "F", "birth_date": "2017-05-01", "hukou_region": township.pk,
+        "person_status": "在家务农", "family_situation": "父母外出",
+        "department_opinion": "乡政府已登记",
+    }  # fmt: skip
+    response = client.post("/ledger/new/", form)
+    assert response.status_code == 200
+    assert "须填写父母联系方式" in response.content.decode()
+    assert not LedgerEntry.objects.exists()
+    response = client.post("/ledger/new/", {**form, "parent_contact": "13812345678"})
+    entry = LedgerEntry.objects.get()
+    assert response["Location"] == f"/ledger/{entry.pk}/"
+    assert (entry.kind, entry.student, entry.township) == ("not_enrolled", None, township)
+
+
+def _to_proposal(world, entry, evidence=None):
+    county, school = world.user("xian_staff"), world.user("xz1_xx1_guanli")
+    entry = services.entry_confirm(by=school, entry=entry)
+    return services.entry_propose_closure(
+        by=school,
+        entry=entry,
+        reason=ClosureReason.DECEASED,
+        evidence_text="" if evidence else "死亡证明",
+        evidence_file=evidence,
+    ), county
+
+
+def test_closure_proposal_page_takes_an_evidence_file_and_refuses_other_types(world, entry):
+    services.entry_confirm(by=world.user("xz1_xx1_guanli"), entry=entry)
+    client = world.client("xz1_xx1_guanli")
+    bad = SimpleUploadedFile("证明.exe", b"MZ", content_type="application/octet-stream")
+    response = client.post(
+        f"/ledger/{entry.pk}/propose/", {"closure_reason": "deceased", "evidence_file": bad}
+    )
+    assert "证明材料只接受" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.state == State.CONFIRMED
+    good = SimpleUploadedFile("死亡证明.pdf", b"%PDF-1.4", content_type="application/pdf")
+    client.post(
+        f"/ledger/{entry.pk}/propose/", {"closure_reason": "deceased", "evidence_file": good}
+    )
+    event = EntryEvent.objects.get(entry=entry, action="propose")
+    download = world.client("xian_staff").get(f"/ledger/evidence/{event.pk}/")
+    assert b"".join(download.streaming_content) == b"%PDF-1.4"
+    assert world.client("c2_xian_staff").get(f"/ledger/evidence/{event.pk}/").status_code == 404
+
+
+def test_county_approves_on_the_page_but_not_its_own_proposal(world, entry):
+    entry, county = _to_proposal(world, entry)
+    response = world.client("xian_staff").post(f"/ledger/{entry.pk}/approve/", {"comment": "同意"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.state == State.CLOSED
+    entry.student.refresh_from_db()
+    assert entry.student.status == "deceased"
+
+    other = make_student(world, name="周小刚")
+    own = services.entry_create(by=county, data=entry_data(other))
+    services.entry_confirm(by=county, entry=own)
+    services.entry_propose_closure(by=county, entry=own, reason="error", evidence_text="重复")
+    assert "approve" not in [
+        a.value for a in world.client("xian_staff").get(f"/ledger/{own.pk}/").context["actions"]
+    ]
+    response = world.client("xian_staff").post(f"/ledger/{own.pk}/approve/", {"comment": ""})
+    assert "不能审批自己提交的销号申请" in response.content.decode()
+
+
+def _sheet(response):
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_export_is_the_filtered_list_masked_logged_and_formula_safe(world, entry):
+    services.entry_create(
+        by=world.user("xian_staff"), data=entry_data(make_student(world, name="=SUM(1)", grade=6))
+    )
+    response = world.client("xian_staff").get("/ledger/export/")
+    rows = _sheet(response)
+    assert rows[0] == tuple(HEADINGS)
+    ids = [row[HEADINGS.index("身份证号")] for row in rows[1:]]
+    assert entry.masked_id_number in ids and entry.id_number not in ids
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    formula = [c for c in sheet["B"] if c.value == "=SUM(1)"]
+    assert len(formula) == 1 and formula[0].data_type == "s"
+    only = _sheet(world.client("xian_staff").get("/ledger/export/", {"grade": "6"}))
+    assert [row[1] for row in only[1:]] == ["=SUM(1)"]
+    assert AuditEvent.objects.filter(action="export", detail="导出控辍保学台账，共2行").exists()
+
+
+def test_export_with_full_ids_only_for_roles_that_may_reveal(world, entry):
+    rows = _sheet(world.client("xian_staff").get("/ledger/export/", {"reveal": "1"}))
+    assert entry.id_number in [row[HEADINGS.index("身份证号")] for row in rows[1:]]
+    assert AuditEvent.objects.filter(action="reveal").exists()
+    response = world.client("xz1_ganbu").get("/ledger/export/", {"reveal": "1"}, follow=True)
+    assert "无权导出完整身份证号" in response.content.decode()
+
+
+def test_consistency_page_lists_mismatches_for_the_county_only(world, child):
+    student_services.event_record(
+        by=world.user("xz1_xx1_guanli"),
+        student=child,
+        kind=EventKind.DROP_OUT,
+        date=child.entry_date or child.created_at.date(),
+        reason="外出务工",
+    )
+    page = world.client("xian_staff").get("/ledger/consistency/").content.decode()
+    assert "学籍为辍学但台账无在册记录" in page and child.name in page
+    assert world.client("xz1_xx1_guanli").get("/ledger/consistency/").status_code == 403
