@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import audit, jurisdiction
@@ -112,7 +113,11 @@ def _check_lists(data: EntryData) -> None:
 def _check_record(data: EntryData) -> None:
     """The 学籍 check step: its outcome, and for 无学籍 the fields it requires."""
     if data.student is not None:
-        data.record_check = data.record_check or RecordCheck.IN_PROVINCE
+        if data.record_check not in ("", RecordCheck.IN_PROVINCE):
+            raise AppError(
+                "已有本省学籍的学生，学籍核查结果应为“本省有学籍”。", field="record_check"
+            )
+        data.record_check = RecordCheck.IN_PROVINCE
     if not data.record_check:
         raise AppError("请先核查学籍，并选择核查结果。", field="record_check")
     _choice(data.record_check, RecordCheck, field_name="record_check", label="学籍核查结果")
@@ -190,12 +195,20 @@ def _responsible_township(data: EntryData) -> Region:
     return township
 
 
+def _same_child(data: EntryData) -> Q | None:
+    """The entries of the child ``data`` describes: the student's, and any with the same ID
+    number (a 未入学 child who has since been enrolled is the same child)."""
+    same = Q(student=data.student) if data.student is not None else Q()
+    if data.id_number:
+        same |= Q(id_number=data.id_number)
+    return same or None
+
+
 def _open_twin(data: EntryData) -> LedgerEntry | None:
     entries = LedgerEntry.objects.filter(state__in=OPEN_STATES)
-    if data.student is not None:
-        return entries.filter(student=data.student).first()
-    if data.id_number:
-        return entries.filter(id_number=data.id_number).first()
+    same = _same_child(data)
+    if same is not None:
+        return entries.filter(same).first()
     return entries.filter(
         student=None, name=data.name, birth_date=data.birth_date, gender=data.gender
     ).first()
@@ -203,12 +216,12 @@ def _open_twin(data: EntryData) -> LedgerEntry | None:
 
 def _earlier_closed(data: EntryData) -> LedgerEntry | None:
     """The child's last closed entry: a new one is a rebound (反弹) linked to it."""
-    closed = LedgerEntry.objects.filter(state=State.CLOSED).order_by("-closed_at", "-id")
-    if data.student is not None:
-        return closed.filter(student=data.student).first()
-    if data.id_number:
-        return closed.filter(id_number=data.id_number).first()
-    return None
+    same = _same_child(data)
+    if same is None:
+        return None
+    return (
+        LedgerEntry.objects.filter(same, state=State.CLOSED).order_by("-closed_at", "-id").first()
+    )
 
 
 def _check_evidence(evidence) -> None:
@@ -295,9 +308,14 @@ def entry_create(*, by: User, data: EntryData) -> LedgerEntry:
     township = _responsible_township(data)
     twin = _open_twin(data)
     if twin is not None:
+        # Where the open entry stands is told only inside the user's area.
+        where = (
+            f"（{twin.get_kind_display()}，{twin.get_state_display()}）"
+            if jurisdiction.contains(by, twin)
+            else "（在您管辖范围以外）"
+        )
         raise AppError(
-            f"该孩子已有一条在册台账记录（{twin.get_kind_display()}，{twin.get_state_display()}），"
-            "不能重复登记。",
+            f"该孩子已有一条在册台账记录{where}，不能重复登记。",
             field="student" if data.student else "name",
         )
     state = State.PENDING if data.kind == EntryKind.SUSPECTED else State.CONFIRMED
@@ -551,7 +569,7 @@ def entry_update(
     reason: str,
     whereabouts: str,
     other_reasons: list[str] | None = None,
-    measures: str = "",
+    measures: str | None = None,
     note: str = "",
 ) -> LedgerEntry:
     """更新情况: reasons, whereabouts and the measures taken, while the entry is open."""
@@ -561,12 +579,14 @@ def entry_update(
         source=entry.source,
         reason=reason,
         whereabouts=whereabouts,
-        other_reasons=list(other_reasons or []),
+        other_reasons=list(entry.other_reasons if other_reasons is None else other_reasons),
     )
     _check_lists(data)
     before = audit.snapshot(entry)
     entry.reason, entry.whereabouts = data.reason, data.whereabouts
-    entry.other_reasons, entry.measures = data.other_reasons, (measures or "").strip()
+    entry.other_reasons = data.other_reasons
+    if measures is not None:  # left out: the measures stay as they were
+        entry.measures = measures.strip()
     if audit.snapshot(entry) == before and not note.strip():
         return entry
     changes = audit.diff(before, audit.snapshot(entry))

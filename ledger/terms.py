@@ -18,11 +18,15 @@ class Term:
 
     @property
     def review_deadline(self) -> datetime.date:
-        """The last day of the classification month: the same day one month on, less one."""
+        """The last day of the classification month: the same day one month on, less one;
+        or the end of the next month when it has no such day (a start on 31 January runs to
+        the end of February)."""
         year, month = divmod(self.start.month, 12)
         year, month = self.start.year + year, month + 1
-        day = min(self.start.day, calendar.monthrange(year, month)[1])
-        return datetime.date(year, month, day) - datetime.timedelta(days=1)
+        last = calendar.monthrange(year, month)[1]
+        if self.start.day > last:
+            return datetime.date(year, month, last)
+        return datetime.date(year, month, self.start.day) - datetime.timedelta(days=1)
 
 
 def _label(start: datetime.date) -> str:
