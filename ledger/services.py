@@ -433,7 +433,8 @@ def entry_return(
             raise AppError("请选择该孩子入学后的学生档案。", field="student")
         if student.ledger_entries.filter(state__in=OPEN_STATES).exclude(pk=entry.pk).exists():
             raise AppError("该学生已有另一条在册台账记录。", field="student")
-        entry.student = student
+        # The enrolling school follows the child from now on.
+        entry.student, entry.school, entry.grade = student, student.school, student.grade
     student = entry.student
     if student.status in (Status.DROPPED_OUT, Status.SUSPENDED):
         student_services.ledger_status_change(
@@ -449,7 +450,7 @@ def entry_return(
         action=Action.RETURN,
         state=State.RETURNED,
         note=note,
-        fields=("student",),
+        fields=("student", "school", "grade"),
     )
 
 

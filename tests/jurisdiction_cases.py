@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from accounts.models import Job, Region, School, SchoolClass, User
+from ledger.choices import Action
+from ledger.transitions import TRANSITIONS
 
 COUNTY_A, COUNTY_B = "532926", "530102"
 
@@ -20,6 +22,8 @@ class Endpoint:
     method: str = "get"
     # Roles that may use the endpoint on an in-area record (others: 403 or 404, never 200).
     allowed: frozenset[str] | None = None  # None: everyone who can see the record
+    # The body a POST sends for the record, one an allowed role gets a 200 or 302 with.
+    body: Callable[[object], dict] | None = None  # None: {"active": "0"}
 
 
 def _school(prefix):
@@ -61,14 +65,17 @@ def _finished_job(prefix):
     return Job.objects.get(pk=job.pk)
 
 
+def _staff(school):
+    return User.objects.filter(school=school, role="school_staff").first()
+
+
 def _student(prefix):
     """A student of the county's first 中心校, created by that school's staff."""
     from students.services import student_create
     from tests.students.factories import student_data
 
     school = _school(prefix)
-    staff = User.objects.filter(school=school, role="school_staff").first()
-    return student_create(by=staff, data=student_data(school))
+    return student_create(by=_staff(school), data=student_data(school))
 
 
 def _transfer(prefix):
@@ -84,7 +91,7 @@ def _transfer(prefix):
         .order_by("code")
         .first()
     )
-    staff = User.objects.filter(school=origin, role="school_staff").first()
+    staff = _staff(origin)
     student = student_create(by=staff, data=student_data(origin))
     return event_record(
         by=staff,
@@ -102,10 +109,112 @@ def _student_with_number(prefix):
     from tests.students.factories import student_data
 
     school = _school(prefix)
-    staff = User.objects.filter(school=school, role="school_staff").first()
     data = student_data(school)
     data.student_number = f"G{data.id_number}"
-    return student_create(by=staff, data=data)
+    return student_create(by=_staff(school), data=data)
+
+
+# Ledger entries: reported by the staff of the county's first 中心校 for a new student, and
+# taken through the services to the state an action starts from.
+
+
+def _pending_entry(prefix):
+    from ledger.services import EntryData, entry_create
+
+    data = EntryData(
+        kind="suspected",
+        source="school_report",
+        reason="learning",
+        whereabouts="at_home",
+        student=_student(prefix),
+    )
+    return entry_create(by=_staff(_school(prefix)), data=data)
+
+
+def _confirmed_entry(prefix):
+    from ledger.services import entry_confirm
+
+    return entry_confirm(by=_staff(_school(prefix)), entry=_pending_entry(prefix))
+
+
+def _excluded_entry(prefix):
+    from ledger.services import entry_exclude
+
+    return entry_exclude(by=_staff(_school(prefix)), entry=_pending_entry(prefix), note="病假")
+
+
+def _proposal(prefix, **evidence):
+    from ledger.services import entry_propose_closure
+
+    return entry_propose_closure(
+        by=_staff(_school(prefix)), entry=_confirmed_entry(prefix), reason="error", **evidence
+    )
+
+
+def _proposed_entry(prefix):
+    """Proposed by the school, so that every county account may decide on it (nobody
+    approves their own proposal)."""
+    return _proposal(prefix, evidence_text="重复登记")
+
+
+def _evidence_event(prefix):
+    """The timeline line of a closure proposal that came with an evidence file."""
+    from django.core.files.base import ContentFile
+
+    entry = _proposal(prefix, evidence_file=ContentFile(b"%PDF-1.4", name="evidence.pdf"))
+    return entry.events.get(action="propose")
+
+
+# The entry each action page is tried on: one in a state the action starts from.
+_ACTION_ENTRIES = {
+    Action.EXCLUDE: _pending_entry,
+    Action.CONFIRM: _pending_entry,
+    Action.ASSIGN: _confirmed_entry,
+    Action.RETURN: _confirmed_entry,
+    Action.PROPOSE: _confirmed_entry,
+    Action.APPROVE: _proposed_entry,
+    Action.REJECT: _proposed_entry,
+    Action.REOPEN: _excluded_entry,
+    Action.REVIEW: _pending_entry,
+    Action.UPDATE: _pending_entry,
+}
+
+
+def _may(*actions) -> frozenset[str]:
+    """The roles ledger.transitions lets take any of ``actions``, as role values."""
+    return frozenset(role.value for action in actions for role in TRANSITIONS[action].roles)
+
+
+def _note(entry):
+    return {"note": "已核实"}
+
+
+def _comment(entry):
+    return {"comment": "证明不足"}
+
+
+def _same_township(entry):
+    return {"township": entry.township_id}
+
+
+def _closure(entry):
+    return {"closure_reason": "error", "evidence_text": "重复登记"}
+
+
+def _confirm_outcome(entry):
+    return {"outcome": "confirm"}
+
+
+def _ledger_api(path: str, pick, body, *actions: Action) -> Endpoint:
+    """A POST action of the ledger API, for the roles that may take ``actions``."""
+    return Endpoint(
+        f"ledger {path} API",
+        f"/api/v1/ledger-entries/{{pk}}/{path}/",
+        pick,
+        method="post",
+        allowed=_may(*actions),
+        body=body,
+    )
 
 
 class NaturalKeyURL(str):
@@ -191,4 +300,25 @@ ENDPOINTS = [
         ),
         _student_with_number,
     ),
+    Endpoint("ledger page", "/ledger/{pk}/", _pending_entry),
+    *(
+        Endpoint(
+            f"ledger {action.value} page",
+            f"/ledger/{{pk}}/{action.value}/",
+            pick,
+            allowed=_may(action),
+        )
+        for action, pick in _ACTION_ENTRIES.items()
+    ),
+    Endpoint("ledger evidence download", "/ledger/evidence/{pk}/", _evidence_event),
+    Endpoint("ledger API", "/api/v1/ledger-entries/{pk}/", _pending_entry),
+    _ledger_api("verify", _pending_entry, _confirm_outcome, Action.EXCLUDE, Action.CONFIRM),
+    _ledger_api("confirm", _pending_entry, _note, Action.CONFIRM),
+    _ledger_api("assign", _confirmed_entry, _same_township, Action.ASSIGN),
+    _ledger_api("return", _confirmed_entry, _note, Action.RETURN),
+    _ledger_api("propose-closure", _confirmed_entry, _closure, Action.PROPOSE),
+    _ledger_api("approve", _proposed_entry, _comment, Action.APPROVE),
+    _ledger_api("reject", _proposed_entry, _comment, Action.REJECT),
+    _ledger_api("reopen", _excluded_entry, _note, Action.REOPEN),
+    _ledger_api("review", _pending_entry, _note, Action.REVIEW),
 ]

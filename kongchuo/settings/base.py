@@ -169,6 +169,12 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "students.choices.EventKind",
         "StudentStatusEnum": "students.choices.Status",
         "TransferStatusEnum": "students.choices.TransferStatus",
+        "EntryKindEnum": "ledger.choices.EntryKind",
+        # One name per ledger choice set that several fields share (reason and other
+        # reasons, state before and after, a timeline action and the actions on offer).
+        "ReasonEnum": "ledger.choices.Reason",
+        "EntryStateEnum": "ledger.choices.State",
+        "EntryActionEnum": "ledger.choices.Action",
     },
 }
 
@@ -200,6 +206,18 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
     }
+
+# Notification e-mail. Locally printed to the console; production names the SMTP backend and
+# server here. Tests always use Django's in-memory backend.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "控辍保学台账 <noreply@localhost>")
 
 LOGGING = {
     "version": 1,

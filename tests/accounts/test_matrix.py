@@ -30,7 +30,7 @@ ROLE_ACCOUNTS = [
 def call(client, endpoint, record):
     url = endpoint.url.format(pk=record.pk)
     if endpoint.method == "post":
-        return client.post(url, {"active": "0"})
+        return client.post(url, endpoint.body(record) if endpoint.body else {"active": "0"})
     return client.get(url)
 
 

@@ -300,6 +300,8 @@ def test_returning_a_not_enrolled_child_links_the_student_record_they_now_have(w
         by=world.user("xz1_ganbu"), entry=entry, note="已入学一年级", student=student
     )
     assert (fresh(entry).student, entry.state) == (student, State.RETURNED)
+    assert (fresh(entry).school, fresh(entry).grade) == (student.school, 1)
+    assert entry in selectors.entries(world.user(SCHOOL_USER))  # the school follows the child
     assert consistency.for_user(world.user(APPROVER)) == []
 
 
