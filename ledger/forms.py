@@ -61,7 +61,21 @@ class StudentLookupMixin(forms.Form):
         return cleaned
 
 
-class EntryForm(StudentLookupMixin, ScopedForm):
+class ReasonFields(forms.Form):
+    """Why the child is out of school and where they are: asked when an entry is added and
+    whenever it is updated."""
+
+    reason = forms.ChoiceField(label="主要辍学原因", choices=Reason.choices)
+    other_reasons = forms.MultipleChoiceField(
+        label="其他原因",
+        choices=Reason.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    whereabouts = forms.ChoiceField(label="人员现状", choices=Whereabouts.choices)
+
+
+class EntryForm(StudentLookupMixin, ReasonFields, ScopedForm):
     """新增台账记录, with the 学籍 check step for a child who has no student record."""
 
     SECTIONS = [
@@ -114,14 +128,6 @@ class EntryForm(StudentLookupMixin, ScopedForm):
     family_situation = _note("家庭情况", required=False)
     parent_contact = forms.CharField(label="父母联系方式", max_length=100, required=False)
     department_opinion = _note("相关部门意见", required=False)
-    reason = forms.ChoiceField(label="主要辍学原因", choices=Reason.choices)
-    other_reasons = forms.MultipleChoiceField(
-        label="其他原因",
-        choices=Reason.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    whereabouts = forms.ChoiceField(label="人员现状", choices=Whereabouts.choices)
     township = forms.ModelChoiceField(
         Region.objects.filter(level=RegionLevel.TOWNSHIP),
         label="责任乡镇",
@@ -189,15 +195,7 @@ class NoteForm(ScopedForm):
     note = _note()
 
 
-class UpdateForm(ScopedForm):
-    reason = forms.ChoiceField(label="主要辍学原因", choices=Reason.choices)
-    other_reasons = forms.MultipleChoiceField(
-        label="其他原因",
-        choices=Reason.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    whereabouts = forms.ChoiceField(label="人员现状", choices=Whereabouts.choices)
+class UpdateForm(ReasonFields, ScopedForm):
     measures = _note("控辍保学措施", required=False)
     note = _note("说明", required=False)
 
