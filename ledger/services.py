@@ -18,6 +18,7 @@ from students import services as student_services
 from students.choices import ENROLLED_STATUSES, EventKind, Gender, KeyGroup, Status
 from students.identity import validate_id_number
 from students.models import Student
+from students.transitions import TRANSITIONS as STUDENT_TRANSITIONS
 
 from .choices import (
     OPEN_STATES,
@@ -34,8 +35,8 @@ from .models import EntryEvent, LedgerEntry
 from .terms import term_of
 from .transitions import CREATORS, REOPENED_STATE, allowed, refusal
 
-# The 学籍 change an approved 销号 records for a child whose 学籍 still says 辍学, so that
-# ledger and 学籍 agree (人账相符). Reasons without one leave 学籍 as it is.
+# The 学籍 change an approved 销号 records, so that ledger and 学籍 agree (人账相符).
+# Reasons without one leave 学籍 as it is.
 CLOSURE_EVENTS = {
     ClosureReason.RETURNED: EventKind.RESUME,
     ClosureReason.STUDYING_ELSEWHERE: EventKind.TRANSFER_OUT,
@@ -57,6 +58,7 @@ NO_RECORD_FIELDS = {
 }
 EVIDENCE_SUFFIXES = frozenset({".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx"})
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+RESULTING_STATUS = {kind: status for kind, (_, status) in STUDENT_TRANSITIONS.items()}
 _STUDENT_FREE_STATUSES = ENROLLED_STATUSES | {Status.SUSPENDED}
 
 
@@ -492,11 +494,13 @@ def entry_approve(*, by: User, entry: LedgerEntry, comment: str = "") -> LedgerE
         raise AppError("不能审批自己提交的销号申请，请由县教体局其他工作人员审批。")
     reason = ClosureReason(entry.closure_reason)
     student = entry.student
-    if student is not None and student.status == Status.DROPPED_OUT and reason in CLOSURE_EVENTS:
+    kind = CLOSURE_EVENTS.get(reason)
+    # 学籍 follows unless it already says what the closure says (a returned child is 在读).
+    if student is not None and kind is not None and student.status != RESULTING_STATUS[kind]:
         student_services.ledger_status_change(
             by=by,
             student=student,
-            kind=CLOSURE_EVENTS[reason],
+            kind=kind,
             reason=f"台账销号：{reason.label}",
             destination=CLOSURE_DESTINATIONS.get(reason, ""),
         )

@@ -638,3 +638,15 @@ def test_update_keeps_the_measures_and_other_reasons_it_was_not_given(world, chi
     )
     entry.refresh_from_db()
     assert (entry.measures, entry.other_reasons, entry.reason) == ("结对帮扶", ["poverty"], "work")
+
+
+def test_closing_a_returned_child_for_death_records_death_in_the_record(world, child):
+    """人账相符 after 销号: a child back in class (在读) who then dies is 死亡 in 学籍 too."""
+    entry = entry_in(world, State.RETURNED, child)
+    services.entry_propose_closure(
+        by=world.user(SCHOOL_USER), entry=entry, reason="deceased", evidence_text="死亡证明"
+    )
+    services.entry_approve(by=world.user(APPROVER), entry=entry)
+    child.refresh_from_db()
+    assert child.status == Status.DECEASED
+    assert consistency.for_user(world.user(APPROVER)) == []
