@@ -71,15 +71,19 @@ class Capability(models.TextChoices):
     VIEW_AUDIT = "view_audit", "查看审计日志"
     MANAGE_STUDENTS = "manage_students", "管理学生学籍"
     REVEAL_IDENTITY = "reveal_identity", "查看完整身份证号"
+    MANAGE_CALENDAR = "manage_calendar", "管理校历"
 
 
 _SCHOOL_RECORDS = frozenset({Capability.MANAGE_STUDENTS, Capability.REVEAL_IDENTITY})
+# The county keeps the default school calendar; a school keeps its own overrides.
+_CALENDAR = frozenset({Capability.MANAGE_CALENDAR})
 
 ROLE_CAPABILITIES = {
-    Role.PRINCIPAL: _SCHOOL_RECORDS,
-    Role.SCHOOL_STAFF: _SCHOOL_RECORDS,
-    Role.COUNTY_STAFF: _SCHOOL_RECORDS,
+    Role.PRINCIPAL: _SCHOOL_RECORDS | _CALENDAR,
+    Role.SCHOOL_STAFF: _SCHOOL_RECORDS | _CALENDAR,
+    Role.COUNTY_STAFF: _SCHOOL_RECORDS | _CALENDAR,
     Role.COUNTY_ADMIN: _SCHOOL_RECORDS
+    | _CALENDAR
     | {Capability.MANAGE_ORG, Capability.MANAGE_ACCOUNTS, Capability.VIEW_AUDIT},
     # Sync clients write students through the API; they never see full ID numbers.
     Role.API_CLIENT: frozenset({Capability.MANAGE_STUDENTS}),
@@ -113,3 +117,10 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "进行中"
     DONE = "done", "已完成"
     FAILED = "failed", "失败"
+
+
+class NotificationKind(models.TextChoices):
+    SUSPECTED_DROPOUT = "suspected_dropout", "疑似辍学预警"
+    NO_SHOW = "no_show", "开学未报到"
+    LEDGER = "ledger", "台账提醒"
+    GENERAL = "general", "通知"

@@ -1,4 +1,4 @@
-from . import services
+from . import notifications, services
 from .choices import Capability
 
 
@@ -11,5 +11,6 @@ def navigation(request):
             "manage_org": services.has_capability(user, Capability.MANAGE_ORG),
             "manage_accounts": services.has_capability(user, Capability.MANAGE_ACCOUNTS),
             "view_audit": services.has_capability(user, Capability.VIEW_AUDIT),
+            "unread_notifications": notifications.unread_count(user),
         }
     }

@@ -13,6 +13,7 @@ from .choices import (
     AuditAction,
     JobKind,
     JobStatus,
+    NotificationKind,
     RegionLevel,
     Role,
     SchoolKind,
@@ -351,6 +352,47 @@ class Job(models.Model):
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
+class Notification(models.Model):
+    """A message in one account's notification centre (also e-mailed when the account has an
+    address). Created only through ``accounts.notifications.notify``."""
+
+    recipient = models.ForeignKey(
+        User, verbose_name="接收人", on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField("类型", max_length=30, choices=NotificationKind.choices)
+    title = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    link = models.CharField("链接", max_length=500, blank=True, help_text="站内相对地址")
+    # Lets a rule that runs repeatedly ("the same day, once per student") notify only once.
+    dedupe_key = models.CharField("去重键", max_length=200, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "通知"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+        ]
+        constraints = [
+            # Also the index for the dedupe look-up (recipient, key).
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_once_per_key",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
 # Where each kind of record sits in the jurisdiction tree (see accounts/jurisdiction.py).
 jurisdiction.register(Region, region=("code",), reference=True)
 jurisdiction.register(School, region=("township__code",), school=("pk",))
@@ -362,3 +404,4 @@ jurisdiction.register(
 )
 jurisdiction.register(AuditEvent, region=("region_code",))
 jurisdiction.register(Job, owner="requested_by")
+jurisdiction.register(Notification, owner="recipient")

@@ -8,8 +8,8 @@ from django.utils import timezone
 from kongchuo.masking import mask_phone
 
 from . import jurisdiction
-from .choices import RegionLevel
-from .models import AuditEvent, Region, School, SchoolClass, User
+from .choices import RegionLevel, Role
+from .models import AuditEvent, Notification, Region, School, SchoolClass, User
 
 
 def audit_events(
@@ -98,3 +98,25 @@ def account_export_rows(user):
             if account.last_login
             else "",
         ]
+
+
+def notifications(user, *, unread: bool | None = None) -> QuerySet[Notification]:
+    """``user``'s own notifications, newest first. The recipient filter on top of the scope
+    keeps the centre personal even for an all-seeing superuser."""
+    result = Notification.objects.for_user(user).filter(recipient=user)
+    if unread is not None:
+        result = result.filter(read_at__isnull=unread)
+    return result.order_by("-created_at", "-id")
+
+
+def recipients_for_school(school, roles=(Role.PRINCIPAL,)) -> QuerySet[User]:
+    """Active accounts of ``school`` holding one of ``roles`` (by default its principal)."""
+    return User.objects.filter(school=school, role__in=roles, is_active=True)
+
+
+def recipients_for_township(region, roles=(Role.TOWNSHIP_OFFICIAL,)) -> QuerySet[User]:
+    """Active accounts of township ``region`` and its villages holding one of ``roles`` (by
+    default its township officials)."""
+    return User.objects.filter(
+        region__code__startswith=region.prefix, role__in=roles, is_active=True
+    )

@@ -25,4 +25,8 @@ urlpatterns = [
     path("jobs/", views.job_create, name="job-create"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/download/", views.job_download, name="job-download"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    # Not "read-all/": tests/accounts/test_urls.py samples URLs from the escaped regex.
+    path("notifications/read/", views.notification_read_all, name="notification-read-all"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
 ]

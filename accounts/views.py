@@ -8,12 +8,13 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from kongchuo.errors import AppError
 
-from . import jobs, jurisdiction, selectors, services
+from . import jobs, jurisdiction, notifications, selectors, services
 from .choices import Capability, RegionLevel, SchoolKind
 from .forms import (
     AccountForm,
@@ -411,3 +412,25 @@ def audit_list(request):
     events = selectors.audit_events(request.user, **{k: v for k, v in filters.items() if v})
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "accounts/audit_list.html", {"form": form, "page_obj": page})
+
+
+def notification_list(request):
+    page = Paginator(selectors.notifications(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/notification_list.html", {"page_obj": page})
+
+
+@require_POST
+def notification_read(request, pk):
+    notice = jurisdiction.get_or_404(request.user, selectors.notifications(request.user), pk=pk)
+    notifications.mark_read(request.user, ids=[notice.pk])
+    # notify() accepts only site paths; checked again because the browser follows it.
+    if notice.link and url_has_allowed_host_and_scheme(notice.link, allowed_hosts=None):
+        return redirect(notice.link)
+    return redirect("notification-list")
+
+
+@require_POST
+def notification_read_all(request):
+    count = notifications.mark_read(request.user)
+    messages.success(request, f"已将 {count} 条通知标为已读。" if count else "没有未读通知。")
+    return redirect("notification-list")

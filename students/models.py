@@ -243,3 +243,104 @@ jurisdiction.register(
     region=("from_school__township__code", "to_school__township__code"),
     school=("from_school_id", "to_school_id"),
 )
+
+
+# The school calendar (DOMAIN.md §4): a county default that a school may override. Each row
+# belongs to exactly one owner, the county (a county-level Region) or one school.
+
+_ONE_OWNER = models.Q(county__isnull=False, school__isnull=True) | models.Q(
+    county__isnull=True, school__isnull=False
+)
+
+
+class DayKind(models.TextChoices):
+    # Kept beside its model rather than in choices.py: calendar rows are the only user.
+    HOLIDAY = "holiday", "放假"
+    WORKDAY = "workday", "调休上班"
+
+
+class CalendarOwned(models.Model):
+    county = models.ForeignKey(
+        Region,
+        verbose_name="县（默认校历）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    school = models.ForeignKey(
+        School,
+        verbose_name="学校（本校校历）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def owner(self) -> Region | School:
+        return self.school if self.school_id else self.county
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.school.township.code if self.school_id else self.county.code
+
+
+class Term(CalendarOwned):
+    """学期: the span of dates a school is in session, weekends and holidays aside."""
+
+    name = models.CharField("学期名称", max_length=50)
+    start = models.DateField("开学日期")
+    end = models.DateField("结束日期")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "学期"
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_ONE_OWNER, name="term_one_owner"),
+            models.CheckConstraint(
+                condition=models.Q(start__lte=models.F("end")), name="term_start_not_after_end"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["county", "start"], name="term_county_start"),
+            models.Index(fields=["school", "start"], name="term_school_start"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CalendarDay(CalendarOwned):
+    """A single day that departs from the weekly rhythm: a holiday on a weekday or a
+    make-up working day (调休上班) on a weekend."""
+
+    date = models.DateField("日期")
+    kind = models.CharField("类型", max_length=10, choices=DayKind.choices)
+    note = models.CharField("说明", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "校历特殊日"
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_ONE_OWNER, name="calendarday_one_owner"),
+            # NULLs are distinct, so each constraint binds only the rows of its owner kind.
+            models.UniqueConstraint(fields=["county", "date"], name="calendarday_county_date"),
+            models.UniqueConstraint(fields=["school", "date"], name="calendarday_school_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+
+# County rows are placed by the county's code, school rows by their school. A school account
+# sees only its own school's rows here; it reads the county default through
+# students.calendar (calendar_for / calendar_rows), which follows its school to its county.
+_CALENDAR = {"region": ("county__code", "school__township__code"), "school": ("school_id",)}
+jurisdiction.register(Term, **_CALENDAR)
+jurisdiction.register(CalendarDay, **_CALENDAR)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, views
+from . import calendar_views, import_views, views
 
 urlpatterns: list = [
     path("students/", views.StudentListView.as_view(), name="student-list"),
@@ -14,4 +14,15 @@ urlpatterns: list = [
     path("students/transfers/<int:pk>/decide/", views.transfer_decide, name="transfer-decide"),
     path("students/import/", import_views.RosterImportView.as_view(), name="roster-import"),
     path("students/import/template/", import_views.roster_template, name="roster-template"),
+]
+
+# The school calendar (students.calendar).
+urlpatterns += [
+    path("calendar/", calendar_views.calendar_page, name="calendar"),
+    path("calendar/terms/new/", calendar_views.term_create, name="calendar-term-create"),
+    path("calendar/days/new/", calendar_views.day_create, name="calendar-day-create"),
+    path(
+        "calendar/terms/<int:pk>/delete/", calendar_views.term_delete, name="calendar-term-delete"
+    ),
+    path("calendar/days/<int:pk>/delete/", calendar_views.day_delete, name="calendar-day-delete"),
 ]

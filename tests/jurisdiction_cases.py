@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from accounts.models import Job, Region, School, SchoolClass, User
+from accounts.models import Job, Notification, Region, School, SchoolClass, User
 from ledger.choices import Action
 from ledger.transitions import TRANSITIONS
 
@@ -217,6 +217,36 @@ def _ledger_api(path: str, pick, body, *actions: Action) -> Endpoint:
     )
 
 
+def _county_term(prefix):
+    """A term of the county's default calendar, set by the county administrator."""
+    from students.calendar import term_save
+
+    return term_save(
+        by=User.objects.get(role="county_admin", region__code=prefix),
+        owner=Region.objects.get(code=prefix),
+        name="2026-2027学年第一学期",
+        start=datetime.date(2026, 9, 1),
+        end=datetime.date(2027, 1, 20),
+    )
+
+
+def _school_day(prefix):
+    """A holiday in the own calendar of the county's first 中心校, set by its staff."""
+    from students.calendar import day_set
+
+    school = _school(prefix)
+    return day_set(by=_staff(school), owner=school, date=datetime.date(2026, 9, 8), kind="holiday")
+
+
+def _notification(prefix):
+    """A notification for the county administrator (notifications are owner-only)."""
+    from accounts.notifications import notify
+
+    admin = User.objects.get(role="county_admin", region__code=prefix)
+    notify([admin], kind="general", title="核查提醒", link="/students/")
+    return Notification.objects.filter(recipient=admin).latest("pk")
+
+
 class NaturalKeyURL(str):
     """A URL that addresses a record by a natural key (身份证号, 学籍号) instead of its pk.
 
@@ -321,4 +351,23 @@ ENDPOINTS = [
     _ledger_api("reject", _proposed_entry, _comment, Action.REJECT),
     _ledger_api("reopen", _excluded_entry, _note, Action.REOPEN),
     _ledger_api("review", _pending_entry, _note, Action.REVIEW),
+    Endpoint(
+        "calendar term delete",
+        "/calendar/terms/{pk}/delete/",
+        _county_term,
+        method="post",
+        allowed=frozenset({"county_admin", "county_staff"}),
+    ),
+    Endpoint(
+        "calendar day delete",
+        "/calendar/days/{pk}/delete/",
+        _school_day,
+        method="post",
+        allowed=frozenset({"principal", "school_staff"}),
+    ),
+    Endpoint("notification read", "/notifications/{pk}/read/", _notification, method="post"),
+    Endpoint("notification API", "/api/v1/notifications/{pk}/", _notification),
+    Endpoint(
+        "notification read API", "/api/v1/notifications/{pk}/read/", _notification, method="post"
+    ),
 ]

@@ -1,6 +1,6 @@
 import django_filters
 
-from ..models import Region, School, SchoolClass
+from ..models import Notification, Region, School, SchoolClass
 
 
 class RegionFilter(django_filters.FilterSet):
@@ -26,3 +26,13 @@ class SchoolClassFilter(django_filters.FilterSet):
     class Meta:
         model = SchoolClass
         fields = ["school", "school_year", "grade", "head_teacher"]
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(
+        field_name="read_at", lookup_expr="isnull", label="仅未读"
+    )
+
+    class Meta:
+        model = Notification
+        fields = ["kind", "unread"]

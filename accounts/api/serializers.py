@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
-from ..models import Region, School, SchoolClass
+from ..models import Notification, Region, School, SchoolClass
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -61,3 +61,27 @@ class SchoolClassSerializer(serializers.ModelSerializer):
     class Meta:
         model = SchoolClass
         fields = ["id", "school", "school_year", "grade", "grade_display", "name", "head_teacher"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    is_read = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "kind_display",
+            "title",
+            "body",
+            "link",
+            "created_at",
+            "read_at",
+            "is_read",
+        ]
+        read_only_fields = fields
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(label="标为已读的条数")

@@ -1,14 +1,16 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from kongchuo.api import ScopedReadOnlyViewSet
+from kongchuo.pagination import IdCursorPagination
 
-from .. import services
-from ..models import Region, School, SchoolClass
+from .. import notifications, services
+from ..models import Notification, Region, School, SchoolClass
 from . import filters, serializers
 
 
@@ -57,3 +59,41 @@ class SchoolClassViewSet(ScopedReadOnlyViewSet):
     queryset = SchoolClass.objects.all()
     serializer_class = serializers.SchoolClassSerializer
     filterset_class = filters.SchoolClassFilter
+
+
+class NewestFirstCursorPagination(IdCursorPagination):
+    ordering = "-id"
+
+
+class NotificationViewSet(ScopedReadOnlyViewSet):
+    """The caller's own notifications, newest first."""
+
+    queryset = Notification.objects.all()
+    serializer_class = serializers.NotificationSerializer
+    filterset_class = filters.NotificationFilter
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        # Owner-only records; the recipient filter keeps a superuser's inbox personal too.
+        return super().get_queryset().filter(recipient=self.request.user)
+
+    @extend_schema(
+        description="Mark one of the caller's notifications read.",
+        request=None,
+        responses=serializers.NotificationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notice = self.get_object()
+        notifications.mark_read(request.user, ids=[notice.pk])
+        notice.refresh_from_db()
+        return Response(serializers.NotificationSerializer(notice).data)
+
+    @extend_schema(
+        description="Mark all of the caller's unread notifications read.",
+        request=None,
+        responses=serializers.MarkedReadSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"marked": notifications.mark_read(request.user)})

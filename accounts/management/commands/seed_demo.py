@@ -1,8 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
+from accounts.choices import RegionLevel
+from accounts.demo import DEMO_PASSWORD, DemoSize, build, current_school_year, real_counties
 from accounts.models import Region
 from ledger.demo import build_entries
+from students.calendar import default_terms
 from students.demo import build_students
 
 
@@ -48,6 +50,8 @@ class Command(BaseCommand):
         if options["students"] and not size.accounts:
             raise CommandError("生成学生需要演示账号（县级管理员作为建档经办人）。")
         result = build(size, seed=options["seed"])
+        for county in Region.objects.filter(level=RegionLevel.COUNTY):
+            default_terms(county, current_school_year())
         students = build_students(options["students"], seed=options["seed"])
         entries = build_entries(seed=options["seed"]) if students else 0
         self.stdout.write(

@@ -1,0 +1,418 @@
+"""The school calendar (DOMAIN.md §4): which days a school is in session.
+
+A *school day* is a day that lies inside a term of the school's effective calendar and is
+either a weekday that is not a holiday or a make-up working day (调休上班) on a weekend.
+
+The effective calendar of a school is its county's default with the school's own rows laid
+over it:
+
+- terms: a school term replaces every county term it overlaps (a school that sets its own
+  autumn term keeps the county's spring term until it sets that one too);
+- special days: the school's row for a date replaces the county's row for the same date.
+
+Reads: ``calendar_for(school)`` and ``calendars_for(schools)`` build ``Calendar`` objects
+from a constant number of queries; every question after that is answered in memory.
+Writes: ``term_save``, ``term_delete``, ``day_set``, ``day_clear`` — the owner is a county
+(a county-level Region, the default calendar) or a school (its override).
+"""
+
+import bisect
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts import audit, jurisdiction
+from accounts.choices import AuditAction, Capability, RegionLevel
+from accounts.models import Region, School, User
+from accounts.services import has_capability, require_capability
+from kongchuo.errors import AppError
+
+from .models import CalendarDay, DayKind, Term
+
+Owner = Region | School
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """One school's (or one county's) effective calendar, held in memory."""
+
+    terms: tuple[Term, ...] = ()  # ascending by start, never overlapping
+    days: dict[datetime.date, str] = field(default_factory=dict)  # date → DayKind value
+
+    def __post_init__(self):
+        object.__setattr__(self, "_starts", [term.start for term in self.terms])
+
+    @property
+    def term_starts(self) -> list[datetime.date]:
+        """The first day of every term, ascending (the week after is the 开学 check)."""
+        return list(self._starts)
+
+    def term_of(self, day: datetime.date) -> Term | None:
+        """The term ``day`` lies in, or None (weekends inside a term still belong to it)."""
+        index = bisect.bisect_right(self._starts, day) - 1
+        if index >= 0 and day <= self.terms[index].end:
+            return self.terms[index]
+        return None
+
+    def is_school_day(self, day: datetime.date) -> bool:
+        if self.term_of(day) is None:
+            return False
+        kind = self.days.get(day)
+        if kind == DayKind.WORKDAY:
+            return True
+        return day.weekday() < 5 and kind != DayKind.HOLIDAY
+
+    def school_days(self, start: datetime.date, end: datetime.date) -> list[datetime.date]:
+        """Every school day from ``start`` to ``end`` inclusive, ascending."""
+        result = []
+        day = start
+        while day <= end:
+            term = self.term_of(day)
+            if term is None:
+                day = self._next_term_start(day)
+                if day is None:
+                    break
+                continue
+            stop = min(term.end, end)
+            while day <= stop:
+                if self.is_school_day(day):
+                    result.append(day)
+                day += _ONE_DAY
+        return result
+
+    def previous_school_days(
+        self, day: datetime.date, n: int, *, including: bool = False
+    ) -> list[datetime.date]:
+        """The ``n`` school days before ``day`` (with ``day`` itself when ``including`` and it
+        is one), ascending. Fewer when the calendar has fewer before it."""
+        result: list[datetime.date] = []
+        current = day if including else day - _ONE_DAY
+        while len(result) < n:
+            term = self.term_of(current)
+            if term is None:
+                current = self._previous_term_end(current)
+                if current is None:
+                    break
+                continue
+            if self.is_school_day(current):
+                result.append(current)
+            current -= _ONE_DAY
+        result.reverse()
+        return result
+
+    def _next_term_start(self, day: datetime.date) -> datetime.date | None:
+        index = bisect.bisect_right(self._starts, day)
+        return self._starts[index] if index < len(self._starts) else None
+
+    def _previous_term_end(self, day: datetime.date) -> datetime.date | None:
+        ends = [term.end for term in self.terms if term.end < day]
+        return max(ends) if ends else None
+
+
+def _overlaps(a: Term, b: Term) -> bool:
+    return a.start <= b.end and b.start <= a.end
+
+
+def _merge(county: Calendar, own_terms: list[Term], own_days: dict) -> Calendar:
+    if not own_terms and not own_days:
+        return county
+    kept = [t for t in county.terms if not any(_overlaps(t, own) for own in own_terms)]
+    terms = tuple(sorted([*kept, *own_terms], key=lambda t: (t.start, t.pk or 0)))
+    return Calendar(terms=terms, days={**county.days, **own_days})
+
+
+def calendars_for(schools: Iterable[School | int]) -> dict[int, Calendar]:
+    """``{school_id: Calendar}`` for many schools in three queries, whatever their number
+    (the nightly scan builds every school's calendar at once). Schools without rows of their
+    own share their county's Calendar object."""
+    ids = {school if isinstance(school, int) else school.pk for school in schools}
+    if not ids:
+        return {}
+    county_of = dict(School.objects.filter(pk__in=ids).values_list("pk", "township__parent_id"))
+    counties = set(county_of.values())
+    terms = defaultdict(list)
+    days = defaultdict(dict)
+    owner_rows = Term.objects.filter(county_id__in=counties) | Term.objects.filter(
+        school_id__in=ids
+    )
+    for term in owner_rows.order_by("start", "pk"):
+        terms[("s", term.school_id) if term.school_id else ("c", term.county_id)].append(term)
+    day_rows = CalendarDay.objects.filter(county_id__in=counties) | CalendarDay.objects.filter(
+        school_id__in=ids
+    )
+    for row in day_rows.values_list("county_id", "school_id", "date", "kind"):
+        county_id, school_id, date, kind = row
+        days[("s", school_id) if school_id else ("c", county_id)][date] = kind
+    county_calendars = {
+        county: Calendar(terms=tuple(terms[("c", county)]), days=days[("c", county)])
+        for county in counties
+    }
+    return {
+        school_id: _merge(
+            county_calendars[county_id],
+            terms.get(("s", school_id), []),
+            days.get(("s", school_id), {}),
+        )
+        for school_id, county_id in county_of.items()
+    }
+
+
+def calendar_for(school: School | int) -> Calendar:
+    """One school's effective calendar (three queries)."""
+    school_id = school if isinstance(school, int) else school.pk
+    return calendars_for([school_id]).get(school_id, Calendar())
+
+
+def county_calendar(county: Region) -> Calendar:
+    """A county's default calendar, as a school without overrides sees it."""
+    return Calendar(
+        terms=tuple(Term.objects.filter(county=county).order_by("start", "pk")),
+        days=dict(CalendarDay.objects.filter(county=county).values_list("date", "kind")),
+    )
+
+
+def county_of(owner: Owner) -> Region:
+    return owner.township.parent if isinstance(owner, School) else owner
+
+
+def calendar_owner(user) -> Owner | None:
+    """The calendar a user works with: their school's, or their county's default. None for
+    accounts attached to neither (townships, villages, supervisors above the county)."""
+    if user.school_id:
+        return user.school
+    region = user.region if user.region_id else None
+    if region is not None and region.level == RegionLevel.COUNTY:
+        return region
+    return None
+
+
+def calendar_rows(owner: Owner) -> tuple[list[Term], list[CalendarDay]]:
+    """The rows that make ``owner``'s effective calendar: the county's and, for a school, the
+    school's own, ordered by date. Read through the owner, not the user's area, because a
+    school account reads its county's default without seeing other schools' overrides."""
+    county = county_of(owner)
+    terms = Term.objects.filter(county=county)
+    days = CalendarDay.objects.filter(county=county)
+    if isinstance(owner, School):
+        terms = terms | Term.objects.filter(school=owner)
+        days = days | CalendarDay.objects.filter(school=owner)
+    related = ("county", "school")
+    return (
+        list(terms.select_related(*related).order_by("start", "pk")),
+        list(days.select_related(*related).order_by("date", "pk")),
+    )
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def may_edit(user, owner: Owner) -> bool:
+    """County accounts edit their county's default; school accounts edit their school's
+    override (a 中心校 also its attached schools'). Nobody edits the other kind."""
+    if not has_capability(user, Capability.MANAGE_CALENDAR):
+        return False
+    if user.is_superuser and not user.role:
+        return True
+    if isinstance(owner, School):
+        return bool(user.school_id) and jurisdiction.contains(user, owner)
+    return not user.school_id and user.region_id == owner.pk
+
+
+def _require_editable(by: User, owner: Owner) -> None:
+    require_capability(by, Capability.MANAGE_CALENDAR)
+    if isinstance(owner, Region) and owner.level != RegionLevel.COUNTY:
+        raise AppError("默认校历只能由县设定。", field="owner")
+    if not jurisdiction.contains(by, owner):
+        # The same answer as for a missing unit: nothing is said about other areas.
+        raise AppError("未找到该单位。", field="owner")
+    if not may_edit(by, owner):
+        raise AppError("县级账号只能修改本县默认校历，学校账号只能修改本校校历。", field="owner")
+
+
+def _owner_fields(owner: Owner) -> dict:
+    if isinstance(owner, School):
+        return {"school": owner, "county": None}
+    return {"county": owner, "school": None}
+
+
+def _clean_save(instance) -> None:
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        raise AppError.from_validation(exc) from None
+    instance.save()
+
+
+def _record_delete(by: User, instance, detail: str) -> None:
+    audit.record(
+        actor=by,
+        action=AuditAction.DELETE,
+        obj=instance,
+        changes=audit.diff(audit.snapshot(instance), None),
+        detail=detail,
+    )
+
+
+@transaction.atomic
+def term_save(
+    *,
+    by: User,
+    owner: Owner,
+    name: str,
+    start: datetime.date,
+    end: datetime.date,
+    term: Term | None = None,
+) -> Term:
+    """Create a term for ``owner``, or change ``term`` (which must belong to ``owner``)."""
+    _require_editable(by, owner)
+    name = name.strip()
+    if not name:
+        raise AppError("请填写学期名称。", field="name")
+    if end < start:
+        raise AppError("学期结束日期不能早于开学日期。", field="end")
+    if term is not None and term.owner != owner:
+        raise AppError("该学期不属于所选校历。")
+    # Lock the owner so that two concurrent saves cannot both pass the overlap check.
+    type(owner)._default_manager.select_for_update().filter(pk=owner.pk).first()
+    owner_fields = _owner_fields(owner)
+    same_owner = Term.objects.filter(**owner_fields)
+    if term is not None:
+        same_owner = same_owner.exclude(pk=term.pk)
+    clash = same_owner.filter(start__lte=end, end__gte=start).order_by("start").first()
+    if clash is not None:
+        raise AppError(
+            f"与学期“{clash.name}”（{clash.start:%Y-%m-%d}至{clash.end:%Y-%m-%d}）时间重叠。",
+            field="start",
+        )
+    before = audit.snapshot(term) if term is not None else None
+    term = term or Term(**owner_fields)
+    term.name, term.start, term.end = name, start, end
+    _clean_save(term)
+    audit.record_change(actor=by, instance=term, before=before)
+    return term
+
+
+@transaction.atomic
+def term_delete(*, by: User, term: Term) -> None:
+    _require_editable(by, term.owner)
+    _record_delete(by, term, f"删除学期：{term.name}")
+    term.delete()
+
+
+def _check_day(owner: Owner, date: datetime.date, kind: str) -> None:
+    """A special day must change something: a holiday falls on a day that would otherwise be
+    worked, a make-up day on one that would otherwise be free. For a school, "otherwise" is
+    its county's calendar, so a school may cancel a county holiday or make-up day."""
+    if kind not in DayKind.values:
+        raise AppError("请选择放假或调休上班。", field="kind")
+    usual = DayKind.WORKDAY if date.weekday() < 5 else DayKind.HOLIDAY
+    if isinstance(owner, School):
+        county_row = CalendarDay.objects.filter(county=county_of(owner), date=date).first()
+        if county_row is not None:
+            usual = county_row.kind
+    if kind == usual == DayKind.WORKDAY:
+        raise AppError(f"{date:%Y-%m-%d}本来就上课，无需设为调休上班。", field="date")
+    if kind == usual == DayKind.HOLIDAY:
+        raise AppError(f"{date:%Y-%m-%d}本来就不上课，无需设为放假。", field="date")
+
+
+@transaction.atomic
+def day_set(
+    *, by: User, owner: Owner, date: datetime.date, kind: str, note: str = ""
+) -> CalendarDay:
+    """Mark ``date`` as a holiday or a make-up working day in ``owner``'s calendar (a second
+    call for the same date changes the row)."""
+    _require_editable(by, owner)
+    _check_day(owner, date, kind)
+    owner_fields = _owner_fields(owner)
+    day = CalendarDay.objects.select_for_update().filter(**owner_fields, date=date).first()
+    before = audit.snapshot(day) if day is not None else None
+    day = day or CalendarDay(**owner_fields, date=date)
+    day.kind, day.note = kind, note.strip()
+    _clean_save(day)
+    audit.record_change(actor=by, instance=day, before=before)
+    return day
+
+
+# A longer break is the gap between two terms, not a holiday.
+MAX_HOLIDAY_DAYS = 31
+
+
+@transaction.atomic
+def holiday_set(
+    *, by: User, owner: Owner, start: datetime.date, end: datetime.date, note: str = ""
+) -> list[CalendarDay]:
+    """Mark every weekday from ``start`` to ``end`` as a holiday (国庆节 10-01..10-07); the
+    weekends inside need no row."""
+    if end < start:
+        raise AppError("假期结束日期不能早于开始日期。", field="end")
+    if (end - start).days + 1 > MAX_HOLIDAY_DAYS:
+        raise AppError(
+            f"假期不能超过{MAX_HOLIDAY_DAYS}天；寒暑假请通过学期起止日期设定。", field="end"
+        )
+    weekdays = [
+        start + datetime.timedelta(days=i)
+        for i in range((end - start).days + 1)
+        if (start + datetime.timedelta(days=i)).weekday() < 5
+    ]
+    if not weekdays:
+        raise AppError("所选日期都是周末，本来就不上课，无需设为放假。", field="start")
+    return [
+        day_set(by=by, owner=owner, date=day, kind=DayKind.HOLIDAY, note=note) for day in weekdays
+    ]
+
+
+@transaction.atomic
+def day_clear(*, by: User, owner: Owner, date: datetime.date) -> bool:
+    """Remove ``owner``'s special day on ``date`` (a school falls back to the county's).
+    Whether there was one."""
+    _require_editable(by, owner)
+    day = CalendarDay.objects.filter(**_owner_fields(owner), date=date).first()
+    if day is None:
+        return False
+    _record_delete(by, day, f"删除校历特殊日：{day}")
+    day.delete()
+    return True
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def default_terms(county: Region, school_year: int) -> list[Term]:
+    """The county's default calendar for the school year starting in ``school_year``: the
+    autumn and spring terms and the 国庆 holiday. Idempotent; for the demo seed (no actor,
+    so no capability check)."""
+    terms = []
+    for name, start, end in (
+        (
+            f"{school_year}-{school_year + 1}学年第一学期",
+            datetime.date(school_year, 9, 1),
+            datetime.date(school_year + 1, 1, 20),
+        ),
+        (
+            f"{school_year}-{school_year + 1}学年第二学期",
+            datetime.date(school_year + 1, 3, 1),
+            datetime.date(school_year + 1, 7, 10),
+        ),
+    ):
+        term, _ = Term.objects.get_or_create(
+            county=county, start=start, defaults={"name": name, "end": end}
+        )
+        terms.append(term)
+    day = datetime.date(school_year, 10, 1)
+    while day <= datetime.date(school_year, 10, 7):
+        if day.weekday() < 5:
+            CalendarDay.objects.get_or_create(
+                county=county, date=day, defaults={"kind": DayKind.HOLIDAY, "note": "国庆节"}
+            )
+        day += _ONE_DAY
+    return terms

@@ -1,0 +1,169 @@
+"""School calendar pages. Thin: parse, call a students.calendar service, render."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import jurisdiction
+from accounts.choices import Capability
+from accounts.models import School
+from accounts.views import check_capability
+from kongchuo.errors import AppError
+
+from . import calendar
+from .models import CalendarDay, DayKind, Term
+
+_DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class TermForm(forms.Form):
+    name = forms.CharField(label="学期名称", max_length=50, help_text="如 2026-2027学年第一学期")
+    start = forms.DateField(label="开学日期", widget=_DATE)
+    end = forms.DateField(label="结束日期", widget=_DATE)
+
+
+class DayForm(forms.Form):
+    kind = forms.ChoiceField(label="类型", choices=DayKind.choices)
+    start = forms.DateField(label="日期", widget=_DATE)
+    end = forms.DateField(
+        label="至（可选）", widget=_DATE, required=False, help_text="连续放假时填写最后一天"
+    )
+    note = forms.CharField(label="说明", max_length=50, required=False, help_text="如 国庆节")
+
+
+def _owner(request):
+    owner = calendar.calendar_owner(request.user)
+    if owner is None:
+        raise PermissionDenied("只有县级账号和学校账号有校历。")
+    return owner
+
+
+def _editable_owner(request):
+    check_capability(request.user, Capability.MANAGE_CALENDAR)
+    owner = _owner(request)
+    if not calendar.may_edit(request.user, owner):
+        raise PermissionDenied("当前账号不能修改该校历。")
+    return owner
+
+
+def _page(request, *, term_form=None, day_form=None, status=200):
+    user = request.user
+    owner = _owner(request)
+    terms, days = calendar.calendar_rows(owner)
+    school_terms = [t for t in terms if t.school_id]
+    school_dates = {d.date for d in days if d.school_id}
+    for term in terms:
+        term.editable = calendar.may_edit(user, term.owner)
+        # A county term that one of the school's own terms overlaps does not apply.
+        term.replaced = not term.school_id and any(
+            term.start <= own.end and own.start <= term.end for own in school_terms
+        )
+    for day in days:
+        day.editable = calendar.may_edit(user, day.owner)
+        day.replaced = not day.school_id and day.date in school_dates
+    context = {
+        "owner": owner,
+        "is_school": isinstance(owner, School),
+        "terms": terms,
+        "days": days,
+        "can_edit": calendar.may_edit(user, owner),
+        "forms": [
+            (term_form or TermForm(prefix="term"), "calendar-term-create", "添加学期"),
+            (day_form or DayForm(prefix="day"), "calendar-day-create", "添加放假或调休上班日"),
+        ],
+    }
+    return render(request, "students/calendar.html", context, status=status)
+
+
+def _attach(form, exc: AppError) -> None:
+    for name, errors in exc.errors.items():
+        for error in errors:
+            form.add_error(name if name in form.fields else None, error)
+
+
+@require_GET
+def calendar_page(request):
+    return _page(request)
+
+
+@require_POST
+def term_create(request):
+    owner = _editable_owner(request)
+    form = TermForm(request.POST, prefix="term")
+    if form.is_valid():
+        try:
+            term = calendar.term_save(by=request.user, owner=owner, **form.cleaned_data)
+        except AppError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, f"已添加学期“{term.name}”。")
+            return redirect("calendar")
+    return _page(request, term_form=form, status=400)
+
+
+@require_POST
+def day_create(request):
+    owner = _editable_owner(request)
+    form = DayForm(request.POST, prefix="day")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["end"] and data["end"] != data["start"]:
+                if data["kind"] != DayKind.HOLIDAY:
+                    raise AppError("调休上班请逐日设定。", field="end")
+                calendar.holiday_set(
+                    by=request.user,
+                    owner=owner,
+                    start=data["start"],
+                    end=data["end"],
+                    note=data["note"],
+                )
+            else:
+                calendar.day_set(
+                    by=request.user,
+                    owner=owner,
+                    date=data["start"],
+                    kind=data["kind"],
+                    note=data["note"],
+                )
+        except AppError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, "已保存校历特殊日。")
+            return redirect("calendar")
+    return _page(request, day_form=form, status=400)
+
+
+def _deletable(request, model, pk):
+    """The row if it is inside the user's area (404 otherwise) and theirs to edit (403)."""
+    row = jurisdiction.get_or_404(request.user, model, pk=pk)
+    check_capability(request.user, Capability.MANAGE_CALENDAR)
+    if not calendar.may_edit(request.user, row.owner):
+        raise PermissionDenied("县级账号只能修改本县默认校历，学校账号只能修改本校校历。")
+    return row
+
+
+@require_POST
+def term_delete(request, pk):
+    term = _deletable(request, Term, pk)
+    try:
+        calendar.term_delete(by=request.user, term=term)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已删除学期“{term.name}”。")
+    return redirect("calendar")
+
+
+@require_POST
+def day_delete(request, pk):
+    day = _deletable(request, CalendarDay, pk)
+    try:
+        calendar.day_clear(by=request.user, owner=day.owner, date=day.date)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已删除{day}。")
+    return redirect("calendar")
