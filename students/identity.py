@@ -16,7 +16,10 @@ def normalise_id_number(raw) -> str:
     """Full-width digits and letters to ASCII, spaces and dashes removed, x upper-cased."""
     if raw is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(raw))
+    text = str(raw)
+    if text.isascii() and text.isalnum():  # nearly every number: nothing to normalise
+        return text.upper()
+    text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if not ch.isspace() and ch not in "-_").upper()
 
 

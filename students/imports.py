@@ -9,15 +9,20 @@ with their 入学注册 event; the writes are bulk operations in one transaction
 new rows go in with COPY, which is several times faster than INSERT for 100,000 rows.
 """
 
+import csv
 import datetime
 import io
 import logging
+import operator
 import zipfile
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import reduce
+from itertools import islice
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
@@ -38,6 +43,7 @@ from .roster import (
     HEADINGS,
     ROSTER_COLUMNS,
     SHEET_TITLE,
+    Column,
     cell_text,
 )
 
@@ -52,6 +58,7 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 SHOWN_ERRORS = 50
 # IN lists are cut to this length: SQLite refuses statements with too many parameters.
 _CHUNK = 5000
+ID_AS_NUMBER = "身份证号被存成了数字，后几位可能已丢失：请把该列设为“文本”格式后重新填写。"
 NOT_XLSX = (
     "文件不是有效的 Excel（.xlsx）文件。旧版 .xls 或其他格式请在 Excel 中“另存为” .xlsx 后再上传。"
 )
@@ -186,14 +193,46 @@ def _columns(heading_row: list) -> dict[str, int]:
     return index
 
 
+def _id_number_cell(raw) -> str:
+    # A number has already lost its last digits: refused rather than read back.
+    if isinstance(raw, int | float):
+        raise ValueError(ID_AS_NUMBER)
+    return BY_ATTRIBUTE["id_number"].parse(raw)
+
+
+# Reader of each column whose cells the import reads otherwise than the roster does.
+_CELL_READERS = {"id_number": _id_number_cell}
+
+# (column, its position in the file, how a cell is read, its length limit)
+_Reader = tuple[Column, int, Callable, int | None]
+
+
 @dataclass
 class _Table:
     columns: dict[str, int]
     rows: list[tuple[int, list]]  # (row number as Excel shows it, cells)
+    # Worked out once for the file: every row reads every column.
+    readers: list[_Reader] = field(init=False)
+
+    def __post_init__(self):
+        self.readers = [
+            (
+                column,
+                self.columns[column.attribute],
+                _CELL_READERS.get(column.attribute, column.parser),
+                _MAX_LENGTHS.get(column.attribute),
+            )
+            for column in ROSTER_COLUMNS
+        ]
 
     def raw(self, cells: list, attribute: str):
         position = self.columns[attribute]
         return cells[position] if position < len(cells) else ""
+
+
+def _filled(cells: list) -> bool:
+    # Whether any cell holds a value, counted in C: every row of the file is asked.
+    return cells.count("") + cells.count(None) < len(cells)
 
 
 def _table(content: bytes) -> _Table:
@@ -203,7 +242,7 @@ def _table(content: bytes) -> _Table:
     rows = [
         (number, cells)
         for number, cells in enumerate(sheet[1:], start=2)
-        if any(value not in ("", None) for value in cells)
+        if _filled(cells)
         and not (name_at < len(cells) and cell_text(cells[name_at]).startswith(EXAMPLE_MARK))
     ]
     if not rows:
@@ -211,10 +250,31 @@ def _table(content: bytes) -> _Table:
     return _Table(columns, rows)
 
 
-def _chunks(values: Iterable) -> Iterable[list]:
-    values = list(values)
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+class _AnyOf(models.Lookup):
+    """``field = ANY(%s)``, the values passed as one array (PostgreSQL): Django takes longer
+    to build an IN list of 100,000 values than PostgreSQL takes to run it."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+
+
+def _any_of(**wanted: Iterable) -> list[Q]:
+    """Conditions that together keep the rows where an attribute (the keywords) is one of
+    its values, a query each: one on PostgreSQL, one per _CHUNK values elsewhere."""
+    lists = {attribute: listed for attribute, values in wanted.items() if (listed := list(values))}
+    if not lists:
+        return []
+    if connection.vendor == "postgresql":
+        return [reduce(operator.or_, (Q(_AnyOf(F(a), values)) for a, values in lists.items()))]
+    return [
+        Q(**{f"{attribute}__in": values[start : start + _CHUNK]})
+        for attribute, values in lists.items()
+        for start in range(0, len(values), _CHUNK)
+    ]
 
 
 @dataclass
@@ -235,22 +295,22 @@ class _Places:
         # Unknown and out-of-area schools are alike: both are simply not found here.
         schools = {
             school.code: school
-            for chunk in _chunks(codes("school_code") - {""})
-            for school in School.objects.for_user(by).filter(code__in=chunk)
+            for condition in _any_of(code=codes("school_code") - {""})
+            for school in School.objects.for_user(by).filter(condition)
         }
         classes = {
             (klass.school_id, klass.grade, klass.name): klass
-            for chunk in _chunks(school.pk for school in schools.values())
+            for condition in _any_of(school_id=(school.pk for school in schools.values()))
             for klass in SchoolClass.objects.for_user(by).filter(
-                school_id__in=chunk, school_year=current_school_year()
+                condition, school_year=current_school_year()
             )
         }
         # Administrative divisions are public reference data, and a migrant child's 户籍地
         # lies outside the importer's county: not scoped.
         regions = {
             region.code: region
-            for chunk in _chunks(codes("hukou_code") - {""})
-            for region in Region.objects.filter(code__in=chunk)
+            for condition in _any_of(code=codes("hukou_code") - {""})
+            for region in Region.objects.filter(condition)
         }
         return cls(schools, classes, regions)
 
@@ -265,35 +325,31 @@ class _Places:
 _KEY_GROUPS = tuple(KeyGroup.values)
 
 
-def _parse_row(number: int, cells: list, table: _Table, places: _Places):
-    """The row as StudentData, or its errors (every cell at fault, then the services'
-    first complaint)."""
+def _read_cells(number: int, cells: list, table: _Table) -> tuple[dict, list[RowError]]:
+    """The row's values by attribute, and an error for each cell at fault."""
     errors: list[RowError] = []
     values = {}
-    for column in ROSTER_COLUMNS:
-        raw = table.raw(cells, column.attribute)
-        if column.attribute == "id_number" and isinstance(raw, int | float):
-            errors.append(
-                RowError(
-                    number,
-                    column.heading,
-                    "身份证号被存成了数字，后几位可能已丢失：请把该列设为“文本”格式后重新填写。",
-                )
-            )
-            continue
+    width = len(cells)
+    for column, position, read, limit in table.readers:
         try:
-            value = column.parse(raw)
+            value = read(cells[position] if position < width else "")
         except ValueError as exc:
             errors.append(RowError(number, column.heading, str(exc)))
             continue
         if column.required and value in ("", None):
             errors.append(RowError(number, column.heading, f"请填写{column.heading}。"))
             continue
-        limit = _MAX_LENGTHS.get(column.attribute)
         if limit and len(value) > limit:
             errors.append(RowError(number, column.heading, f"{column.heading}最多{limit}个字。"))
             continue
         values[column.attribute] = value
+    return values, errors
+
+
+def _parse_row(number: int, cells: list, table: _Table, places: _Places):
+    """The row as StudentData, or its errors (every cell at fault, then the services'
+    first complaint)."""
+    values, errors = _read_cells(number, cells, table)
 
     def error(attribute, message):
         errors.append(RowError(number, BY_ATTRIBUTE[attribute].heading, message))
@@ -376,28 +432,28 @@ def _duplicates_in_file(rows: list[tuple[int, services.StudentData]]) -> list[Ro
         ("name", _identity_key, "姓名、出生日期和监护人"),
     )
     for attribute, key_of, what in keys:
+        found = [key_of(data) for _, data in rows]
+        repeated = {key for key, count in Counter(found).items() if key and count > 1}
         seen: dict = defaultdict(list)
-        for number, data in rows:
-            key = key_of(data)
-            if key:
+        for (number, _), key in zip(rows, found, strict=True):
+            if key in repeated:
                 seen[key].append(number)
         for numbers in seen.values():
-            if len(numbers) > 1:
-                where = "、".join(str(n) for n in numbers)
-                errors.extend(
-                    RowError(
-                        n,
-                        BY_ATTRIBUTE[attribute].heading,
-                        f"第{where}行的{what}相同：一个孩子只能有一条记录。",
-                    )
-                    for n in numbers
+            where = "、".join(str(n) for n in numbers)
+            errors.extend(
+                RowError(
+                    n,
+                    BY_ATTRIBUTE[attribute].heading,
+                    f"第{where}行的{what}相同：一个孩子只能有一条记录。",
                 )
+                for n in numbers
+            )
     return errors
 
 
 @dataclass
 class _Plan:
-    new: list[tuple[Student, services.StudentData]] = field(default_factory=list)
+    new: list[services.StudentData] = field(default_factory=list)
     # (student, row, the fields that differ, whether the guardians differ)
     changed: list[tuple[Student, services.StudentData, set[str], bool]] = field(
         default_factory=list
@@ -419,35 +475,35 @@ class _Existing:
         datas = [data for _, data in rows]
         # Unscoped on purpose: a child registered elsewhere must not get a second record.
         # Only whether it exists is used outside the area, never where it is.
-        found: dict[int, Student] = {}
-        for attribute in ("id_number", "student_number"):
-            wanted = {getattr(d, attribute) for d in datas} - {""}
-            for chunk in _chunks(wanted):
-                for student in Student.objects.select_related("school").filter(
-                    **{f"{attribute}__in": chunk}
-                ):
-                    found[student.pk] = student
+        found: dict[int, Student] = {
+            student.pk: student
+            for condition in _any_of(
+                id_number={d.id_number for d in datas} - {""},
+                student_number={d.student_number for d in datas} - {""},
+            )
+            for student in Student.objects.select_related("school").filter(condition)
+        }
         self.by_id = {s.id_number: s for s in found.values() if s.id_number}
         self.by_number = {s.student_number: s for s in found.values() if s.student_number}
         self.in_area = {
             pk
-            for chunk in _chunks(found)
-            for pk in Student.objects.for_user(by).filter(pk__in=chunk).values_list("pk", flat=True)
+            for condition in _any_of(pk=found)
+            for pk in Student.objects.for_user(by).filter(condition).values_list("pk", flat=True)
         }
         # Without ID number and 学籍号 a child is matched inside the area only: matching
         # by name elsewhere would tell who lives where.
         self.by_identity: dict[tuple, list[Student]] = defaultdict(list)
-        for chunk in _chunks({d.name for d in datas if _identity_key(d)}):
+        for condition in _any_of(name={d.name for d in datas if _identity_key(d)}):
             for student in (
                 Student.objects.for_user(by)
                 .select_related("school")
-                .filter(id_number=None, student_number=None, name__in=chunk)
+                .filter(condition, id_number=None, student_number=None)
             ):
                 self.in_area.add(student.pk)
                 self.by_identity[(student.name, student.birth_date)].append(student)
         self.guardians: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-        for chunk in _chunks(self.in_area):
-            for guardian in Guardian.objects.filter(student_id__in=chunk).order_by("id"):
+        for condition in _any_of(student_id=self.in_area):
+            for guardian in Guardian.objects.filter(condition).order_by("id"):
                 self.guardians[guardian.student_id].append(
                     (guardian.name, guardian.relation, guardian.phone)
                 )
@@ -527,7 +583,7 @@ def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[R
         if target is _REFUSED:
             continue
         if target is None:
-            plan.new.append((Student(status=Status.ENROLLED), data))
+            plan.new.append(data)
             continue
         if target.pk in matched:
             errors.append(
@@ -551,10 +607,10 @@ def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[R
     return plan
 
 
-def _guardians_for(student: Student, data: services.StudentData) -> list[Guardian]:
+def _guardians_for(student_id: int, data: services.StudentData) -> list[dict]:
+    """The student's guardian rows, by attname."""
     return [
-        # Ids, not instances: the related-object descriptors cost more than the row itself.
-        Guardian(student_id=student.pk, name=name, relation=relation, phone=phone)
+        {"student_id": student_id, "name": name, "relation": relation, "phone": phone}
         for name, relation, phone in _guardian_rows(data.guardians)
     ]
 
@@ -585,127 +641,143 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
 IMPORT_REASON = "花名册导入建档"
 
 
-def _enrolment(by: User, student: Student, data: services.StudentData, today) -> EnrollmentEvent:
-    return EnrollmentEvent(
-        student_id=student.pk,
-        kind=EventKind.ENROL,
-        date=data.entry_date or today,
-        reason=IMPORT_REASON,
-        school_id=student.school_id,
-        status_after=Status.ENROLLED,
-        operator_id=by.pk,
-    )
+def _new_student(data: services.StudentData, **columns) -> dict:
+    """A new student's columns by attname, as services._apply sets them, and ``columns``.
+    Plain values: a model instance per row costs more than the row's share of the write."""
+    return {
+        "name": data.name,
+        "gender": data.gender,
+        "birth_date": data.birth_date,
+        "ethnicity": data.ethnicity,
+        # No empty ID number or 学籍号: their unique indexes keep NULLs apart, not "".
+        "id_number": data.id_number or None,
+        "hukou_region_id": data.hukou_region.pk if data.hukou_region is not None else None,
+        "address": data.address,
+        "student_number": data.student_number or None,
+        "school_id": data.school.pk,
+        "klass_id": data.klass.pk if data.klass is not None else None,
+        "grade": data.grade,
+        "entry_date": data.entry_date,
+        "status": Status.ENROLLED.value,
+        "disability_type": data.disability_type,
+        "disability_grade": data.disability_grade,
+        **{group: group in data.key_groups for group in _KEY_GROUPS},
+        **columns,
+    }
 
 
-def _create_by_insert(by: User, batch: list[tuple[Student, services.StudentData]], today) -> None:
-    Student.objects.bulk_create([student for student, _ in batch])
+def _enrolment(by: User, student_id: int, data: services.StudentData, today, **columns) -> dict:
+    """The 入学注册 event of a new student, by attname, and ``columns``."""
+    return {
+        "student_id": student_id,
+        "kind": EventKind.ENROL.value,
+        "date": data.entry_date or today,
+        "reason": IMPORT_REASON,
+        "document": "",
+        "school_id": data.school.pk,
+        "other_school_id": None,
+        "destination": "",
+        "status_after": Status.ENROLLED.value,
+        "operator_id": by.pk,
+        **columns,
+    }
+
+
+def _create_by_insert(by: User, batch: list[services.StudentData], today) -> list[int]:
+    """Create the batch's students, their events and guardians; their ids."""
+    students = Student.objects.bulk_create(Student(**_new_student(data)) for data in batch)
+    ids = [student.pk for student in students]
+    pairs = list(zip(ids, batch, strict=True))
     EnrollmentEvent.objects.bulk_create(
-        _enrolment(by, student, data, today) for student, data in batch
+        EnrollmentEvent(**_enrolment(by, pk, data, today)) for pk, data in pairs
     )
     Guardian.objects.bulk_create(
-        guardian for student, data in batch for guardian in _guardians_for(student, data)
+        Guardian(**guardian) for pk, data in pairs for guardian in _guardians_for(pk, data)
     )
+    return ids
 
 
-def _create_by_copy(by: User, batch: list[tuple[Student, services.StudentData]], today) -> None:
+def _create_by_copy(by: User, batch: list[services.StudentData], today) -> list[int]:
     """The rows _create_by_insert writes, by COPY (PostgreSQL): ids are drawn from the
-    sequence first, so that events and guardians can name their student. Events and
-    guardians go as plain field values: building a model instance per row costs more than
-    the row's share of the COPY."""
-    now = timezone.now()
-    students = [student for student, _ in batch]
-    for student, pk in zip(students, reserve_ids(Student, len(students)), strict=True):
-        student.pk = student.id = pk
-        student.created_at = student.updated_at = now
-    copy_objects(Student, students, with_pk=True)
-    copy_objects(
+    sequence first, so that events and guardians can name their student. The rows are
+    made as COPY reads them."""
+    ids = reserve_ids(Student, len(batch))
+    pairs = list(zip(ids, batch, strict=True))
+    stamp = timezone.now().isoformat()  # as text once: csv would format it on every row
+    copy_rows(
+        Student,
+        (_new_student(data, id=pk, created_at=stamp, updated_at=stamp) for pk, data in pairs),
+        with_pk=True,
+    )
+    copy_rows(
         EnrollmentEvent,
-        [
-            {
-                "student_id": student.pk,
-                "kind": EventKind.ENROL.value,
-                "date": data.entry_date or today,
-                "reason": IMPORT_REASON,
-                "document": "",
-                "school_id": student.school_id,
-                "other_school_id": None,
-                "destination": "",
-                "status_after": Status.ENROLLED.value,
-                "operator_id": by.pk,
-                "created_at": now,
-            }
-            for student, data in batch
-        ],
+        (_enrolment(by, pk, data, today, created_at=stamp) for pk, data in pairs),
     )
-    copy_objects(
-        Guardian,
-        [
-            {"student_id": student.pk, "name": name, "relation": relation, "phone": phone}
-            for student, data in batch
-            for name, relation, phone in _guardian_rows(data.guardians)
-        ],
-    )
+    copy_rows(Guardian, (guardian for pk, data in pairs for guardian in _guardians_for(pk, data)))
+    return ids
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
-    """``count`` new primary keys from the table's sequence (PostgreSQL)."""
+    """``count`` new primary keys from the table's sequence (PostgreSQL). The sequence is
+    looked up once, in a subquery: per row, the look-up would cost ten times the nextval."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "SELECT nextval((SELECT pg_get_serial_sequence(%s, %s)::regclass))"
+            " FROM generate_series(1, %s)",
             [model._meta.db_table, model._meta.pk.column, count],
         )
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _copy_text(value: str) -> str:
-    # COPY's text format escapes backslash, tab, newline and carriage return.
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = (
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
+# Rows formatted per read of a COPY stream: about 20 kB of CSV.
+_ROWS_PER_READ = 100
+
+
+class _CsvStream:
+    """``rows`` as a file of CSV text that COPY reads a few rows at a time: PostgreSQL stores
+    the first rows while Python is still formatting the later ones."""
+
+    def __init__(self, rows: Iterator[tuple]):
+        self._rows = rows
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+
+    def read(self, size: int = -1) -> str:
+        # ``size`` is psycopg2's hint; whole rows are simpler and as good.
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerows(islice(self._rows, _ROWS_PER_READ))
+        return self._buffer.getvalue()
+
+
+def copy_rows(model: type[models.Model], rows: Iterable[dict], *, with_pk: bool = False) -> None:
+    """INSERT ``rows`` (dicts of every column's attname) with one COPY (PostgreSQL), in CSV:
+    None is NULL, and so is "" in a nullable column (the only such text columns, ID number
+    and 学籍号, are stored as NULL when empty). No save() or signals, like bulk_create;
+    database errors are Django's (IntegrityError)."""
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    values = map(operator.itemgetter(*(f.attname for f in fields)), rows)
+    if len(fields) == 1:  # itemgetter of one name gives the value, not a 1-tuple
+        values = zip(values)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    # Unquoted empty CSV values are NULL, except in the columns named here.
+    not_null = ", ".join(quote(f.column) for f in fields if not f.null)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.cursor.copy_expert(
+            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+            f" WITH (FORMAT csv, FORCE_NOT_NULL ({not_null}))",
+            _CsvStream(values),
         )
-    return value
-
-
-def _copy_format(field: models.Field) -> Callable:
-    if isinstance(field, models.BooleanField):
-        return lambda value: "t" if value else "f"
-    if isinstance(field, models.DateField):  # and DateTimeField: ISO 8601 keeps the zone
-        return lambda value: value.isoformat()
-    if isinstance(field, models.CharField | models.TextField):
-        return lambda value: _copy_text(str(value))
-    return str
 
 
 def copy_objects(model: type[models.Model], objects: list, *, with_pk: bool = False) -> None:
-    """INSERT ``objects`` (unsaved instances, or dicts of every column's attname) with one
-    COPY (PostgreSQL). No save() or signals, like bulk_create; database errors are Django's
-    (IntegrityError)."""
+    """copy_rows for unsaved instances, marked saved afterwards."""
     if not objects:
         return
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    plan = [(f.attname, _copy_format(f)) for f in fields]
-    buffer = io.StringIO()
+    copy_rows(model, (obj.__dict__ for obj in objects), with_pk=with_pk)
     for obj in objects:
-        values = obj if isinstance(obj, dict) else obj.__dict__
-        buffer.write(
-            "\t".join(
-                "\\N" if (value := values[name]) is None else write(value) for name, write in plan
-            )
-        )
-        buffer.write("\n")
-    buffer.seek(0)
-    for obj in objects:
-        if not isinstance(obj, dict):
-            obj._state.adding, obj._state.db = False, connection.alias
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(
-            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", buffer
-        )
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _write(by: User, plan: _Plan, report: Progress, total: int) -> None:
@@ -713,11 +785,10 @@ def _write(by: User, plan: _Plan, report: Progress, total: int) -> None:
     done = total // 2
     step = jobs.PROGRESS_EVERY
     create = _create_by_copy if connection.vendor == "postgresql" else _create_by_insert
+    written = []
     for start in range(0, len(plan.new), step):
         batch = plan.new[start : start + step]
-        for student, data in batch:
-            services._apply(student, data)
-        create(by, batch, today)
+        written += create(by, batch, today)
         done += len(batch)
         report(done, total)
     for start in range(0, len(plan.changed), step):
@@ -726,14 +797,16 @@ def _write(by: User, plan: _Plan, report: Progress, total: int) -> None:
         replaced = [(student, data) for student, data, _, guardians in batch if guardians]
         Guardian.objects.filter(student__in=[student for student, _ in replaced]).delete()
         Guardian.objects.bulk_create(
-            guardian for student, data in replaced for guardian in _guardians_for(student, data)
+            Guardian(**guardian)
+            for student, data in replaced
+            for guardian in _guardians_for(student.pk, data)
         )
         done += len(batch)
         report(done, total)
     # Re-check: every record written lies inside the importer's area (STYLE.md §2).
-    written = [s.pk for s, _ in plan.new] + [s.pk for s, *_ in plan.changed]
+    written += [student.pk for student, *_ in plan.changed]
     inside = sum(
-        Student.objects.for_user(by).filter(pk__in=chunk).count() for chunk in _chunks(written)
+        Student.objects.for_user(by).filter(condition).count() for condition in _any_of(pk=written)
     )
     if inside != len(written):
         raise AppError("部分学生不在您的管辖范围内，未导入任何数据。")

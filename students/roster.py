@@ -9,6 +9,7 @@ to what the spreadsheet shows).
 import datetime
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -52,7 +53,12 @@ class Column:
 
     def parse(self, raw):
         """The cell's value for the services: "" or None when empty."""
-        return _PARSERS[self.kind](raw)
+        return self.parser(raw)
+
+    @property
+    def parser(self) -> Callable:
+        """``parse`` as a plain function, for loops over many cells."""
+        return _PARSERS[self.kind]
 
     def cell(self, value):
         """A student's value as the roster shows it."""
@@ -66,6 +72,8 @@ def _plain(value):
 def cell_text(raw) -> str:
     """A cell as text. Codes typed into a cell not formatted as text arrive as numbers
     (13812345678.0): they read back without the ".0"."""
+    if type(raw) is str:  # nearly every cell: checked first
+        return raw.strip()
     if raw is None:
         return ""
     if isinstance(raw, bool):
@@ -99,13 +107,16 @@ def _date(raw) -> datetime.date | None:
     raise ValueError(f"“{text}”不是有效的日期，请填写如 2015-03-14 的日期。")
 
 
+# Labels and values alike, in a dict: iterating the enum for every row is slow.
+_GENDERS = {name: choice.value for choice in Gender for name in (choice.label, choice.value)}
+
+
 def _gender(raw) -> str:
     text = cell_text(raw)
     if not text:
         return ""
-    for choice in Gender:
-        if text in (choice.label, choice.value):
-            return choice.value
+    if text in _GENDERS:
+        return _GENDERS[text]
     raise ValueError("性别应为“男”或“女”。")
 
 
@@ -130,14 +141,15 @@ def _grade(raw) -> int | None:
     raise ValueError("年级应填写1–9的数字，或“三年级”“初一”等年级名称。")
 
 
+_FLAGS = {"": False, NO: False, YES: True}
+
+
 def _flag(raw) -> bool:
     if isinstance(raw, bool):
         return raw
     text = cell_text(raw)
-    if text in ("", NO):
-        return False
-    if text == YES:
-        return True
+    if text in _FLAGS:
+        return _FLAGS[text]
     raise ValueError("应填写“是”或“否”（不填视为“否”）。")
 
 
