@@ -189,6 +189,45 @@ def test_query_count_does_not_grow_with_the_rows(world):
     assert queries(0, 3) == queries(100, 30)
 
 
+def test_awkward_text_and_empty_cells_are_stored_as_typed(world, monkeypatch):
+    # On PostgreSQL the rows go in as CSV through COPY, read a row at a time here.
+    monkeypatch.setattr(imports, "_ROWS_PER_READ", 1)
+    awkward = 'A,"B"\\C\n第2行'
+    rows = [
+        row(姓名='李, "小"明', 现住址=awkward, 监护人关系='父"亲'),
+        row(
+            birth=datetime.date(2017, 6, 1),
+            姓名="王\\小芳",
+            身份证号="",
+            学籍号="",
+            班级="",
+            入学日期="",
+            户籍地区划代码="",
+            现住址="",
+            监护人姓名="王,大",
+        ),
+    ]
+    assert run(world, rows).created == 2
+    first = Student.objects.get(name='李, "小"明')
+    assert first.address == awkward and first.guardians.get().relation == '父"亲'
+    second = Student.objects.get(name="王\\小芳")
+    empty = (second.id_number, second.student_number, second.klass, second.hukou_region)
+    assert empty == (None,) * 4 and second.entry_date is None and second.address == ""
+    assert second.guardians.get().name == "王,大"
+    assert second.events.get().date == timezone.localdate()
+
+
+def test_students_looked_up_in_several_queries_are_matched_alike(world, monkeypatch):
+    # SQLite gets the ID numbers and 学籍号 in IN lists of _CHUNK; PostgreSQL in one array.
+    monkeypatch.setattr(imports, "_CHUNK", 2)
+    rows = [row(birth=datetime.date(2017, 1, n), 姓名=f"学生{n}") for n in range(1, 6)]
+    rows.append(row(birth=datetime.date(2017, 2, 1), 身份证号="", 学籍号="L9", 姓名="无证"))
+    content = xlsx(rows)
+    assert run(world, content).created == 6
+    again = run(world, content)
+    assert again.ok and (again.created, again.updated, again.unchanged) == (0, 0, 6)
+
+
 def test_a_row_without_id_number_updates_by_student_number(world):
     user = world.user(IMPORTER)
     existing = services.student_create(
