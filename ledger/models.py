@@ -4,7 +4,7 @@ from django.utils import timezone
 from accounts import jurisdiction
 from accounts.models import Region, School, User, grade_label
 from kongchuo.append_only import AppendOnlyModel
-from kongchuo.masking import mask_id_number
+from kongchuo.masking import mask_id_number, mask_phone
 from students.choices import Gender, KeyGroup
 from students.models import Student
 
@@ -129,6 +129,10 @@ class LedgerEntry(models.Model):
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+    @property
+    def masked_parent_contact(self) -> str:
+        return mask_phone(self.parent_contact)
 
     @property
     def grade_label(self) -> str:

@@ -41,8 +41,14 @@ def overdue_filter(today: datetime.date | None = None) -> Q:
     return Q(state__in=OPEN_STATES) & ~Q(reviewed_term=term.label)
 
 
-def entries(
-    user,
+def entries(user, **filters) -> QuerySet[LedgerEntry]:
+    """The entries of ``user``'s area, filtered; see ``filtered``."""
+    scoped = LedgerEntry.objects.for_user(user).select_related("school", "township", "student")
+    return filtered(scoped, **filters)
+
+
+def filtered(
+    result: QuerySet[LedgerEntry],
     *,
     query: str = "",
     township: int | None = None,
@@ -57,7 +63,8 @@ def entries(
     rebound: bool = False,
     open_only: bool = False,
 ) -> QuerySet[LedgerEntry]:
-    result = LedgerEntry.objects.for_user(user).select_related("school", "township", "student")
+    """``result`` (already scoped) narrowed by the list's search and filters; the pages and the
+    API share it."""
     query = query.strip()
     if query:
         result = result.filter(Q(name__icontains=query) | Q(id_number=normalise_id_number(query)))

@@ -22,7 +22,7 @@ from . import consistency, exports, selectors, services
 from .choices import Action, EntryKind, Reason, State
 from .forms import ACTION_FORMS, EntryForm, UpdateForm
 from .models import ConsistencyRun, EntryEvent, LedgerEntry
-from .transitions import COUNTY, CREATORS, TRANSITIONS, may
+from .transitions import COUNTY, CREATORS, may, refusal
 
 
 def list_filters(params) -> dict:
@@ -161,14 +161,11 @@ class EntryActionView(ServiceFormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.target = jurisdiction.get_or_404(request.user, LedgerEntry, pk=kwargs["pk"])
+        problem = refusal(self.action, self.target.state, request.user)
         if not may(request.user, self.action):
-            raise PermissionDenied(f"当前账号的角色不能执行“{self.action.label}”。")
-        if self.target.state not in TRANSITIONS[self.action].sources:
-            messages.error(
-                request,
-                f"台账记录状态为“{self.target.get_state_display()}”，"
-                f"不能执行“{self.action.label}”。",
-            )
+            raise PermissionDenied(problem)
+        if problem:
+            messages.error(request, problem)
             return redirect("ledger-detail", pk=self.target.pk)
         return super().dispatch(request, *args, **kwargs)
 

@@ -196,7 +196,7 @@ def calendar_owner(user) -> Owner | None:
 
 def calendar_rows(owner: Owner) -> tuple[list[Term], list[CalendarDay]]:
     """The rows that make ``owner``'s effective calendar: the county's and, for a school, the
-    school's own, ordered by date. Read through the owner, not the user's area, because a
+    school's own, ordered by date, each marked ``replaced`` when the school's own overrides it. Read through the owner, not the user's area, because a
     school account reads its county's default without seeing other schools' overrides."""
     county = county_of(owner)
     terms = Term.objects.filter(county=county)
@@ -205,10 +205,16 @@ def calendar_rows(owner: Owner) -> tuple[list[Term], list[CalendarDay]]:
         terms = terms | Term.objects.filter(school=owner)
         days = days | CalendarDay.objects.filter(school=owner)
     related = ("county", "school")
-    return (
-        list(terms.select_related(*related).order_by("start", "pk")),
-        list(days.select_related(*related).order_by("date", "pk")),
-    )
+    terms = list(terms.select_related(*related).order_by("start", "pk"))
+    days = list(days.select_related(*related).order_by("date", "pk"))
+    # ``replaced``: a county row that the school's own rows override (see _merge).
+    own_terms = [t for t in terms if t.school_id]
+    own_dates = {d.date for d in days if d.school_id}
+    for term in terms:
+        term.replaced = not term.school_id and any(_overlaps(term, own) for own in own_terms)
+    for day in days:
+        day.replaced = not day.school_id and day.date in own_dates
+    return terms, days
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -368,6 +374,24 @@ def holiday_set(
     return [
         day_set(by=by, owner=owner, date=day, kind=DayKind.HOLIDAY, note=note) for day in weekdays
     ]
+
+
+def days_set(
+    *,
+    by: User,
+    owner: Owner,
+    kind: str,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    note: str = "",
+) -> list[CalendarDay]:
+    """One special day, or a holiday from ``start`` to ``end``; make-up working days are set
+    one by one."""
+    if end is None or end == start:
+        return [day_set(by=by, owner=owner, date=start, kind=kind, note=note)]
+    if kind != DayKind.HOLIDAY:
+        raise AppError("调休上班请逐日设定。", field="end")
+    return holiday_set(by=by, owner=owner, start=start, end=end, note=note)
 
 
 @transaction.atomic

@@ -52,17 +52,8 @@ def _page(request, *, term_form=None, day_form=None, status=200):
     user = request.user
     owner = _owner(request)
     terms, days = calendar.calendar_rows(owner)
-    school_terms = [t for t in terms if t.school_id]
-    school_dates = {d.date for d in days if d.school_id}
-    for term in terms:
-        term.editable = calendar.may_edit(user, term.owner)
-        # A county term that one of the school's own terms overlaps does not apply.
-        term.replaced = not term.school_id and any(
-            term.start <= own.end and own.start <= term.end for own in school_terms
-        )
-    for day in days:
-        day.editable = calendar.may_edit(user, day.owner)
-        day.replaced = not day.school_id and day.date in school_dates
+    for row in (*terms, *days):
+        row.editable = calendar.may_edit(user, row.owner)
     context = {
         "owner": owner,
         "is_school": isinstance(owner, School),
@@ -108,26 +99,8 @@ def day_create(request):
     owner = _editable_owner(request)
     form = DayForm(request.POST, prefix="day")
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            if data["end"] and data["end"] != data["start"]:
-                if data["kind"] != DayKind.HOLIDAY:
-                    raise AppError("调休上班请逐日设定。", field="end")
-                calendar.holiday_set(
-                    by=request.user,
-                    owner=owner,
-                    start=data["start"],
-                    end=data["end"],
-                    note=data["note"],
-                )
-            else:
-                calendar.day_set(
-                    by=request.user,
-                    owner=owner,
-                    date=data["start"],
-                    kind=data["kind"],
-                    note=data["note"],
-                )
+            calendar.days_set(by=request.user, owner=owner, **form.cleaned_data)
         except AppError as exc:
             _attach(form, exc)
         else:

@@ -50,7 +50,6 @@ class LedgerEntryFilter(django_filters.FilterSet):
             for name, value in values.items()
             if value not in (None, "")
         }
-        # The selector scopes by itself; ANDed with the viewset's queryset (the same scope),
-        # the viewset keeps its joins.
-        queryset = queryset & selectors.entries(self.request.user, **chosen)
+        # The viewset's queryset is already scoped; the pages' filters narrow it.
+        queryset = selectors.filtered(queryset, **chosen)
         return self.filters["updated_since"].filter(queryset, since)

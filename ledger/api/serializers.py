@@ -8,12 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Region
-from kongchuo.masking import mask_phone
-from students.api.serializers import (
-    ScopedCodeRelatedField,
-    ScopedPrimaryKeyRelatedField,
-    _by_id_or_code,
-)
+from kongchuo.api import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField, by_id_or_code
 from students.choices import Gender, KeyGroup
 from students.models import Student
 
@@ -101,7 +96,7 @@ class EntryInputSerializer(serializers.Serializer):
     note = _text("情况说明")
 
     def validate(self, attrs):
-        _by_id_or_code(attrs, "hukou_region", "户籍地")
+        by_id_or_code(attrs, "hukou_region", "户籍地")
         return attrs
 
     def entry_data(self) -> services.EntryData:
@@ -242,7 +237,9 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     key_group_labels = serializers.ListField(
         label="重点群体（名称）", child=serializers.CharField(), read_only=True
     )
-    parent_contact = serializers.SerializerMethodField(label="父母联系方式（脱敏）")
+    parent_contact = serializers.CharField(
+        source="masked_parent_contact", label="父母联系方式（脱敏）", read_only=True
+    )
     is_overdue = serializers.BooleanField(label="逾期未分类复核", read_only=True)
 
     class Meta:
@@ -293,9 +290,6 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-    def get_parent_contact(self, entry: LedgerEntry) -> str:
-        return mask_phone(entry.parent_contact)
 
 
 class LedgerEntryDetailSerializer(LedgerEntrySerializer):

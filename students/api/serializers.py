@@ -5,62 +5,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Region, School, SchoolClass
+from kongchuo.api import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField, by_id_or_code
 
 from ..choices import DisabilityGrade, DisabilityType, EventKind, Gender, KeyGroup
 from ..models import EnrollmentEvent, Guardian, Student, Transfer
 from ..services import GuardianData, StudentData
-
-# ---------------------------------------------------------------------------------------------
-# Related records in the input
-
-
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """A related record by id, looked up only inside the caller's area: an id that does not
-    exist and one that is not the caller's get the same field error."""
-
-    def __init__(self, *, what: str, **kwargs):
-        kwargs.setdefault(
-            "error_messages",
-            {
-                "does_not_exist": f"{what}“{{pk_value}}”不存在或不在您的管辖范围内。",
-                "incorrect_type": f"{what}应填写数字编号。",
-            },
-        )
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        return super().get_queryset().for_user(self.context["request"].user)
-
-
-class ScopedCodeRelatedField(serializers.SlugRelatedField):
-    """A related record by its official code, scoped like ScopedPrimaryKeyRelatedField."""
-
-    def __init__(self, *, what: str, **kwargs):
-        kwargs.setdefault("slug_field", "code")
-        kwargs.setdefault(
-            "error_messages",
-            {
-                "does_not_exist": f"{what}代码“{{value}}”不存在或不在您的管辖范围内。",
-                "invalid": f"{what}代码无效。",
-            },
-        )
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        return super().get_queryset().for_user(self.context["request"].user)
-
-
-def _by_id_or_code(attrs: dict, field: str, what: str) -> None:
-    """Fold ``<field>_code`` into ``<field>``; the two must agree when both are given."""
-    by_code = attrs.pop(f"{field}_code", None)
-    if by_code is None:
-        return
-    if attrs.get(field) not in (None, by_code):
-        raise serializers.ValidationError(
-            {f"{field}_code": [f"{what}代码与{what}编号（{field}）指向的不是同一个{what}。"]}
-        )
-    attrs[field] = by_code
-
 
 # ---------------------------------------------------------------------------------------------
 # Students
@@ -131,8 +80,8 @@ class StudentInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        _by_id_or_code(attrs, "school", "学校")
-        _by_id_or_code(attrs, "hukou_region", "户籍地")
+        by_id_or_code(attrs, "school", "学校")
+        by_id_or_code(attrs, "hukou_region", "户籍地")
         if not self.partial and attrs.get("school") is None:
             raise serializers.ValidationError({"school": ["请填写学校编号或学校标识码。"]})
         return attrs
@@ -265,7 +214,7 @@ class EventInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        _by_id_or_code(attrs, "to_school", "转入学校")
+        by_id_or_code(attrs, "to_school", "转入学校")
         return attrs
 
 

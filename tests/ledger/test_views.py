@@ -122,6 +122,8 @@ def test_not_enrolled_child_needs_the_no_record_fields_on_the_form(world):
     entry = LedgerEntry.objects.get()
     assert response["Location"] == f"/ledger/{entry.pk}/"
     assert (entry.kind, entry.student, entry.township) == ("not_enrolled", None, township)
+    page = client.get(f"/ledger/{entry.pk}/").content.decode()
+    assert "138****5678" in page and "13812345678" not in page  # §10: phones masked
 
 
 def _to_proposal(world, entry, evidence=None):

@@ -279,6 +279,40 @@ def test_a_holiday_range_marks_its_weekdays(world, county):
         )
 
 
+def test_a_range_of_days_is_only_for_holidays_make_up_days_go_one_by_one(world, county):
+    admin = world.user("xian_admin")
+    with pytest.raises(AppError, match="调休上班请逐日设定") as exc:
+        calendar.days_set(
+            by=admin, owner=county, kind=DayKind.WORKDAY, start=D("2027-04-24"), end=D("2027-04-25")
+        )
+    assert "end" in exc.value.errors
+    made = calendar.days_set(by=admin, owner=county, kind=DayKind.WORKDAY, start=D("2027-04-25"))
+    assert [d.date for d in made] == days("2027-04-25")
+    made = calendar.days_set(
+        by=admin, owner=county, kind=DayKind.HOLIDAY, start=D("2027-05-03"), end=D("2027-05-04")
+    )
+    assert [d.date for d in made] == days("2027-05-03", "2027-05-04")
+
+
+def test_calendar_rows_mark_the_county_rows_a_school_overrides(world, county, school):
+    principal = world.user("xz1_xx1_xiaozhang")
+    calendar.term_save(
+        by=principal, owner=school, name="本校秋季学期", start=D("2026-08-25"), end=D("2027-01-15")
+    )
+    calendar.day_set(by=principal, owner=school, date=D("2026-10-10"), kind=DayKind.HOLIDAY)
+    terms, rows = calendar.calendar_rows(school)
+    assert {t.name: t.replaced for t in terms} == {
+        "本校秋季学期": False,
+        "2026-2027学年第一学期": True,
+        "2026-2027学年第二学期": False,
+    }
+    tenth = [d for d in rows if d.date == D("2026-10-10")]
+    assert sorted((d.school_id is not None, d.replaced) for d in tenth) == [
+        (False, True),
+        (True, False),
+    ]
+
+
 def test_default_terms_is_idempotent(county):
     calendar.default_terms(county, 2026)
     assert Term.objects.filter(county=county).count() == 2
