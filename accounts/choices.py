@@ -72,21 +72,28 @@ class Capability(models.TextChoices):
     MANAGE_STUDENTS = "manage_students", "管理学生学籍"
     REVEAL_IDENTITY = "reveal_identity", "查看完整身份证号"
     MANAGE_CALENDAR = "manage_calendar", "管理校历"
+    TAKE_ATTENDANCE = "take_attendance", "提交考勤"
+    LATE_ATTENDANCE = "late_attendance", "截止后修改考勤"
 
 
 _SCHOOL_RECORDS = frozenset({Capability.MANAGE_STUDENTS, Capability.REVEAL_IDENTITY})
 # The county keeps the default school calendar; a school keeps its own overrides.
 _CALENDAR = frozenset({Capability.MANAGE_CALENDAR})
 
+# The class teacher takes the roll until the county's cut-off; later changes need the
+# principal (DOMAIN.md §4). School staff and sync clients may submit on a class's behalf.
+_ROLL = frozenset({Capability.TAKE_ATTENDANCE})
+
 ROLE_CAPABILITIES = {
-    Role.PRINCIPAL: _SCHOOL_RECORDS | _CALENDAR,
-    Role.SCHOOL_STAFF: _SCHOOL_RECORDS | _CALENDAR,
+    Role.CLASS_TEACHER: _ROLL,
+    Role.PRINCIPAL: _SCHOOL_RECORDS | _CALENDAR | _ROLL | {Capability.LATE_ATTENDANCE},
+    Role.SCHOOL_STAFF: _SCHOOL_RECORDS | _CALENDAR | _ROLL,
     Role.COUNTY_STAFF: _SCHOOL_RECORDS | _CALENDAR,
     Role.COUNTY_ADMIN: _SCHOOL_RECORDS
     | _CALENDAR
     | {Capability.MANAGE_ORG, Capability.MANAGE_ACCOUNTS, Capability.VIEW_AUDIT},
     # Sync clients write students through the API; they never see full ID numbers.
-    Role.API_CLIENT: frozenset({Capability.MANAGE_STUDENTS}),
+    Role.API_CLIENT: frozenset({Capability.MANAGE_STUDENTS}) | _ROLL,
 }
 
 # Roles a county administrator may hand out: everything at or below the county.

@@ -91,6 +91,7 @@ class Action(models.TextChoices):
     REOPEN = "reopen", "重新打开"
     REVIEW = "review", "学期分类复核"
     UPDATE = "update", "更新情况"
+    FLAG = "flag", "考勤更正待核实"
 
 
 class ConsistencyProblem(models.TextChoices):

@@ -94,9 +94,18 @@ class LedgerEntry(models.Model):
         "销号原因", max_length=20, choices=ClosureReason.choices, blank=True
     )
     closed_at = models.DateTimeField("销号时间", null=True, blank=True)
+    # None: opened by a rule (the attendance rule), not by a person.
     created_by = models.ForeignKey(
-        User, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+        User,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
+    # Set when a correction undoes what opened the entry (an attendance correction removed
+    # the absences); cleared by the next verification step.
+    review_flag = models.CharField("待核实提示", max_length=200, blank=True)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True, db_index=True)
 
@@ -164,7 +173,12 @@ class EntryEvent(AppendOnlyModel):
     note = models.TextField("说明", blank=True)
     evidence = models.FileField("证明材料", upload_to="ledger/evidence/%Y/%m/", blank=True)
     actor = models.ForeignKey(
-        User, verbose_name="操作人", on_delete=models.PROTECT, related_name="+"
+        User,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     at = models.DateTimeField("时间", auto_now_add=True)
 

@@ -60,6 +60,8 @@ EVIDENCE_SUFFIXES = frozenset({".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx",
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 RESULTING_STATUS = {kind: status for kind, (_, status) in STUDENT_TRANSITIONS.items()}
 _STUDENT_FREE_STATUSES = ENROLLED_STATUSES | {Status.SUSPENDED}
+# Who the timeline and audit trail name for an entry the attendance rule opened.
+RULE_ACTOR = "系统（考勤规则）"
 
 
 @dataclass
@@ -261,6 +263,7 @@ def _log(*, by, entry, action, state_before, note="", evidence=None) -> EntryEve
     event.save()
     audit.record(
         actor=by,
+        actor_name=None if by else RULE_ACTOR,
         action=AuditAction.CREATE if action == Action.CREATE else AuditAction.UPDATE,
         obj=entry,
         detail=f"{action.label}：{State(state_before).label + '→' if state_before else ''}"
@@ -287,7 +290,8 @@ def _locked(by: User, entry: LedgerEntry, action: Action) -> LedgerEntry:
 def _move(*, by, entry, action, state, note="", evidence=None, fields=()) -> LedgerEntry:
     before = entry.state
     entry.state = state
-    entry.save(update_fields=["state", "updated_at", *fields])
+    entry.review_flag = ""  # whoever moves the entry on has looked at it
+    entry.save(update_fields=["state", "review_flag", "updated_at", *fields])
     _log(by=by, entry=entry, action=action, state_before=before, note=note, evidence=evidence)
     return entry
 
@@ -359,6 +363,57 @@ def entry_create(*, by: User, data: EntryData) -> LedgerEntry:
     _log(by=by, entry=entry, action=Action.CREATE, state_before="", note=data.note.strip())
     if state == State.CONFIRMED and data.student is not None:
         _record_dropout(by, entry)
+    return entry
+
+
+@transaction.atomic
+def entry_flag(*, student: Student, found_on: datetime.date, note: str) -> LedgerEntry:
+    """The attendance rule's 疑似辍学 entry (DOMAIN.md §4): opened by the rule, not by a
+    person, for the school to verify. What the child's reason and whereabouts are is not
+    known yet: 其他, until the school's verification updates them."""
+    data = EntryData(
+        kind=EntryKind.SUSPECTED,
+        source=Source.ATTENDANCE,
+        reason=Reason.OTHER,
+        whereabouts=Whereabouts.OTHER,
+        student=student,
+        id_number=student.id_number or "",
+        school=student.school,
+        hukou_region=student.hukou_region,
+    )
+    entry = LedgerEntry.objects.create(
+        student=student,
+        previous=_earlier_closed(data),
+        kind=data.kind,
+        source=data.source,
+        state=State.PENDING,
+        name=student.name,
+        gender=student.gender,
+        birth_date=student.birth_date,
+        id_number=data.id_number,
+        school=student.school,
+        grade=student.grade,
+        hukou_region=student.hukou_region,
+        township=_responsible_township(data),
+        record_check=RecordCheck.IN_PROVINCE,
+        reason=data.reason,
+        whereabouts=data.whereabouts,
+        key_groups=student.key_groups,
+        found_on=found_on,
+        reviewed_term=term_of(timezone.localdate()).label,
+    )
+    _log(by=None, entry=entry, action=Action.CREATE, state_before="", note=note)
+    return entry
+
+
+@transaction.atomic
+def entry_flag_for_review(*, by: User, entry: LedgerEntry, note: str) -> LedgerEntry:
+    """What opened the entry was corrected (an attendance correction took the absences
+    away): the entry stays, flagged, with a line on its timeline, until someone verifies it."""
+    entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
+    entry.review_flag = note
+    entry.save(update_fields=["review_flag", "updated_at"])
+    _log(by=by, entry=entry, action=Action.FLAG, state_before=entry.state, note=note)
     return entry
 
 

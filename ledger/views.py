@@ -94,6 +94,7 @@ class EntryDetailView(ScopedMixin, DetailView):
             "timeline": selectors.timeline(entry),
             "actions": services.possible_actions(user, entry),
             "rebounds": entry.rebounds.for_user(user),
+            "rule_actor": services.RULE_ACTOR,
         }
 
 

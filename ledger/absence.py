@@ -1,0 +1,228 @@
+"""The attendance rule (DOMAIN.md §4, 001/003): a student with N school days of unexcused
+absence in a row (N is the county's setting, 3 by default) is marked 疑似辍学 — a ledger
+entry opens by itself, and the principal and the township are told the same day.
+
+Days are the class's recorded school days, in order: weekends, holidays and the break between
+terms have no roll call and so neither count nor break a run; a school day whose roll was not
+taken does not either (it is a gap, chased on the attendance page). Presence, lateness and
+leave break a run.
+
+``check`` is the one entry point: ``students.attendance.submit`` calls it for the class at
+once, and the nightly task for every class of every county (``check_all``). It looks back
+over each class's last ``threshold + LOOKBACK`` roll calls, so a roll submitted or corrected
+a few days late still counts.
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts import jurisdiction
+from accounts.choices import NotificationKind, RegionLevel
+from accounts.models import Region, SchoolClass, User
+from accounts.notifications import notify
+from accounts.selectors import recipients_for_school, recipients_for_township
+from students import attendance
+from students.choices import ENROLLED_STATUSES, Mark
+from students.models import AttendanceRules, Student
+
+from .choices import OPEN_STATES, Source
+from .models import LedgerEntry
+from .services import entry_flag, entry_flag_for_review
+
+logger = logging.getLogger(__name__)
+
+# Roll calls looked at beyond the threshold: about two school weeks of late submissions.
+LOOKBACK = 10
+# History older than this never matters, however long a class went without a roll call.
+HORIZON = datetime.timedelta(days=400)
+
+
+def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict[int, tuple]:
+    """Students of ``classes`` with at least ``threshold`` unexcused marks inside their
+    class's window, as {student: (class, window start)}: one query over the whole area."""
+    class_sql, class_params = classes.values("pk").query.sql_with_params()
+    # Only placeholders and the SQL Django compiled for ``classes`` are interpolated.
+    sql = f"""
+        WITH recent AS (
+            SELECT r.klass_id, r.date,
+                   row_number() OVER (PARTITION BY r.klass_id ORDER BY r.date DESC) AS rn
+            FROM students_rollcall r
+            WHERE r.date <= %s AND r.date > %s AND r.klass_id IN ({class_sql})
+        ), win AS (
+            SELECT klass_id, min(date) AS since FROM recent WHERE rn <= %s GROUP BY klass_id
+        )
+        SELECT m.student_id, s.klass_id, win.since
+        FROM students_attendancemark m
+        JOIN students_student s ON s.id = m.student_id
+        JOIN win ON win.klass_id = s.klass_id
+        WHERE m.status = %s AND m.date >= win.since AND m.date <= %s
+          AND s.status IN ({", ".join(["%s"] * len(ENROLLED_STATUSES))})
+        GROUP BY m.student_id, s.klass_id, win.since
+        HAVING count(*) >= %s
+    """  # noqa: S608
+    params = [
+        as_of,
+        as_of - HORIZON,
+        *class_params,
+        threshold + LOOKBACK,
+        Mark.UNEXCUSED.value,
+        as_of,
+        *sorted(ENROLLED_STATUSES),
+        threshold,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # SQLite hands dates back as text.
+        return {
+            student: (klass, since if isinstance(since, datetime.date) else _date(since))
+            for student, klass, since in cursor.fetchall()
+        }
+
+
+def _date(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+def find_runs(
+    classes: QuerySet, as_of: datetime.date, threshold: int
+) -> dict[int, list[attendance.Run]]:
+    """Every run of at least ``threshold`` unexcused days in the window of each student of
+    ``classes``, by student."""
+    candidates = _candidates(classes, as_of, threshold)
+    if not candidates:
+        return {}
+    starts = [since for _, since in candidates.values()]
+    class_dates: dict[int, list[datetime.date]] = defaultdict(list)
+    for klass_id, date in (
+        attendance.RollCall.objects.filter(
+            klass_id__in={klass for klass, _ in candidates.values()},
+            date__gte=min(starts),
+            date__lte=as_of,
+        )
+        .order_by()
+        .values_list("klass_id", "date")
+    ):
+        class_dates[klass_id].append(date)
+    days = attendance.student_days(
+        candidates,
+        {pk: class_dates[klass] for pk, (klass, _) in candidates.items()},
+        {pk: since for pk, (_, since) in candidates.items()},
+    )
+    result = {}
+    for pk, recorded in days.items():
+        long = [run for run in attendance.runs(recorded) if run.length >= threshold]
+        if long:
+            result[pk] = long
+    return result
+
+
+def _handled(entries: list[LedgerEntry], run: attendance.Run) -> bool:
+    """Whether the ledger already took up this run: an open entry, or one found or closed
+    since the run began (a run that led to an entry, later closed, is not flagged again)."""
+    return any(
+        entry.state in OPEN_STATES
+        or entry.found_on >= run.start
+        or (entry.closed_at and timezone.localdate(entry.closed_at) >= run.start)
+        for entry in entries
+    )
+
+
+def _counties(classes: QuerySet) -> QuerySet:
+    return Region.objects.filter(
+        level=RegionLevel.COUNTY, children__schools__classes__in=classes
+    ).distinct()
+
+
+def check(classes: QuerySet, *, as_of: datetime.date | None = None) -> list[LedgerEntry]:
+    """Apply the rule to ``classes`` as of ``as_of`` (today): open a 疑似辍学 entry for each
+    student whose newest qualifying run the ledger has not taken up. Returns the new entries."""
+    as_of = as_of or timezone.localdate()
+    rules = {
+        rule.county_id: rule
+        for rule in AttendanceRules.objects.filter(county__in=_counties(classes))
+    }
+    opened = []
+    for county in _counties(classes):
+        threshold = rules.get(county.pk, AttendanceRules()).threshold
+        found = find_runs(jurisdiction.within(county, classes), as_of, threshold)
+        entries = defaultdict(list)
+        for entry in LedgerEntry.objects.filter(student_id__in=list(found)):
+            entries[entry.student_id].append(entry)
+        students = Student.objects.select_related("school__township", "hukou_region").in_bulk(
+            list(found)
+        )
+        for pk, student_runs in found.items():
+            run = student_runs[-1]
+            if _handled(entries[pk], run):
+                continue
+            entry = _open(students[pk], run, threshold)
+            if entry is not None:
+                opened.append(entry)
+    return opened
+
+
+def _open(student: Student, run: attendance.Run, threshold: int) -> LedgerEntry | None:
+    note = (
+        f"连续{run.length}个上学日无故缺勤（{run.start:%m月%d日}至{run.end:%m月%d日}），"
+        f"达到{threshold}天，由考勤规则自动登记，请学校核实。"
+    )
+    try:
+        with transaction.atomic():
+            entry = entry_flag(student=student, found_on=run.reached(threshold), note=note)
+    except IntegrityError:
+        # Someone put the student on the ledger meanwhile: that entry stands.
+        return None
+    recipients = [*recipients_for_school(student.school), *recipients_for_township(entry.township)]
+    notify(
+        recipients,
+        kind=NotificationKind.SUSPECTED_DROPOUT,
+        title=f"疑似辍学：{student.school.name}{student.grade_label}{student.name}",
+        body=note,
+        link=f"/ledger/{entry.pk}/",
+        dedupe_key=f"suspected-dropout:{entry.pk}",
+    )
+    return entry
+
+
+def check_all(as_of: datetime.date | None = None) -> int:
+    """The nightly run over every class; returns how many entries it opened."""
+    opened = check(SchoolClass.objects.all(), as_of=as_of)
+    logger.info("考勤规则：新增疑似辍学%d人", len(opened))
+    return len(opened)
+
+
+def corrected(*, by: User, student_ids: list[int], day: datetime.date) -> list[LedgerEntry]:
+    """A correction took unexcused absence away from these students: an open entry that the
+    attendance rule opened, and whose run no longer holds, is flagged for review — never
+    deleted (DOMAIN.md §10). Returns the flagged entries."""
+    entries = list(
+        LedgerEntry.objects.filter(
+            student_id__in=student_ids, source=Source.ATTENDANCE, state__in=OPEN_STATES
+        ).select_related("student__klass", "student__school__township__parent")
+    )
+    flagged = []
+    for entry in entries:
+        student = entry.student
+        threshold = attendance.rules_for_school(student.school).threshold
+        still = find_runs(
+            SchoolClass.objects.filter(pk=student.klass_id), timezone.localdate(), threshold
+        )
+        if any(run.start <= entry.found_on <= run.end for run in still.get(student.pk, [])):
+            continue
+        note = (
+            f"{day:%m月%d日}的旷课已被更正，连续无故缺勤不再满{threshold}天；请核实后排除或确认。"
+        )
+        flagged.append(entry_flag_for_review(by=by, entry=entry, note=note))
+        notify(
+            recipients_for_school(student.school),
+            kind=NotificationKind.SUSPECTED_DROPOUT,
+            title=f"考勤更正：{student.name}的疑似辍学记录待核实",
+            body=note,
+            link=f"/ledger/{entry.pk}/",
+        )
+    return flagged

@@ -1,0 +1,398 @@
+"""Daily attendance (DOMAIN.md §4): taking a class's roll, correcting it, and reading it back.
+
+A roll call is one class on one school day; only students who were not simply present get a
+row. A school day without a roll call is *not recorded*: a gap to chase, never "present".
+
+The rule that turns unexcused absence into 疑似辍学 lives in ``ledger.absence``; ``submit``
+runs it for the class at once, the nightly task for everyone.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import audit, jurisdiction
+from accounts.choices import AuditAction, Capability
+from accounts.models import Region, School, SchoolClass, User
+from accounts.services import has_capability
+from kongchuo.errors import AppError
+
+from . import calendar
+from .choices import ENROLLED_STATUSES, Mark
+from .models import AttendanceMark, AttendanceRules, RollCall, Student
+
+# How many school days back the roll page shows for each student.
+RECENT_DAYS = 5
+# The first week of a term (DOMAIN.md §4, 002): who has not appeared by then is checked.
+FIRST_WEEK = datetime.timedelta(days=7)
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def rules_for(county: Region) -> AttendanceRules:
+    """The county's attendance settings, or the defaults when it has set none."""
+    return AttendanceRules.objects.filter(county=county).first() or AttendanceRules(county=county)
+
+
+def rules_for_school(school: School) -> AttendanceRules:
+    return rules_for(school.township.parent)
+
+
+def cutoff(rules: AttendanceRules, day: datetime.date) -> datetime.datetime:
+    """When the class teacher's window for ``day``'s roll closes."""
+    last = day + datetime.timedelta(days=rules.cutoff_days)
+    return timezone.make_aware(datetime.datetime.combine(last, rules.cutoff_time))
+
+
+def may_take(user: User, klass: SchoolClass, day: datetime.date, rules: AttendanceRules) -> bool:
+    """Whether ``user`` may submit or change ``klass``'s roll for ``day`` now."""
+    if not (
+        has_capability(user, Capability.TAKE_ATTENDANCE) and jurisdiction.contains(user, klass)
+    ):
+        return False
+    return timezone.now() <= cutoff(rules, day) or has_capability(user, Capability.LATE_ATTENDANCE)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def roster(klass: SchoolClass) -> list[Student]:
+    """Who is on the class's roll: its enrolled students."""
+    return list(
+        Student.objects.filter(klass=klass, status__in=ENROLLED_STATUSES).order_by(
+            "student_number", "name", "id"
+        )
+    )
+
+
+def marks_of(roll: RollCall | None) -> dict[int, AttendanceMark]:
+    if roll is None:
+        return {}
+    return {mark.student_id: mark for mark in roll.marks.all()}
+
+
+def student_days(
+    student_ids: Iterable[int], class_dates: dict[int, Sequence[datetime.date]], since: dict
+) -> dict[int, list[tuple[datetime.date, str]]]:
+    """Each student's recorded days, ascending, as (date, mark): the roll calls of the
+    student's class (``class_dates`` by student) plus any day the student has a mark for (a
+    mark follows the child to a new class), from ``since[student]`` on."""
+    student_ids = list(student_ids)
+    if not student_ids:
+        return {}
+    start = min(since.values())
+    marks: dict[int, dict[datetime.date, str]] = defaultdict(dict)
+    for student_id, date, status in AttendanceMark.objects.filter(
+        student_id__in=student_ids, date__gte=start
+    ).values_list("student_id", "date", "status"):
+        marks[student_id][date] = status
+    days = {}
+    for student_id in student_ids:
+        first = since[student_id]
+        own = marks[student_id]
+        dates = {d for d in class_dates[student_id] if d >= first} | {d for d in own if d >= first}
+        days[student_id] = [(d, own.get(d, Mark.PRESENT)) for d in sorted(dates)]
+    return days
+
+
+@dataclass(frozen=True)
+class Run:
+    """Unexcused absence on consecutive recorded days."""
+
+    start: datetime.date
+    end: datetime.date
+    length: int
+    days: tuple[datetime.date, ...] = field(default=(), repr=False)
+
+    def reached(self, threshold: int) -> datetime.date:
+        """The day the run reached ``threshold`` days."""
+        return self.days[threshold - 1]
+
+
+def runs(days: Sequence[tuple[datetime.date, str]]) -> list[Run]:
+    """The runs of unexcused absence in one student's recorded days (DOMAIN.md §4): any
+    other mark breaks a run; days that were not recorded are simply not in ``days``."""
+    found: list[Run] = []
+    current: list[datetime.date] = []
+    for date, status in [*days, (None, Mark.PRESENT)]:
+        if status == Mark.UNEXCUSED:
+            current.append(date)
+        elif current:
+            found.append(Run(current[0], current[-1], len(current), tuple(current)))
+            current = []
+    return found
+
+
+def trailing_run(days: Sequence[tuple[datetime.date, str]]) -> int:
+    """How many unexcused days in a row the student's record ends with."""
+    count = 0
+    for _, status in reversed(days):
+        if status != Mark.UNEXCUSED:
+            break
+        count += 1
+    return count
+
+
+@dataclass
+class SheetRow:
+    student: Student
+    mark: str
+    note: str
+    recent: list[tuple[datetime.date, str]]  # (school day, mark or "" when not recorded)
+    run: int  # unexcused days in a row before the sheet's day
+
+
+@dataclass
+class Sheet:
+    klass: SchoolClass
+    day: datetime.date
+    roll: RollCall | None
+    rows: list[SheetRow]
+    recent_days: list[datetime.date]
+    rules: AttendanceRules
+
+
+def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
+    """The roll page for one class and day: the current marks (everyone present when the
+    day is not recorded yet), each student's last school days, and their running count of
+    unexcused days."""
+    rules = rules_for_school(klass.school)
+    students = roster(klass)
+    roll = RollCall.objects.filter(klass=klass, date=day).select_related("submitted_by").first()
+    current = marks_of(roll)
+    recent_days = calendar.calendar_for(klass.school_id).previous_school_days(day, RECENT_DAYS)
+    since = recent_days[0] if recent_days else day
+    history = RollCall.objects.filter(klass=klass, date__lt=day)
+    # The run may be longer than the days shown: look back over the last threshold+ days.
+    run_dates = list(
+        history.order_by("-date").values_list("date", flat=True)[: rules.threshold + RECENT_DAYS]
+    )
+    since = min([since, *run_dates])
+    ids = [student.pk for student in students]
+    days = student_days(ids, {pk: run_dates for pk in ids}, {pk: since for pk in ids})
+    recorded = set(run_dates)
+    rows = []
+    for student in students:
+        mine = [(d, m) for d, m in days[student.pk] if d < day]
+        by_date = dict(mine)
+        mark = current.get(student.pk)
+        rows.append(
+            SheetRow(
+                student=student,
+                mark=mark.status if mark else Mark.PRESENT,
+                note=mark.note if mark else "",
+                recent=[
+                    (d, by_date.get(d, Mark.PRESENT if d in recorded else "")) for d in recent_days
+                ],
+                run=trailing_run(mine),
+            )
+        )
+    return Sheet(klass, day, roll, rows, recent_days, rules)
+
+
+def expected_classes(schools, day: datetime.date) -> list[SchoolClass]:
+    """The classes of ``schools`` that should have a roll call for ``day``: those with
+    students on the roll, at schools for which ``day`` is a school day."""
+    calendars = calendar.calendars_for(schools)
+    in_session = [pk for pk, cal in calendars.items() if cal.is_school_day(day)]
+    return list(
+        SchoolClass.objects.filter(school_id__in=in_session, students__status__in=ENROLLED_STATUSES)
+        .distinct()
+        .select_related("school", "head_teacher")
+        .order_by("school_id", "grade", "name")
+    )
+
+
+def no_shows(school_ids: Iterable[int], day: datetime.date) -> dict[int, list[Student]]:
+    """Term start (DOMAIN.md §4, 002): during the first week of a school's term, its enrolled
+    students who have not appeared on any roll call since the term began — absent, on leave
+    or unexcused on every recorded day, by school. Students of a class with no roll call yet
+    are not listed: their class is a gap, shown as such."""
+    result: dict[int, list[Student]] = {}
+    for school_id, cal in calendar.calendars_for(school_ids).items():
+        start = first_week_start(cal, day)
+        if start is None:
+            continue
+        recorded = RollCall.objects.filter(school_id=school_id, date__gte=start, date__lte=day)
+        days_in_class: dict[int, int] = defaultdict(int)
+        for klass_id in recorded.values_list("klass_id", flat=True):
+            days_in_class[klass_id] += 1
+        days_away: dict[int, int] = defaultdict(int)
+        for student_id in (
+            AttendanceMark.objects.filter(roll__in=recorded)
+            .exclude(status=Mark.LATE)
+            .values_list("student_id", flat=True)
+        ):
+            days_away[student_id] += 1
+        students = Student.objects.filter(
+            school_id=school_id, status__in=ENROLLED_STATUSES, klass_id__in=list(days_in_class)
+        )
+        missing = [
+            student
+            for student in students.select_related("klass").order_by("klass_id", "name")
+            if days_away[student.pk] >= days_in_class[student.klass_id]
+        ]
+        if missing:
+            result[school_id] = missing
+    return result
+
+
+def first_week_start(cal: calendar.Calendar, day: datetime.date) -> datetime.date | None:
+    """The start of the term whose first week ``day`` falls in, or None."""
+    term = cal.term_of(day)
+    if term is not None and term.start <= day < term.start + FIRST_WEEK:
+        return term.start
+    return None
+
+
+def last_day_of_first_week(cal: calendar.Calendar, day: datetime.date) -> bool:
+    """Whether ``day`` is the last school day of its term's first week."""
+    start = first_week_start(cal, day)
+    if start is None or not cal.is_school_day(day):
+        return False
+    rest = cal.school_days(day + datetime.timedelta(days=1), start + FIRST_WEEK)
+    return not [d for d in rest if d < start + FIRST_WEEK]
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class MarkData:
+    """One student who was not simply present, as submitted."""
+
+    student: int
+    status: str
+    note: str = ""
+
+
+@dataclass
+class Submission:
+    roll: RollCall
+    created: bool
+    changes: dict[int, tuple[str, str]]  # student id → (mark before, mark after)
+    flagged: list = field(default_factory=list)  # ledger entries the rule opened
+
+
+def _check_day(klass: SchoolClass, day: datetime.date) -> None:
+    if day is None:
+        raise AppError("请选择考勤日期。", field="date")
+    if day > timezone.localdate():
+        raise AppError("考勤日期不能晚于今天。", field="date")
+    if not calendar.calendar_for(klass.school_id).is_school_day(day):
+        raise AppError(
+            f"{day:%Y年%m月%d日}按校历不是上学日（周末、节假日或学期外），不能登记考勤。",
+            field="date",
+        )
+
+
+def _check_marks(klass: SchoolClass, marks: Sequence[MarkData]) -> dict[int, MarkData]:
+    """The submitted marks by student, after checking each names a student of the class
+    once with a known status; present students are dropped (they get no row)."""
+    on_roll = {student.pk: student for student in roster(klass)}
+    result: dict[int, MarkData] = {}
+    for number, mark in enumerate(marks, start=1):
+        where = f"第{number}名学生"
+        if mark.status not in Mark.values:
+            raise AppError(
+                f"{where}：考勤状态“{mark.status}”无效，应为{'、'.join(Mark.labels)}之一。",
+                field=f"marks[{number - 1}].status",
+            )
+        if mark.student not in on_roll:
+            raise AppError(
+                f"{where}：该学生不在{klass}的在读名单中。", field=f"marks[{number - 1}].student"
+            )
+        if mark.student in result:
+            raise AppError(
+                f"{where}：{on_roll[mark.student].name}重复出现，每名学生只能登记一次。",
+                field=f"marks[{number - 1}].student",
+            )
+        note = (mark.note or "").strip()
+        if len(note) > 100:
+            raise AppError(f"{where}：备注不能超过100字。", field=f"marks[{number - 1}].note")
+        result[mark.student] = MarkData(mark.student, mark.status, note)
+    return {pk: mark for pk, mark in result.items() if mark.status != Mark.PRESENT}
+
+
+def _locked_roll(by: User, klass: SchoolClass, day: datetime.date) -> tuple[RollCall, bool]:
+    roll = RollCall.objects.select_for_update().filter(klass=klass, date=day).first()
+    if roll is not None:
+        return roll, False
+    try:
+        with transaction.atomic():
+            roll = RollCall.objects.create(
+                klass=klass, school_id=klass.school_id, date=day, submitted_by=by, changed_by=by
+            )
+        return roll, True
+    except IntegrityError:
+        # A concurrent submission of the same class and day won: change that one.
+        return RollCall.objects.select_for_update().get(klass=klass, date=day), False
+
+
+@transaction.atomic
+def submit(
+    *, by: User, klass: SchoolClass, day: datetime.date, marks: Sequence[MarkData]
+) -> Submission:
+    """Save ``klass``'s roll for ``day``: ``marks`` lists the students who were not
+    present. Submitting the same class and day again replaces its marks (idempotent). The
+    attendance rule then runs for the class at once."""
+    from ledger import absence  # the ledger builds on students; the rule closes the loop
+
+    if not jurisdiction.contains(by, klass):
+        raise AppError("该班级不在您的管辖范围内。", field="klass")
+    if not has_capability(by, Capability.TAKE_ATTENDANCE):
+        raise AppError("当前账号不能登记考勤。")
+    _check_day(klass, day)
+    rules = rules_for_school(klass.school)
+    if not may_take(by, klass, day, rules):
+        raise AppError(
+            f"{day:%m月%d日}的考勤已过修改截止时间（{cutoff(rules, day):%m月%d日 %H:%M}），"
+            "请联系校长修改。",
+            field="date",
+        )
+    wanted = _check_marks(klass, marks)
+    roll, created = _locked_roll(by, klass, day)
+    before = {mark.student_id: mark for mark in roll.marks.all()}
+    changes = {
+        pk: (
+            before[pk].status if pk in before else Mark.PRESENT,
+            wanted[pk].status if pk in wanted else Mark.PRESENT,
+        )
+        for pk in set(before) | set(wanted)
+        if (before[pk].status if pk in before else None)
+        != (wanted[pk].status if pk in wanted else None)
+        or (pk in before and pk in wanted and before[pk].note != wanted[pk].note)
+    }
+    if created or changes:
+        roll.marks.all().delete()
+        AttendanceMark.objects.bulk_create(
+            AttendanceMark(roll=roll, student_id=pk, date=day, status=m.status, note=m.note)
+            for pk, m in wanted.items()
+        )
+        roll.changed_by = by
+        roll.save(update_fields=["changed_by", "changed_at"])
+        _audit(by, roll, created, changes)
+    removed = [pk for pk, (old, new) in changes.items() if old == Mark.UNEXCUSED != new]
+    if removed:
+        absence.corrected(by=by, student_ids=removed, day=day)
+    flagged = absence.check(SchoolClass.objects.filter(pk=klass.pk))
+    return Submission(roll=roll, created=created, changes=changes, flagged=flagged)
+
+
+def _audit(by: User, roll: RollCall, created: bool, changes: dict) -> None:
+    names = dict(Student.objects.filter(pk__in=list(changes)).values_list("pk", "name"))
+    audit.record(
+        actor=by,
+        action=AuditAction.CREATE if created else AuditAction.UPDATE,
+        obj=roll,
+        changes={
+            f"{names[pk]}（{pk}）": [Mark(old).label, Mark(new).label]
+            for pk, (old, new) in sorted(changes.items())
+        },
+        detail=f"{'提交' if created else '修改'}考勤：{roll}",
+    )
