@@ -6,7 +6,7 @@ as "changed", and free text passes through the same redaction as the logs.
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import models
@@ -33,7 +33,7 @@ def client_address(address: str | None):
 
 
 def _plain(value):
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)

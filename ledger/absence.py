@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 LOOKBACK = 10
 # History older than this never matters, however long a class went without a roll call.
 HORIZON = datetime.timedelta(days=400)
+# A class with fewer roll calls than the window (new this term, or new to the student after a
+# transfer) looks back this far for its students' own marks, across the summer break.
+NEW_CLASS_REACH = datetime.timedelta(days=120)
 
 
 def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict[int, tuple]:
@@ -54,7 +57,9 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
             FROM students_rollcall r
             WHERE r.date <= %s AND r.date > %s AND r.klass_id IN ({class_sql})
         ), win AS (
-            SELECT klass_id, min(date) AS since FROM recent WHERE rn <= %s GROUP BY klass_id
+            SELECT klass_id,
+                   CASE WHEN count(*) >= %s OR min(date) < %s THEN min(date) ELSE %s END AS since
+            FROM recent WHERE rn <= %s GROUP BY klass_id
         )
         SELECT m.student_id, s.klass_id, win.since
         FROM students_attendancemark m
@@ -69,6 +74,9 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
         as_of,
         as_of - HORIZON,
         *class_params,
+        threshold + LOOKBACK,
+        as_of - NEW_CLASS_REACH,
+        as_of - NEW_CLASS_REACH,
         threshold + LOOKBACK,
         Mark.UNEXCUSED.value,
         as_of,

@@ -12,12 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit, jurisdiction
-from accounts.choices import AuditAction, Capability
+from accounts.choices import AuditAction, Capability, NotificationKind, RegionLevel
 from accounts.models import Region, School, SchoolClass, User
+from accounts.notifications import notify
+from accounts.selectors import recipients_for_school
 from accounts.services import has_capability
 from kongchuo.errors import AppError
 
@@ -41,6 +44,33 @@ def rules_for(county: Region) -> AttendanceRules:
 
 def rules_for_school(school: School) -> AttendanceRules:
     return rules_for(school.township.parent)
+
+
+@transaction.atomic
+def rules_save(
+    *,
+    by: User,
+    county: Region,
+    threshold: int,
+    cutoff_days: int,
+    cutoff_time: datetime.time,
+) -> AttendanceRules:
+    """Set a county's attendance settings (its calendar keepers do)."""
+    if county.level != RegionLevel.COUNTY or not jurisdiction.contains(by, county):
+        raise AppError("只能设置本县的考勤规则。", field="county")
+    if not has_capability(by, Capability.MANAGE_CALENDAR) or by.school_id:
+        raise AppError("只有县教体局可以设置考勤规则。")
+    rules = AttendanceRules.objects.select_for_update().filter(county=county).first()
+    before = audit.snapshot(rules) if rules else None
+    rules = rules or AttendanceRules(county=county)
+    rules.threshold, rules.cutoff_days, rules.cutoff_time = threshold, cutoff_days, cutoff_time
+    try:
+        rules.full_clean()
+    except ValidationError as exc:
+        raise AppError.from_validation(exc) from None
+    rules.save()
+    audit.record_change(actor=by, instance=rules, before=before, detail="设置考勤规则")
+    return rules
 
 
 def cutoff(rules: AttendanceRules, day: datetime.date) -> datetime.datetime:
@@ -257,6 +287,30 @@ def last_day_of_first_week(cal: calendar.Calendar, day: datetime.date) -> bool:
         return False
     rest = cal.school_days(day + datetime.timedelta(days=1), start + FIRST_WEEK)
     return not [d for d in rest if d < start + FIRST_WEEK]
+
+
+def send_no_shows(day: datetime.date | None = None) -> int:
+    """On the last school day of a term's first week, send each school's principal the list
+    of students who have not appeared (DOMAIN.md §4, 002). Returns the schools notified."""
+    day = day or timezone.localdate()
+    due = [
+        pk
+        for pk, cal in calendar.calendars_for(School.objects.values_list("pk", flat=True)).items()
+        if last_day_of_first_week(cal, day)
+    ]
+    lists = no_shows(due, day)
+    schools = School.objects.in_bulk(list(lists))
+    for school_id, students in lists.items():
+        names = "、".join(f"{student.klass}{student.name}" for student in students)
+        notify(
+            recipients_for_school(schools[school_id]),
+            kind=NotificationKind.NO_SHOW,
+            title=f"开学一周未报到学生：{len(students)}人",
+            body=f"以下学生开学以来未到校，请逐一核查并登记：{names}。",
+            link=f"/attendance/?date={day:%Y-%m-%d}",
+            dedupe_key=f"no-show:{school_id}:{day:%Y-%m-%d}",
+        )
+    return len(lists)
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -197,6 +197,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.consistency_check",
         "schedule": crontab(minute=30, hour=1),
     },
+    # After the roll's cut-off (18:00 by default), so that principal and township hear of a
+    # 疑似辍学 the same day.
+    "attendance-rule": {
+        "task": "ledger.tasks.attendance_rule",
+        "schedule": crontab(minute=30, hour=20),
+    },
+    "term-start-no-shows": {
+        "task": "students.tasks.term_start_no_shows",
+        "schedule": crontab(minute=0, hour=19),
+    },
 }
 if CELERY_BROKER_URL == "filesystem://":
     BROKER_DIR = DATA_DIR / "broker"

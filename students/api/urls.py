@@ -4,5 +4,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("students", views.StudentViewSet, basename="api-student")
+router.register("attendance", views.RollCallViewSet, basename="api-attendance")
 
 urlpatterns = router.urls

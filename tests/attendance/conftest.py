@@ -56,7 +56,7 @@ def pupil(world, klass: SchoolClass, **overrides):
         klass=klass,
         name=f"学生{number:03d}",
         student_number=f"G53292620{number:05d}",
-        **overrides,
+        **{"entry_date": datetime.date(2025, 9, 1), **overrides},
     )
     return student_services.student_create(by=user, data=data)
 
