@@ -5,7 +5,7 @@ from accounts.demo import DEMO_PASSWORD, DemoSize, build, current_school_year, r
 from accounts.models import Region
 from ledger.demo import build_entries
 from students.calendar import default_terms
-from students.demo import build_students
+from students.demo import build_attendance, build_students
 
 
 class Command(BaseCommand):
@@ -54,10 +54,12 @@ class Command(BaseCommand):
             default_terms(county, current_school_year())
         students = build_students(options["students"], seed=options["seed"])
         entries = build_entries(seed=options["seed"]) if students else 0
+        rolls = build_attendance(seed=options["seed"]) if students else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"已生成 {result['counties']} 个县、{result['schools']} 所学校、"
                 f"{result['classes']} 个班级、{students} 名学生、{entries} 条台账记录、"
+                f"{rolls} 份班级考勤、"
                 f"{result['accounts']} 个账号。"
                 f"演示密码：{DEMO_PASSWORD}"
             )
