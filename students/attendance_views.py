@@ -1,0 +1,352 @@
+"""Attendance pages (DOMAIN.md §4). Thin: parse, call a students.attendance service, render.
+
+The overview answers "who has not taken the roll today, and who is away" for the user's
+area; the roll page is the class teacher's daily form, built for a phone (one tap a
+student); the rules page is the county's setting. Every class comes through jurisdiction,
+so a class outside the area is 404.
+"""
+
+import datetime
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.forms import BoundField
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import jurisdiction
+from accounts.choices import Capability, RegionLevel, Role
+from accounts.models import School, SchoolClass
+from accounts.services import has_capability
+from accounts.views import ServiceFormView, check_capability
+from kongchuo.errors import AppError
+
+from . import attendance, calendar
+from .choices import Mark
+from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
+from .models import AttendanceMark, RollCall
+
+# One character per mark for the at-a-glance strip of recent days ("" = not recorded).
+SYMBOLS = {
+    Mark.PRESENT: "出",
+    Mark.LATE: "迟",
+    Mark.SICK: "病",
+    Mark.PERSONAL: "事",
+    Mark.UNEXCUSED: "旷",
+    "": "·",
+}
+ABSENT = frozenset({Mark.SICK, Mark.PERSONAL, Mark.UNEXCUSED})
+# How far ahead the roll page looks for the next school day to link to.
+_LOOKAHEAD = datetime.timedelta(days=21)
+
+
+def _label(mark: str) -> str:
+    return Mark(mark).label if mark else "未记"
+
+
+def _day_from_url(value: str) -> datetime.date:
+    """The roll's day from the URL (YYYY-MM-DD exactly); anything else is 404."""
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise Http404("日期无效。") from None
+    if day.isoformat() != value:
+        raise Http404("日期无效。")
+    return day
+
+
+def may_set_rules(user) -> bool:
+    """County calendar keepers set their county's rules (rules_save decides; this only
+    chooses what the pages offer)."""
+    return (
+        has_capability(user, Capability.MANAGE_CALENDAR)
+        and not user.school_id
+        and user.region_id is not None
+        and user.region.level == RegionLevel.COUNTY
+    )
+
+
+def _cutoff_text(rules) -> str:
+    when = "考勤当天" if rules.cutoff_days == 0 else f"考勤日后第{rules.cutoff_days}天"
+    return f"{when}{rules.cutoff_time:%H:%M}"
+
+
+# -- overview ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ClassStatus:
+    klass: SchoolClass
+    roll: RollCall | None
+
+
+def _school_view(school: School, day: datetime.date) -> dict:
+    """What a school has to chase on ``day``: classes without a roll call, the day's
+    absences, and in a term's first week the students who have not reported."""
+    cal = calendar.calendar_for(school)
+    rolls = {
+        roll.klass_id: roll
+        for roll in RollCall.objects.filter(school=school, date=day).select_related(
+            "klass", "submitted_by"
+        )
+    }
+    expected = attendance.expected_classes([school], day)
+    first_week = attendance.first_week_start(cal, day) is not None
+    rules = attendance.rules_for_school(school)
+    return {
+        "school": school,
+        "school_day": cal.is_school_day(day),
+        "missing": [klass for klass in expected if klass.pk not in rolls],
+        "submitted": sorted(rolls.values(), key=lambda r: (r.klass.grade, r.klass.name)),
+        "absences": AttendanceMark.objects.filter(roll__school=school, date=day)
+        .select_related("student", "roll__klass")
+        .order_by("roll__klass__grade", "roll__klass__name", "student__name"),
+        "first_week": first_week,
+        "no_shows": attendance.no_shows([school.pk], day).get(school.pk, []) if first_week else [],
+        "cutoff_text": _cutoff_text(rules),
+        "threshold": rules.threshold,
+    }
+
+
+def _area_view(schools, day: datetime.date) -> dict:
+    """For an area of many schools: each school in session with how many classes owe the
+    day's roll, the most behind first."""
+    schools = list(schools.select_related("township"))
+    expected = attendance.expected_classes(schools, day)
+    done = set(
+        RollCall.objects.filter(school__in=schools, date=day).values_list("klass_id", flat=True)
+    )
+    owed: dict[int, int] = defaultdict(int)
+    due: Counter = Counter()
+    for klass in expected:
+        due[klass.school_id] += 1
+        owed[klass.school_id] += klass.pk not in done
+    rows = [(school, due[school.pk], owed[school.pk]) for school in schools if due[school.pk]]
+    rows.sort(key=lambda row: (-row[2], row[0].name))
+    return {"area_rows": rows, "area_schools": len(schools), "area_owed": sum(owed.values())}
+
+
+@require_GET
+def overview(request):
+    user = request.user
+    today = timezone.localdate()
+    form = AttendanceDayForm(request.GET or None, user=user)
+    day, school = today, None
+    if form.is_bound and form.is_valid():
+        day = form.cleaned_data["date"] or today
+        school = form.cleaned_data["school"]
+    schools = School.objects.for_user(user).order_by("township__code", "code")
+    context = {
+        "form": form,
+        "day": day,
+        "today": today,
+        "can_set_rules": may_set_rules(user),
+        "schools": schools,
+    }
+    if user.role == Role.CLASS_TEACHER:
+        classes = list(SchoolClass.objects.for_user(user).select_related("school"))
+        rolls = {
+            roll.klass_id: roll
+            for roll in RollCall.objects.filter(klass__in=classes, date=day).select_related(
+                "submitted_by"
+            )
+        }
+        calendars = calendar.calendars_for({klass.school_id for klass in classes})
+        context["my_classes"] = [ClassStatus(klass, rolls.get(klass.pk)) for klass in classes]
+        context["school_day"] = any(cal.is_school_day(day) for cal in calendars.values())
+        return render(request, "attendance/overview.html", context)
+    if school is None and user.school_id:
+        school = user.school
+    if school is None and len(schools) == 1:
+        school = schools[0]
+    context["several_schools"] = len(schools) > 1
+    if school is not None:
+        context.update(_school_view(school, day))
+    elif schools:
+        context.update(_area_view(schools, day))
+    return render(request, "attendance/overview.html", context)
+
+
+# -- the roll ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RollRow:
+    row: attendance.SheetRow
+    mark_field: BoundField
+    note_field: BoundField
+    strip: list[tuple[datetime.date, str, str, str]]  # (day, symbol, label, mark)
+    warn: bool
+
+    @property
+    def student(self):
+        return self.row.student
+
+    @property
+    def errors(self) -> list[str]:
+        return [*self.mark_field.errors, *self.note_field.errors]
+
+    @property
+    def mark_label(self) -> str:
+        return _label(self.row.mark)
+
+
+def _rows(sheet: attendance.Sheet, form: RollForm) -> list[RollRow]:
+    warn_from = sheet.rules.threshold - 1
+    return [
+        RollRow(
+            row=row,
+            mark_field=form[f"mark_{row.student.pk}"],
+            note_field=form[f"note_{row.student.pk}"],
+            strip=[(d, SYMBOLS[m], _label(m), m or "none") for d, m in row.recent],
+            warn=row.run >= warn_from,
+        )
+        for row in sheet.rows
+    ]
+
+
+def _read_only_reason(user, sheet: attendance.Sheet, cal: calendar.Calendar) -> str:
+    """Why the roll cannot be taken here now ("" when it can). For display only: submit()
+    decides, and its error is shown if the page and it ever disagree."""
+    day = sheet.day
+    if day > timezone.localdate():
+        return "还没到这一天，不能登记考勤。"
+    if not cal.is_school_day(day):
+        return f"按校历，{day:%m月%d日}不是上学日（周末、节假日或学期外），无需考勤。"
+    if not has_capability(user, Capability.TAKE_ATTENDANCE):
+        return "当前账号只能查看考勤，由班主任或学校提交。"
+    if not attendance.may_take(user, sheet.klass, day, sheet.rules):
+        return (
+            f"已过班主任修改截止时间（{timezone.localtime(attendance.cutoff(sheet.rules, day)):%m月%d日 %H:%M}），"
+            "如需修改请联系校长。"
+        )
+    return ""
+
+
+def _roll_page(request, sheet: attendance.Sheet, form: RollForm, *, status=200):
+    cal = calendar.calendar_for(sheet.klass.school_id)
+    day, today = sheet.day, timezone.localdate()
+    earlier = cal.previous_school_days(day, 1)
+    later = cal.school_days(day + datetime.timedelta(days=1), day + _LOOKAHEAD)
+    reason = _read_only_reason(request.user, sheet, cal)
+    context = {
+        "sheet": sheet,
+        "klass": sheet.klass,
+        "day": day,
+        "roll": sheet.roll,
+        "rows": _rows(sheet, form),
+        "form": form,
+        "marks": Mark.choices,
+        "reason": reason,
+        "editable": not reason,
+        "cutoff": attendance.cutoff(sheet.rules, day),
+        "school_day": cal.is_school_day(day),
+        "previous_day": earlier[-1] if earlier else None,
+        "next_day": later[0] if later and later[0] <= today else None,
+        "today": today,
+        "threshold": sheet.rules.threshold,
+        "cutoff_text": _cutoff_text(sheet.rules),
+    }
+    return render(request, "attendance/roll.html", context, status=status)
+
+
+def _attach(form: RollForm, exc: AppError) -> None:
+    for key, errors in exc.errors.items():
+        for error in errors:
+            form.add_error(form.field_for(key), error)
+
+
+def _submitted_message(request, result: attendance.Submission, marks) -> None:
+    counts = Counter(mark.status for mark in marks)
+    away = sum(counts[m] for m in ABSENT)
+    present = len(marks) - away
+    late = f"（含迟到{counts[Mark.LATE]}人）" if counts[Mark.LATE] else ""
+    verb = "已提交考勤" if result.created or not result.changes else "已修改考勤"
+    messages.success(request, f"{verb}：出勤{present}人{late}，缺勤/请假{away}人。")
+    if result.flagged:
+        links = format_html_join(
+            "、",
+            '<a href="{}">{}</a>',
+            ((reverse("ledger-detail", args=[entry.pk]), entry.name) for entry in result.flagged),
+        )
+        messages.warning(
+            request,
+            format_html("已自动登记疑似辍学：{}。请尽快核实并开展劝返。", links),
+        )
+
+
+def _class_or_404(request, pk) -> SchoolClass:
+    return jurisdiction.get_or_404(
+        request.user,
+        SchoolClass.objects.select_related("school__township__parent", "head_teacher"),
+        pk=pk,
+    )
+
+
+@require_GET
+def roll_today(request, pk):
+    _class_or_404(request, pk)
+    return redirect("attendance-roll", pk=pk, day=timezone.localdate().isoformat())
+
+
+@require_http_methods(["GET", "POST"])
+def roll(request, pk, day):
+    klass = _class_or_404(request, pk)
+    day = _day_from_url(day)
+    if request.method == "POST":
+        check_capability(request.user, Capability.TAKE_ATTENDANCE)
+    sheet = attendance.sheet(klass, day)
+    if request.method == "GET":
+        return _roll_page(request, sheet, RollForm(rows=sheet.rows))
+    form = RollForm(request.POST, rows=sheet.rows)
+    if form.is_valid():
+        marks = form.marks()
+        try:
+            result = attendance.submit(by=request.user, klass=klass, day=day, marks=marks)
+        except AppError as exc:
+            _attach(form, exc)
+        else:
+            _submitted_message(request, result, marks)
+            return redirect("attendance-roll", pk=klass.pk, day=day.isoformat())
+    return _roll_page(request, sheet, form, status=400)
+
+
+# -- the county's rules -----------------------------------------------------------------------
+
+
+class RulesView(ServiceFormView):
+    capability = Capability.MANAGE_CALENDAR
+    form_class = AttendanceRulesForm
+    template_name = "attendance/rules.html"
+    title = "考勤规则"
+    success_message = "考勤规则已保存。"
+
+    def dispatch(self, request, *args, **kwargs):
+        check_capability(request.user, self.capability)
+        if not may_set_rules(request.user):
+            raise PermissionDenied("只有县教体局可以设置考勤规则。")
+        self.county = request.user.region
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        rules = attendance.rules_for(self.county)
+        return {
+            "threshold": rules.threshold,
+            "cutoff_days": rules.cutoff_days,
+            "cutoff_time": rules.cutoff_time,
+        }
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "county": self.county}
+
+    def perform(self, data):
+        return attendance.rules_save(by=self.request.user, county=self.county, **data)
+
+    def get_success_url(self, saved):
+        return reverse("attendance-rules")
