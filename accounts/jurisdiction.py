@@ -15,6 +15,7 @@ never registered cannot be scoped at all (deny by default). Rows outside the are
 not in the queryset, so a look-up answers 404 whether the row is missing or not the user's.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -152,11 +153,14 @@ def scope(user, queryset: models.QuerySet) -> models.QuerySet:
     return queryset.none() if condition is None else queryset.filter(condition)
 
 
-def within(region, queryset: models.QuerySet) -> models.QuerySet:
-    """``queryset`` narrowed to ``region``'s subtree, for scheduled work that runs for an area
-    rather than for a user (a county's nightly check)."""
+def within(regions, queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` narrowed to the subtree of a region, or of any of several, for scheduled
+    work that runs for an area rather than for a user (a county's nightly check)."""
     paths = _PATHS[queryset.model]
-    return queryset.filter(area_filter(Area(REGION, prefix=region.prefix), paths))
+    if not isinstance(regions, Iterable):
+        regions = [regions]
+    conditions = [area_filter(Area(REGION, prefix=region.prefix), paths) for region in regions]
+    return queryset.filter(reduce(or_, conditions)) if conditions else queryset.none()
 
 
 def get_or_404(user, queryset: models.QuerySet | type[models.Model], **lookup):

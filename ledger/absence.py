@@ -36,6 +36,7 @@ from .services import entry_flag, entry_flag_for_review
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_THRESHOLD = AttendanceRules._meta.get_field("threshold").default
 # Roll calls looked at beyond the threshold: about two school weeks of late submissions.
 LOOKBACK = 10
 # History older than this never matters, however long a class went without a roll call.
@@ -140,24 +141,31 @@ def _handled(entries: list[LedgerEntry], run: attendance.Run) -> bool:
     )
 
 
-def _counties(classes: QuerySet) -> QuerySet:
-    return Region.objects.filter(
+def _by_threshold(classes: QuerySet) -> list[tuple[int, QuerySet]]:
+    """``classes`` split by their county's threshold: one scan per distinct setting rather
+    than per county (most counties keep the default)."""
+    counties = Region.objects.filter(
         level=RegionLevel.COUNTY, children__schools__classes__in=classes
     ).distinct()
+    custom = dict(
+        AttendanceRules.objects.filter(county__in=counties).values_list("county_id", "threshold")
+    )
+    groups = defaultdict(list)
+    for county in counties:
+        groups[custom.get(county.pk, DEFAULT_THRESHOLD)].append(county)
+    return [
+        (threshold, jurisdiction.within(members, classes))
+        for threshold, members in sorted(groups.items())
+    ]
 
 
 def check(classes: QuerySet, *, as_of: datetime.date | None = None) -> list[LedgerEntry]:
     """Apply the rule to ``classes`` as of ``as_of`` (today): open a 疑似辍学 entry for each
     student whose newest qualifying run the ledger has not taken up. Returns the new entries."""
     as_of = as_of or timezone.localdate()
-    rules = {
-        rule.county_id: rule
-        for rule in AttendanceRules.objects.filter(county__in=_counties(classes))
-    }
     opened = []
-    for county in _counties(classes):
-        threshold = rules.get(county.pk, AttendanceRules()).threshold
-        found = find_runs(jurisdiction.within(county, classes), as_of, threshold)
+    for threshold, group in _by_threshold(classes):
+        found = find_runs(group, as_of, threshold)
         entries = defaultdict(list)
         for entry in LedgerEntry.objects.filter(student_id__in=list(found)):
             entries[entry.student_id].append(entry)

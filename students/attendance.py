@@ -413,14 +413,9 @@ def submit(
     roll, created = _locked_roll(by, klass, day)
     before = {mark.student_id: mark for mark in roll.marks.all()}
     changes = {
-        pk: (
-            before[pk].status if pk in before else Mark.PRESENT,
-            wanted[pk].status if pk in wanted else Mark.PRESENT,
-        )
-        for pk in set(before) | set(wanted)
-        if (before[pk].status if pk in before else None)
-        != (wanted[pk].status if pk in wanted else None)
-        or (pk in before and pk in wanted and before[pk].note != wanted[pk].note)
+        pk: (_mark(before, pk)[0], _mark(wanted, pk)[0])
+        for pk in before.keys() | wanted.keys()
+        if _mark(before, pk) != _mark(wanted, pk)
     }
     if created or changes:
         roll.marks.all().delete()
@@ -436,6 +431,11 @@ def submit(
         absence.corrected(by=by, student_ids=removed, day=day)
     flagged = absence.check(SchoolClass.objects.filter(pk=klass.pk))
     return Submission(roll=roll, created=created, changes=changes, flagged=flagged)
+
+
+def _mark(marks: dict, pk: int) -> tuple[str, str]:
+    mark = marks.get(pk)
+    return (mark.status, mark.note) if mark else (Mark.PRESENT, "")
 
 
 def _audit(by: User, roll: RollCall, created: bool, changes: dict) -> None:

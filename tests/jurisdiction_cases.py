@@ -247,6 +247,17 @@ def _notification(prefix):
     return Notification.objects.filter(recipient=admin).latest("pk")
 
 
+def _roll_call(prefix):
+    """The roll of _class's class for a Monday of the county's default term, taken by the
+    principal of its school (the day is past the class teacher's cut-off)."""
+    from students.attendance import submit
+
+    _county_term(prefix)
+    klass = _class(prefix)
+    principal = User.objects.get(role="principal", school=klass.school)
+    return submit(by=principal, klass=klass, day=datetime.date(2026, 10, 12), marks=[]).roll
+
+
 class NaturalKeyURL(str):
     """A URL that addresses a record by a natural key (身份证号, 学籍号) instead of its pk.
 
@@ -342,6 +353,7 @@ ENDPOINTS = [
     ),
     Endpoint("ledger evidence download", "/ledger/evidence/{pk}/", _evidence_event),
     Endpoint("ledger API", "/api/v1/ledger-entries/{pk}/", _pending_entry),
+    Endpoint("attendance API", "/api/v1/attendance/{pk}/", _roll_call),
     _ledger_api("verify", _pending_entry, _confirm_outcome, Action.EXCLUDE, Action.CONFIRM),
     _ledger_api("confirm", _pending_entry, _note, Action.CONFIRM),
     _ledger_api("assign", _confirmed_entry, _same_township, Action.ASSIGN),
