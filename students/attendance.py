@@ -79,13 +79,31 @@ def cutoff(rules: AttendanceRules, day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(last, rules.cutoff_time))
 
 
-def may_take(user: User, klass: SchoolClass, day: datetime.date, rules: AttendanceRules) -> bool:
-    """Whether ``user`` may submit or change ``klass``'s roll for ``day`` now."""
-    if not (
-        has_capability(user, Capability.TAKE_ATTENDANCE) and jurisdiction.contains(user, klass)
-    ):
-        return False
-    return timezone.now() <= cutoff(rules, day) or has_capability(user, Capability.LATE_ATTENDANCE)
+def refusal(
+    user: User, klass: SchoolClass, day: datetime.date, rules: AttendanceRules | None = None
+) -> AppError | None:
+    """Why ``user`` may not take or change ``klass``'s roll for ``day`` now (None: they may).
+    ``submit`` raises it; the roll page shows it and stays read-only."""
+    if day is None:
+        return AppError("请选择考勤日期。", field="date")
+    if day > timezone.localdate():
+        return AppError("考勤日期不能晚于今天。", field="date")
+    if not calendar.calendar_for(klass.school_id).is_school_day(day):
+        return AppError(
+            f"{day:%Y年%m月%d日}按校历不是上学日（周末、节假日或学期外），无需登记考勤。",
+            field="date",
+        )
+    if not has_capability(user, Capability.TAKE_ATTENDANCE):
+        return AppError("当前账号只能查看考勤，由班主任或学校提交。")
+    rules = rules or rules_for_school(klass.school)
+    closes = cutoff(rules, day)
+    if timezone.now() > closes and not has_capability(user, Capability.LATE_ATTENDANCE):
+        return AppError(
+            f"{day:%m月%d日}的考勤已过修改截止时间（{timezone.localtime(closes):%m月%d日 %H:%M}），"
+            "如需修改请联系校长。",
+            field="date",
+        )
+    return None
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -289,6 +307,69 @@ def last_day_of_first_week(cal: calendar.Calendar, day: datetime.date) -> bool:
     return not [d for d in rest if d < start + FIRST_WEEK]
 
 
+@dataclass
+class SchoolDay:
+    """What a school has to chase on a day: the classes without a roll call (gaps), the
+    day's absences, and in a term's first week the students who have not reported."""
+
+    school: School
+    school_day: bool
+    missing: list[SchoolClass]
+    submitted: list[RollCall]
+    absences: list[AttendanceMark]
+    first_week: bool
+    no_shows: list[Student]
+
+
+def school_day(school: School, day: datetime.date) -> SchoolDay:
+    cal = calendar.calendar_for(school)
+    rolls = {
+        roll.klass_id: roll
+        for roll in RollCall.objects.filter(school=school, date=day).select_related(
+            "klass", "submitted_by"
+        )
+    }
+    first_week = first_week_start(cal, day) is not None
+    return SchoolDay(
+        school=school,
+        school_day=cal.is_school_day(day),
+        missing=[k for k in expected_classes([school], day) if k.pk not in rolls],
+        submitted=sorted(rolls.values(), key=lambda roll: (roll.klass.grade, roll.klass.name)),
+        absences=list(
+            AttendanceMark.objects.filter(roll__school=school, date=day)
+            .select_related("student", "roll__klass")
+            .order_by("roll__klass__grade", "roll__klass__name", "student__name")
+        ),
+        first_week=first_week,
+        no_shows=no_shows([school.pk], day).get(school.pk, []) if first_week else [],
+    )
+
+
+@dataclass
+class AreaDay:
+    """For an area of many schools: each school in session with how many classes owe the
+    day's roll, the most behind first, as (school, classes due, classes not submitted)."""
+
+    area_rows: list[tuple[School, int, int]]
+    area_schools: int
+    area_owed: int
+
+
+def area_day(schools, day: datetime.date) -> AreaDay:
+    schools = list(schools)
+    done = set(
+        RollCall.objects.filter(school__in=schools, date=day).values_list("klass_id", flat=True)
+    )
+    due: dict[int, int] = defaultdict(int)
+    owed: dict[int, int] = defaultdict(int)
+    for klass in expected_classes(schools, day):
+        due[klass.school_id] += 1
+        owed[klass.school_id] += klass.pk not in done
+    rows = [(school, due[school.pk], owed[school.pk]) for school in schools if due[school.pk]]
+    rows.sort(key=lambda row: (-row[2], row[0].name))
+    return AreaDay(area_rows=rows, area_schools=len(schools), area_owed=sum(owed.values()))
+
+
 def send_no_shows(day: datetime.date | None = None) -> int:
     """On the last school day of a term's first week, send each school's principal the list
     of students who have not appeared (DOMAIN.md §4, 002). Returns the schools notified."""
@@ -331,18 +412,6 @@ class Submission:
     created: bool
     changes: dict[int, tuple[str, str]]  # student id → (mark before, mark after)
     flagged: list = field(default_factory=list)  # ledger entries the rule opened
-
-
-def _check_day(klass: SchoolClass, day: datetime.date) -> None:
-    if day is None:
-        raise AppError("请选择考勤日期。", field="date")
-    if day > timezone.localdate():
-        raise AppError("考勤日期不能晚于今天。", field="date")
-    if not calendar.calendar_for(klass.school_id).is_school_day(day):
-        raise AppError(
-            f"{day:%Y年%m月%d日}按校历不是上学日（周末、节假日或学期外），不能登记考勤。",
-            field="date",
-        )
 
 
 def _check_marks(klass: SchoolClass, marks: Sequence[MarkData]) -> dict[int, MarkData]:
@@ -399,16 +468,9 @@ def submit(
 
     if not jurisdiction.contains(by, klass):
         raise AppError("该班级不在您的管辖范围内。", field="klass")
-    if not has_capability(by, Capability.TAKE_ATTENDANCE):
-        raise AppError("当前账号不能登记考勤。")
-    _check_day(klass, day)
-    rules = rules_for_school(klass.school)
-    if not may_take(by, klass, day, rules):
-        raise AppError(
-            f"{day:%m月%d日}的考勤已过修改截止时间（{cutoff(rules, day):%m月%d日 %H:%M}），"
-            "请联系校长修改。",
-            field="date",
-        )
+    problem = refusal(by, klass, day)
+    if problem is not None:
+        raise problem
     wanted = _check_marks(klass, marks)
     roll, created = _locked_roll(by, klass, day)
     before = {mark.student_id: mark for mark in roll.marks.all()}

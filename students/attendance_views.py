@@ -7,7 +7,7 @@ so a class outside the area is 404.
 """
 
 import datetime
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -30,7 +30,7 @@ from kongchuo.errors import AppError
 from . import attendance, calendar
 from .choices import Mark
 from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
-from .models import AttendanceMark, RollCall
+from .models import RollCall
 
 # One character per mark for the at-a-glance strip of recent days ("" = not recorded).
 SYMBOLS = {
@@ -87,49 +87,12 @@ class ClassStatus:
 
 
 def _school_view(school: School, day: datetime.date) -> dict:
-    """What a school has to chase on ``day``: classes without a roll call, the day's
-    absences, and in a term's first week the students who have not reported."""
-    cal = calendar.calendar_for(school)
-    rolls = {
-        roll.klass_id: roll
-        for roll in RollCall.objects.filter(school=school, date=day).select_related(
-            "klass", "submitted_by"
-        )
-    }
-    expected = attendance.expected_classes([school], day)
-    first_week = attendance.first_week_start(cal, day) is not None
     rules = attendance.rules_for_school(school)
     return {
-        "school": school,
-        "school_day": cal.is_school_day(day),
-        "missing": [klass for klass in expected if klass.pk not in rolls],
-        "submitted": sorted(rolls.values(), key=lambda r: (r.klass.grade, r.klass.name)),
-        "absences": AttendanceMark.objects.filter(roll__school=school, date=day)
-        .select_related("student", "roll__klass")
-        .order_by("roll__klass__grade", "roll__klass__name", "student__name"),
-        "first_week": first_week,
-        "no_shows": attendance.no_shows([school.pk], day).get(school.pk, []) if first_week else [],
+        **vars(attendance.school_day(school, day)),
         "cutoff_text": _cutoff_text(rules),
         "threshold": rules.threshold,
     }
-
-
-def _area_view(schools, day: datetime.date) -> dict:
-    """For an area of many schools: each school in session with how many classes owe the
-    day's roll, the most behind first."""
-    schools = list(schools.select_related("township"))
-    expected = attendance.expected_classes(schools, day)
-    done = set(
-        RollCall.objects.filter(school__in=schools, date=day).values_list("klass_id", flat=True)
-    )
-    owed: dict[int, int] = defaultdict(int)
-    due: Counter = Counter()
-    for klass in expected:
-        due[klass.school_id] += 1
-        owed[klass.school_id] += klass.pk not in done
-    rows = [(school, due[school.pk], owed[school.pk]) for school in schools if due[school.pk]]
-    rows.sort(key=lambda row: (-row[2], row[0].name))
-    return {"area_rows": rows, "area_schools": len(schools), "area_owed": sum(owed.values())}
 
 
 @require_GET
@@ -169,7 +132,7 @@ def overview(request):
     if school is not None:
         context.update(_school_view(school, day))
     elif schools:
-        context.update(_area_view(schools, day))
+        context.update(vars(attendance.area_day(schools, day)))
     return render(request, "attendance/overview.html", context)
 
 
@@ -211,30 +174,15 @@ def _rows(sheet: attendance.Sheet, form: RollForm) -> list[RollRow]:
     ]
 
 
-def _read_only_reason(user, sheet: attendance.Sheet, cal: calendar.Calendar) -> str:
-    """Why the roll cannot be taken here now ("" when it can). For display only: submit()
-    decides, and its error is shown if the page and it ever disagree."""
-    day = sheet.day
-    if day > timezone.localdate():
-        return "还没到这一天，不能登记考勤。"
-    if not cal.is_school_day(day):
-        return f"按校历，{day:%m月%d日}不是上学日（周末、节假日或学期外），无需考勤。"
-    if not has_capability(user, Capability.TAKE_ATTENDANCE):
-        return "当前账号只能查看考勤，由班主任或学校提交。"
-    if not attendance.may_take(user, sheet.klass, day, sheet.rules):
-        return (
-            f"已过班主任修改截止时间（{timezone.localtime(attendance.cutoff(sheet.rules, day)):%m月%d日 %H:%M}），"
-            "如需修改请联系校长。"
-        )
-    return ""
-
-
 def _roll_page(request, sheet: attendance.Sheet, form: RollForm, *, status=200):
+    """The roll; after a refused submission the user's marks stay on the form (with the
+    reason) so that nothing they entered is lost."""
     cal = calendar.calendar_for(sheet.klass.school_id)
     day, today = sheet.day, timezone.localdate()
     earlier = cal.previous_school_days(day, 1)
     later = cal.school_days(day + datetime.timedelta(days=1), day + _LOOKAHEAD)
-    reason = _read_only_reason(request.user, sheet, cal)
+    problem = attendance.refusal(request.user, sheet.klass, day, sheet.rules)
+    reason = problem.message if problem else ""
     context = {
         "sheet": sheet,
         "klass": sheet.klass,
@@ -244,7 +192,7 @@ def _roll_page(request, sheet: attendance.Sheet, form: RollForm, *, status=200):
         "form": form,
         "marks": Mark.choices,
         "reason": reason,
-        "editable": not reason,
+        "editable": not reason or form.is_bound,
         "cutoff": attendance.cutoff(sheet.rules, day),
         "school_day": cal.is_school_day(day),
         "previous_day": earlier[-1] if earlier else None,

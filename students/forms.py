@@ -191,6 +191,7 @@ class RollForm(forms.Form):
                 max_length=AttendanceMark._meta.get_field("note").max_length,
                 required=False,
                 initial=row.note,
+                widget=forms.TextInput(attrs={"placeholder": "如：发烧、家中有事"}),
             )
 
     def marks(self) -> list[MarkData]:

@@ -280,6 +280,29 @@ class NaturalKeyURL(str):
         return str.format(self, pk=key or pk)
 
 
+class DatedURL(str):
+    """A URL that addresses a record's day: ``{pk}`` then ``{day}``, today's date.
+
+    test_matrix formats every URL with ``pk=record.pk`` only. The routed-URL coverage check
+    samples every URL argument as 1 (on an empty database): with no record of that pk the
+    day is 1 too, as NaturalKeyURL leaves such a pk as it is.
+    """
+
+    def __new__(cls, template: str, *, model: str):
+        url = super().__new__(cls, template)
+        url.model = model
+        return url
+
+    def format(self, *args, **kwargs):
+        from django.apps import apps
+        from django.utils import timezone
+
+        pk = kwargs["pk"]
+        found = apps.get_model(self.model)._default_manager.filter(pk=pk).exists()
+        day = timezone.localdate().isoformat() if found else pk
+        return str.format(self, pk=pk, day=day)
+
+
 COUNTY_ADMIN_ONLY = frozenset({"county_admin"})
 STUDENT_RECORDERS = frozenset(
     {"principal", "school_staff", "county_staff", "county_admin", "api_client"}
@@ -354,6 +377,12 @@ ENDPOINTS = [
     Endpoint("ledger evidence download", "/ledger/evidence/{pk}/", _evidence_event),
     Endpoint("ledger API", "/api/v1/ledger-entries/{pk}/", _pending_entry),
     Endpoint("attendance API", "/api/v1/attendance/{pk}/", _roll_call),
+    Endpoint("attendance today", "/attendance/{pk}/", _class),
+    Endpoint(
+        "attendance roll page",
+        DatedURL("/attendance/{pk}/{day}/", model="accounts.SchoolClass"),
+        _class,
+    ),
     _ledger_api("verify", _pending_entry, _confirm_outcome, Action.EXCLUDE, Action.CONFIRM),
     _ledger_api("confirm", _pending_entry, _note, Action.CONFIRM),
     _ledger_api("assign", _confirmed_entry, _same_township, Action.ASSIGN),

@@ -9,12 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Region, SchoolClass
+from accounts.models import SchoolClass
 from ledger.models import LedgerEntry
 from students.choices import Mark
-from students.models import AttendanceMark, AttendanceRules, RollCall
+from students.models import AttendanceMark, RollCall
 from tests.attendance.conftest import (
-    COUNTY,
     FRI,
     MON,
     PRINCIPAL,
@@ -23,6 +22,7 @@ from tests.attendance.conftest import (
     TUE,
     WED,
     absent,
+    open_to_teachers,
     pupil,
     take,
 )
@@ -61,12 +61,6 @@ def body(klass, day, marks=None) -> dict:
 
 def post(client, payload):
     return client.post(LIST, payload, format="json")
-
-
-def relax_cutoff() -> None:
-    """Let the class teacher (and sync clients) change the test week's rolls today."""
-    days = (timezone.localdate() - MON).days + 7
-    AttendanceRules(county=Region.objects.get(code=COUNTY), cutoff_days=days).save()
 
 
 def other_class(klass) -> SchoolClass:
@@ -154,7 +148,7 @@ def test_the_class_teacher_submits_within_the_cutoff(world, klass, pupils):
     assert "截止" in late.json()["detail"]
     assert_nothing_saved()
 
-    relax_cutoff()
+    open_to_teachers()
     response = post(client, body(klass, MON, {pupils[0]: Mark.UNEXCUSED}))
     assert response.status_code == 201, response.content
     assert response.json()["submitted_by"] == TEACHER
@@ -164,7 +158,7 @@ def test_the_county_sync_client_submits_with_its_token_within_the_cutoff(world, 
     client = token_api(world, "api_xian")
     late = post(client, body(klass, MON, {pupils[0]: Mark.SICK}))
     assert late.status_code == 400 and "date" in late.json()["errors"]
-    relax_cutoff()
+    open_to_teachers()
     response = post(client, body(klass, MON, {pupils[0]: Mark.SICK}))
     assert response.status_code == 201, response.content
 
@@ -277,7 +271,7 @@ def test_a_class_outside_the_area_is_404(world, klass, pupils, username):
 
 
 def test_a_class_teacher_cannot_submit_for_another_class_of_the_school(world, klass, pupils):
-    relax_cutoff()
+    open_to_teachers()
     response = post(api(world, TEACHER), body(other_class(klass), MON))
     assert response.status_code == 404
     assert_nothing_saved()
