@@ -50,17 +50,23 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
     """Students of ``classes`` with at least ``threshold`` unexcused marks inside their
     class's window, as {student: (class, window start)}: one query over the whole area."""
     class_sql, class_params = classes.values("pk").query.sql_with_params()
+    # Each class's window by two index look-ups on (klass, date): its K-th latest roll call,
+    # or — with fewer — its earliest, reaching back at least NEW_CLASS_REACH.
+    latest = """
+        FROM students_rollcall r WHERE r.klass_id = c.id AND r.date <= %s AND r.date > %s
+    """
     # Only placeholders and the SQL Django compiled for ``classes`` are interpolated.
     sql = f"""
-        WITH recent AS (
-            SELECT r.klass_id, r.date,
-                   row_number() OVER (PARTITION BY r.klass_id ORDER BY r.date DESC) AS rn
-            FROM students_rollcall r
-            WHERE r.date <= %s AND r.date > %s AND r.klass_id IN ({class_sql})
+        WITH bounds AS (
+            SELECT c.id AS klass_id,
+                   (SELECT r.date {latest} ORDER BY r.date DESC LIMIT 1 OFFSET %s) AS kth,
+                   (SELECT min(r.date) {latest}) AS first
+            FROM accounts_schoolclass c
+            WHERE c.id IN ({class_sql})
         ), win AS (
             SELECT klass_id,
-                   CASE WHEN count(*) >= %s OR min(date) < %s THEN min(date) ELSE %s END AS since
-            FROM recent WHERE rn <= %s GROUP BY klass_id
+                   COALESCE(kth, CASE WHEN first < %s THEN first ELSE %s END) AS since
+            FROM bounds WHERE first IS NOT NULL
         )
         SELECT m.student_id, s.klass_id, win.since
         FROM students_attendancemark m
@@ -71,14 +77,15 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
         GROUP BY m.student_id, s.klass_id, win.since
         HAVING count(*) >= %s
     """  # noqa: S608
+    horizon = [as_of, as_of - HORIZON]
+    reach = as_of - NEW_CLASS_REACH
     params = [
-        as_of,
-        as_of - HORIZON,
+        *horizon,
+        threshold + LOOKBACK - 1,
+        *horizon,
         *class_params,
-        threshold + LOOKBACK,
-        as_of - NEW_CLASS_REACH,
-        as_of - NEW_CLASS_REACH,
-        threshold + LOOKBACK,
+        reach,
+        reach,
         Mark.UNEXCUSED.value,
         as_of,
         *sorted(ENROLLED_STATUSES),
@@ -118,6 +125,7 @@ def find_runs(
     ):
         class_dates[klass_id].append(date)
     days = attendance.student_days(
+        as_of,
         candidates,
         {pk: class_dates[klass] for pk, (klass, _) in candidates.items()},
         {pk: since for pk, (_, since) in candidates.items()},
@@ -159,12 +167,16 @@ def _by_threshold(classes: QuerySet) -> list[tuple[int, QuerySet]]:
     ]
 
 
-def check(classes: QuerySet, *, as_of: datetime.date | None = None) -> list[LedgerEntry]:
+def check(
+    classes: QuerySet, *, as_of: datetime.date | None = None, threshold: int | None = None
+) -> list[LedgerEntry]:
     """Apply the rule to ``classes`` as of ``as_of`` (today): open a 疑似辍学 entry for each
-    student whose newest qualifying run the ledger has not taken up. Returns the new entries."""
+    student whose newest qualifying run the ledger has not taken up. Returns the new entries.
+    ``threshold``: the caller already knows the one county's setting (a class's submission)."""
     as_of = as_of or timezone.localdate()
+    groups = [(threshold, classes)] if threshold is not None else _by_threshold(classes)
     opened = []
-    for threshold, group in _by_threshold(classes):
+    for threshold, group in groups:
         found = find_runs(group, as_of, threshold)
         entries = defaultdict(list)
         for entry in LedgerEntry.objects.filter(student_id__in=list(found)):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit, jurisdiction
@@ -37,13 +37,16 @@ FIRST_WEEK = datetime.timedelta(days=7)
 # -- settings ---------------------------------------------------------------------------------
 
 
-def rules_for(county: Region) -> AttendanceRules:
+def rules_for(county: Region | int) -> AttendanceRules:
     """The county's attendance settings, or the defaults when it has set none."""
-    return AttendanceRules.objects.filter(county=county).first() or AttendanceRules(county=county)
+    county_id = getattr(county, "pk", county)
+    return AttendanceRules.objects.filter(county_id=county_id).first() or AttendanceRules(
+        county_id=county_id
+    )
 
 
 def rules_for_school(school: School) -> AttendanceRules:
-    return rules_for(school.township.parent)
+    return rules_for(school.township.parent_id)
 
 
 @transaction.atomic
@@ -125,25 +128,29 @@ def marks_of(roll: RollCall | None) -> dict[int, AttendanceMark]:
 
 
 def student_days(
-    student_ids: Iterable[int], class_dates: dict[int, Sequence[datetime.date]], since: dict
+    until: datetime.date,
+    student_ids: Iterable[int],
+    class_dates: dict[int, Sequence[datetime.date]],
+    since: dict,
 ) -> dict[int, list[tuple[datetime.date, str]]]:
     """Each student's recorded days, ascending, as (date, mark): the roll calls of the
     student's class (``class_dates`` by student) plus any day the student has a mark for (a
-    mark follows the child to a new class), from ``since[student]`` on."""
+    mark follows the child to a new class), from ``since[student]`` to ``until``."""
     student_ids = list(student_ids)
     if not student_ids:
         return {}
     start = min(since.values())
     marks: dict[int, dict[datetime.date, str]] = defaultdict(dict)
     for student_id, date, status in AttendanceMark.objects.filter(
-        student_id__in=student_ids, date__gte=start
+        student_id__in=student_ids, date__gte=start, date__lte=until
     ).values_list("student_id", "date", "status"):
         marks[student_id][date] = status
     days = {}
     for student_id in student_ids:
         first = since[student_id]
         own = marks[student_id]
-        dates = {d for d in class_dates[student_id] if d >= first} | {d for d in own if d >= first}
+        dates = {d for d in class_dates[student_id] if first <= d <= until}
+        dates |= {d for d in own if d >= first}
         days[student_id] = [(d, own.get(d, Mark.PRESENT)) for d in sorted(dates)]
     return days
 
@@ -222,7 +229,7 @@ def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
     )
     since = min([since, *run_dates])
     ids = [student.pk for student in students]
-    days = student_days(ids, {pk: run_dates for pk in ids}, {pk: since for pk in ids})
+    days = student_days(day, ids, {pk: run_dates for pk in ids}, {pk: since for pk in ids})
     recorded = set(run_dates)
     rows = []
     for student in students:
@@ -414,10 +421,15 @@ class Submission:
     flagged: list = field(default_factory=list)  # ledger entries the rule opened
 
 
-def _check_marks(klass: SchoolClass, marks: Sequence[MarkData]) -> dict[int, MarkData]:
-    """The submitted marks by student, after checking each names a student of the class
-    once with a known status; present students are dropped (they get no row)."""
-    on_roll = {student.pk: student for student in roster(klass)}
+def _check_marks(
+    klass: SchoolClass, marks: Sequence[MarkData]
+) -> tuple[dict[int, str], dict[int, MarkData]]:
+    """The names on the class's roll, and the submitted marks by student after checking
+    each names a student of the roll once with a known status; present students are dropped
+    (they get no row)."""
+    on_roll = dict(
+        Student.objects.filter(klass=klass, status__in=ENROLLED_STATUSES).values_list("pk", "name")
+    )
     result: dict[int, MarkData] = {}
     for number, mark in enumerate(marks, start=1):
         where = f"第{number}名学生"
@@ -432,29 +444,43 @@ def _check_marks(klass: SchoolClass, marks: Sequence[MarkData]) -> dict[int, Mar
             )
         if mark.student in result:
             raise AppError(
-                f"{where}：{on_roll[mark.student].name}重复出现，每名学生只能登记一次。",
+                f"{where}：{on_roll[mark.student]}重复出现，每名学生只能登记一次。",
                 field=f"marks[{number - 1}].student",
             )
         note = (mark.note or "").strip()
         if len(note) > 100:
             raise AppError(f"{where}：备注不能超过100字。", field=f"marks[{number - 1}].note")
         result[mark.student] = MarkData(mark.student, mark.status, note)
-    return {pk: mark for pk, mark in result.items() if mark.status != Mark.PRESENT}
+    return on_roll, {pk: mark for pk, mark in result.items() if mark.status != Mark.PRESENT}
 
 
 def _locked_roll(by: User, klass: SchoolClass, day: datetime.date) -> tuple[RollCall, bool]:
-    roll = RollCall.objects.select_for_update().filter(klass=klass, date=day).first()
-    if roll is not None:
-        return roll, False
-    try:
-        with transaction.atomic():
-            roll = RollCall.objects.create(
-                klass=klass, school_id=klass.school_id, date=day, submitted_by=by, changed_by=by
-            )
-        return roll, True
-    except IntegrityError:
-        # A concurrent submission of the same class and day won: change that one.
+    """The class-day's roll call, locked, and whether this submission created it. One
+    statement for a new day; a concurrent submission of the same class and day either
+    waits for this one or is waited for, then changes the roll call it finds."""
+    now = timezone.now()
+    table = RollCall._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (klass_id, school_id, date, submitted_by_id, submitted_at,"  # noqa: S608 - the model's own table name
+            " changed_by_id, changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (klass_id, date) DO NOTHING RETURNING id",
+            [klass.pk, klass.school_id, day, by.pk, now, by.pk, now],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
         return RollCall.objects.select_for_update().get(klass=klass, date=day), False
+    roll = RollCall(
+        pk=inserted[0],
+        klass=klass,
+        school=klass.school,
+        date=day,
+        submitted_by=by,
+        submitted_at=now,
+        changed_by=by,
+        changed_at=now,
+    )
+    return roll, True
 
 
 @transaction.atomic
@@ -468,30 +494,34 @@ def submit(
 
     if not jurisdiction.contains(by, klass):
         raise AppError("该班级不在您的管辖范围内。", field="klass")
-    problem = refusal(by, klass, day)
+    rules = rules_for_school(klass.school)
+    problem = refusal(by, klass, day, rules)
     if problem is not None:
         raise problem
-    wanted = _check_marks(klass, marks)
+    names, wanted = _check_marks(klass, marks)
     roll, created = _locked_roll(by, klass, day)
-    before = {mark.student_id: mark for mark in roll.marks.all()}
+    before = {} if created else {mark.student_id: mark for mark in roll.marks.all()}
+    # A student who has left the class since keeps their mark: this roll no longer lists them.
+    wanted.update({pk: mark for pk, mark in before.items() if pk not in names})
     changes = {
         pk: (_mark(before, pk)[0], _mark(wanted, pk)[0])
         for pk in before.keys() | wanted.keys()
         if _mark(before, pk) != _mark(wanted, pk)
     }
     if created or changes:
-        roll.marks.all().delete()
+        if not created:
+            roll.marks.all().delete()
+            roll.changed_by = by
+            roll.save(update_fields=["changed_by", "changed_at"])
         AttendanceMark.objects.bulk_create(
             AttendanceMark(roll=roll, student_id=pk, date=day, status=m.status, note=m.note)
             for pk, m in wanted.items()
         )
-        roll.changed_by = by
-        roll.save(update_fields=["changed_by", "changed_at"])
-        _audit(by, roll, created, changes)
+        _audit(by, roll, created, changes, names)
     removed = [pk for pk, (old, new) in changes.items() if old == Mark.UNEXCUSED != new]
     if removed:
         absence.corrected(by=by, student_ids=removed, day=day)
-    flagged = absence.check(SchoolClass.objects.filter(pk=klass.pk))
+    flagged = absence.check(SchoolClass.objects.filter(pk=klass.pk), threshold=rules.threshold)
     return Submission(roll=roll, created=created, changes=changes, flagged=flagged)
 
 
@@ -500,8 +530,7 @@ def _mark(marks: dict, pk: int) -> tuple[str, str]:
     return (mark.status, mark.note) if mark else (Mark.PRESENT, "")
 
 
-def _audit(by: User, roll: RollCall, created: bool, changes: dict) -> None:
-    names = dict(Student.objects.filter(pk__in=list(changes)).values_list("pk", "name"))
+def _audit(by: User, roll: RollCall, created: bool, changes: dict, names: dict) -> None:
     audit.record(
         actor=by,
         action=AuditAction.CREATE if created else AuditAction.UPDATE,

@@ -238,3 +238,11 @@ def test_roll_change_is_in_the_audit_trail(world, klass, pupils):
     events = AuditEvent.objects.filter(object_type=RollCall._meta.label).order_by("pk")
     assert [event.action for event in events] == ["create", "update"]
     assert events.last().changes == {f"{child.name}（{child.pk}）": ["旷课", "迟到"]}
+
+
+def test_rule_as_of_a_past_day_ignores_later_rolls(world, klass, pupils):
+    child = pupils[0]
+    absent(world, klass, [MON, TUE, WED], child)
+    classes = SchoolClass.objects.filter(pk=klass.pk)
+    assert absence.find_runs(classes, TUE, 3) == {}
+    assert [run.length for run in absence.find_runs(classes, WED, 3)[child.pk]] == [3]

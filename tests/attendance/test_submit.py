@@ -215,3 +215,17 @@ def test_term_start_list_goes_to_the_principal_on_the_last_day_of_the_first_week
 
 def test_term_start_task_runs_for_today(world, klass):
     assert term_start_no_shows.apply().get() == 0
+
+
+def test_correcting_an_old_roll_keeps_the_mark_of_a_student_who_has_left_the_class(
+    world, klass, pupils
+):
+    leaver, other = pupils[0], pupils[1]
+    take(world, klass, MON, {leaver: Mark.SICK, other: Mark.LATE})
+    leaver.klass = SchoolClass.objects.filter(school=klass.school).exclude(pk=klass.pk).first()
+    leaver.save(update_fields=["klass"])
+    result = take(world, klass, MON, {other: Mark.PRESENT})
+    assert result.changes == {other.pk: (Mark.LATE, Mark.PRESENT)}
+    assert list(AttendanceMark.objects.values_list("student", "status")) == [
+        (leaver.pk, Mark.SICK)
+    ]
