@@ -50,26 +50,37 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
     """Students of ``classes`` with at least ``threshold`` unexcused marks inside their
     class's window, as {student: (class, window start)}: one query over the whole area."""
     class_sql, class_params = classes.values("pk").query.sql_with_params()
-    # Each class's window by two index look-ups on (klass, date): its K-th latest roll call,
-    # or — with fewer — its earliest, reaching back at least NEW_CLASS_REACH.
+    # Only students with enough unexcused marks in the horizon at all (``often``) can have a
+    # run; each of their classes gets its window by two index look-ups on (klass, date): its
+    # K-th latest roll call, or — with fewer — its earliest, reaching back at least
+    # NEW_CLASS_REACH.
     latest = """
         FROM students_rollcall r WHERE r.klass_id = c.id AND r.date <= %s AND r.date > %s
     """
     # Only placeholders and the SQL Django compiled for ``classes`` are interpolated.
     sql = f"""
-        WITH bounds AS (
+        WITH often AS MATERIALIZED (
+            SELECT m.student_id FROM students_attendancemark m
+            JOIN students_student s ON s.id = m.student_id
+            WHERE m.status = %s AND m.date <= %s AND m.date > %s
+              AND s.klass_id IN ({class_sql})
+            GROUP BY m.student_id HAVING count(*) >= %s
+        ), bounds AS MATERIALIZED (
             SELECT c.id AS klass_id,
                    (SELECT r.date {latest} ORDER BY r.date DESC LIMIT 1 OFFSET %s) AS kth,
                    (SELECT min(r.date) {latest}) AS first
             FROM accounts_schoolclass c
-            WHERE c.id IN ({class_sql})
-        ), win AS (
+            WHERE c.id IN (
+                SELECT s.klass_id FROM students_student s JOIN often ON often.student_id = s.id
+            )
+        ), win AS MATERIALIZED (
             SELECT klass_id,
                    COALESCE(kth, CASE WHEN first < %s THEN first ELSE %s END) AS since
             FROM bounds WHERE first IS NOT NULL
         )
         SELECT m.student_id, s.klass_id, win.since
         FROM students_attendancemark m
+        JOIN often ON often.student_id = m.student_id
         JOIN students_student s ON s.id = m.student_id
         JOIN win ON win.klass_id = s.klass_id
         WHERE m.status = %s AND m.date >= win.since AND m.date <= %s
@@ -80,10 +91,13 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
     horizon = [as_of, as_of - HORIZON]
     reach = as_of - NEW_CLASS_REACH
     params = [
+        Mark.UNEXCUSED.value,
+        *horizon,
+        *class_params,
+        threshold,
         *horizon,
         threshold + LOOKBACK - 1,
         *horizon,
-        *class_params,
         reach,
         reach,
         Mark.UNEXCUSED.value,

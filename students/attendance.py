@@ -521,7 +521,12 @@ def submit(
     removed = [pk for pk, (old, new) in changes.items() if old == Mark.UNEXCUSED != new]
     if removed:
         absence.corrected(by=by, student_ids=removed, day=day)
-    flagged = absence.check(SchoolClass.objects.filter(pk=klass.pk), threshold=rules.threshold)
+    # A day without unexcused absence can only break runs, never complete one.
+    flagged = (
+        absence.check(SchoolClass.objects.filter(pk=klass.pk), threshold=rules.threshold)
+        if any(mark.status == Mark.UNEXCUSED for mark in wanted.values())
+        else []
+    )
     return Submission(roll=roll, created=created, changes=changes, flagged=flagged)
 
 

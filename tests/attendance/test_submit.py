@@ -226,6 +226,4 @@ def test_correcting_an_old_roll_keeps_the_mark_of_a_student_who_has_left_the_cla
     leaver.save(update_fields=["klass"])
     result = take(world, klass, MON, {other: Mark.PRESENT})
     assert result.changes == {other.pk: (Mark.LATE, Mark.PRESENT)}
-    assert list(AttendanceMark.objects.values_list("student", "status")) == [
-        (leaver.pk, Mark.SICK)
-    ]
+    assert list(AttendanceMark.objects.values_list("student", "status")) == [(leaver.pk, Mark.SICK)]
