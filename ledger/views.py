@@ -1,6 +1,8 @@
 """Ledger pages. Thin: parse, call a service, render; every record through jurisdiction, and
 the actions a user is offered come from the state machine."""
 
+import logging
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
@@ -23,6 +25,8 @@ from .choices import Action, EntryKind, Reason, State
 from .forms import ACTION_FORMS, EntryForm, UpdateForm
 from .models import ConsistencyRun, EntryEvent, LedgerEntry
 from .transitions import COUNTY, CREATORS, may, refusal
+
+logger = logging.getLogger(__name__)
 
 
 def list_filters(params) -> dict:
@@ -192,7 +196,14 @@ def evidence(request, pk):
     event = jurisdiction.get_or_404(request.user, EntryEvent, pk=pk)
     if not event.evidence:
         raise Http404("该操作没有上传证明材料。")
-    return FileResponse(event.evidence.open("rb"), as_attachment=True)
+    try:
+        handle = event.evidence.open("rb")
+    except FileNotFoundError:
+        # The record says a file was uploaded but storage lost it: tell, don't crash.
+        logger.error("证明材料文件缺失：操作记录 %s（%s）", event.pk, event.evidence.name)
+        messages.error(request, "证明材料文件已丢失，请联系系统管理员。")
+        return redirect("ledger-detail", pk=event.entry_id)
+    return FileResponse(handle, as_attachment=True)
 
 
 def export(request):

@@ -156,6 +156,11 @@ def test_closure_proposal_page_takes_an_evidence_file_and_refuses_other_types(wo
     download = world.client("xian_staff").get(f"/ledger/evidence/{event.pk}/")
     assert b"".join(download.streaming_content) == b"%PDF-1.4"
     assert world.client("c2_xian_staff").get(f"/ledger/evidence/{event.pk}/").status_code == 404
+    # A file the storage has lost is said on the entry's page, not a server error.
+    event.evidence.storage.delete(event.evidence.name)
+    lost = world.client("xian_staff").get(f"/ledger/evidence/{event.pk}/", follow=True)
+    assert lost.redirect_chain == [(f"/ledger/{entry.pk}/", 302)]
+    assert "证明材料文件已丢失" in lost.content.decode()
 
 
 def test_county_approves_on_the_page_but_not_its_own_proposal(world, entry):
