@@ -106,6 +106,15 @@ def job_run(job_id: int) -> None:
     _discard_upload(job.params)
 
 
+def job_gave_up(job_id: int) -> None:
+    """The worker gave up on a job after its retries: fail it, unless it finished."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.finished:
+        return
+    _fail(job, "任务多次重试仍未完成（数据库或文件存储暂时不可用），请稍后重新提交。")
+    _discard_upload(job.params)
+
+
 def report_progress(job: Job, done: int, total: int) -> None:
     Job.objects.filter(pk=job.pk).update(done=done, total=total)
 

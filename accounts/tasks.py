@@ -2,6 +2,7 @@
 errors only."""
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 from django.core.management import call_command
 from django.db import OperationalError
 
@@ -22,6 +23,13 @@ def purge_expired_sessions():
     call_command("clearsessions")
 
 
-@shared_task(**RETRY)
+class JobTask(DjangoTask):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # The retries are spent (the database or storage stayed away): the job must not
+        # stay "running" for ever.
+        jobs.job_gave_up(args[0] if args else kwargs["job_id"])
+
+
+@shared_task(base=JobTask, **RETRY)
 def run_job(job_id: int):
     jobs.job_run(job_id)

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from accounts import jobs
 from accounts.choices import JobKind, JobStatus
 from accounts.models import AuditEvent, Job
+from accounts.tasks import run_job
 from kongchuo.celery import app
 from kongchuo.errors import AppError
 
@@ -107,6 +108,23 @@ def test_a_failing_runner_marks_the_job_failed_without_leaking_the_error(world, 
     jobs.job_run(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "internal detail" not in job.message
+
+
+def test_a_job_whose_retries_run_out_is_marked_failed(world, monkeypatch):
+    def unreachable(job, user):
+        raise ConnectionError("storage down")
+
+    monkeypatch.setitem(
+        jobs.RUNNERS,
+        JobKind.ACCOUNT_EXPORT,
+        (jobs.RUNNERS[JobKind.ACCOUNT_EXPORT][0], unreachable),
+    )
+    job = jobs.job_start(by=world.user("xian_admin"), kind=JobKind.ACCOUNT_EXPORT)
+    # The last allowed attempt: the error is not retried again.
+    result = run_job.apply(args=(job.pk,), retries=run_job.max_retries)
+    assert result.failed()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "重试" in job.message and job.finished_at
 
 
 @pytest.mark.redis
