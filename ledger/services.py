@@ -595,9 +595,7 @@ def entry_reopen(*, by: User, entry: LedgerEntry, note: str) -> LedgerEntry:
     entry = _locked(by, entry, Action.REOPEN)
     note = _required(note, field_name="note", message="请填写重新打开的原因。")
     target = REOPENED_STATE[State(entry.state)]
-    if entry.student is not None and (
-        entry.student.ledger_entries.filter(state__in=OPEN_STATES).exclude(pk=entry.pk).exists()
-    ):
+    if _has_other_open_entry(entry):
         raise AppError("该学生已有另一条在册台账记录，请在那条记录上处理。")
     _move(by=by, entry=entry, action=Action.REOPEN, state=target, note=note)
     if target == State.CONFIRMED and entry.student is not None:
@@ -662,9 +660,17 @@ def entry_update(
     )
 
 
+def _has_other_open_entry(entry: LedgerEntry) -> bool:
+    return entry.student is not None and (
+        entry.student.ledger_entries.filter(state__in=OPEN_STATES).exclude(pk=entry.pk).exists()
+    )
+
+
 def possible_actions(user, entry: LedgerEntry) -> list[Action]:
     """What ``user`` may do to ``entry`` now, for the detail page's buttons."""
     actions = allowed(user, State(entry.state))
     if Action.APPROVE in actions and proposer_of(entry) == user:
         actions.remove(Action.APPROVE)
+    if Action.REOPEN in actions and _has_other_open_entry(entry):
+        actions.remove(Action.REOPEN)
     return actions

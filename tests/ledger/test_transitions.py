@@ -212,7 +212,10 @@ def test_reopen_of_a_returned_child_makes_them_a_dropout_again(world, child):
 
 def test_reopen_is_refused_while_the_child_has_another_open_entry(world, child):
     excluded = entry_in(world, State.EXCLUDED, child)
+    user = world.user(SCHOOL_USER)
+    assert Action.REOPEN in services.possible_actions(user, excluded)
     create_entry(world, child)
+    assert Action.REOPEN not in services.possible_actions(user, excluded), "not offered"
     before = footprint(excluded)
     with pytest.raises(AppError, match="另一条在册"):
         services.entry_reopen(by=world.user(SCHOOL_USER), entry=excluded, note="排除有误")
