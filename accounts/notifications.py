@@ -7,6 +7,7 @@ active recipient and e-mails those with an address once the caller's transaction
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
@@ -60,16 +61,21 @@ def notify(
     # failing the caller's transaction (its rows then come back without ids).
     created = Notification.objects.bulk_create(rows, ignore_conflicts=bool(dedupe_key))
     messages = [
-        (title, _email_text(body), None, [user.email]) for user in targets.values() if user.email
+        (title, _email_text(body, link), None, [user.email])
+        for user in targets.values()
+        if user.email
     ]
     if messages:
         transaction.on_commit(lambda: _send(messages))
     return created
 
 
-def _email_text(body: str) -> str:
-    # The link is a path inside the site; the mail points to the notification centre instead.
-    return f"{body}\n\n{EMAIL_FOOTER}" if body else EMAIL_FOOTER
+def _email_text(body: str, link: str) -> str:
+    # The link is a path inside the site: with the site's address known it goes in whole,
+    # otherwise the mail points to the notification centre.
+    site = settings.KONGCHUO_SITE_URL.rstrip("/")
+    footer = f"查看详情：{site}{link}" if site and link else EMAIL_FOOTER
+    return f"{body}\n\n{footer}" if body else footer
 
 
 def _send(messages: list[tuple]) -> None:

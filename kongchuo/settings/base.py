@@ -227,6 +227,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+# The address users reach the site at (https://kzbx.example.gov.cn), for links in e-mails.
+KONGCHUO_SITE_URL = os.environ.get("KONGCHUO_SITE_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "控辍保学台账 <noreply@localhost>")
 
 LOGGING = {

@@ -43,7 +43,19 @@ def test_notify_creates_one_per_recipient_and_mails_only_those_with_an_address(
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["xiaozhang@example.cn"] and message.subject == "开学报到提醒"
-    assert "请核实。" in message.body
+    assert "请核实。" in message.body and "在“通知”中查看" in message.body
+
+
+def test_mail_carries_the_whole_link_when_the_site_address_is_set(
+    world, settings, django_capture_on_commit_callbacks
+):
+    settings.KONGCHUO_SITE_URL = "https://kzbx.example.gov.cn/"
+    principal = world.user(PRINCIPAL)
+    principal.email = "xiaozhang@example.cn"
+    principal.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        send(principal, body="请核实。", link="/ledger/7/")
+    assert "查看详情：https://kzbx.example.gov.cn/ledger/7/" in mail.outbox[0].body
 
 
 def test_no_mail_is_queued_when_nobody_has_an_address(world, django_capture_on_commit_callbacks):
