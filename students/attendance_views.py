@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import jurisdiction
 from accounts.choices import Capability, RegionLevel, Role
-from accounts.models import School, SchoolClass
+from accounts.models import Region, School, SchoolClass
 from accounts.services import has_capability
 from accounts.views import ServiceFormView, check_capability
 from kongchuo.errors import AppError
@@ -100,17 +100,28 @@ def overview(request):
     user = request.user
     today = timezone.localdate()
     form = AttendanceDayForm(request.GET or None, user=user)
-    day, school = today, None
+    day, school, county = today, None, None
     if form.is_bound and form.is_valid():
         day = form.cleaned_data["date"] or today
-        school = form.cleaned_data["school"]
+        school, county = form.cleaned_data["school"], form.cleaned_data["county"]
     schools = School.objects.for_user(user).order_by("township__code", "code")
+    # A city or province is seen county by county first (aggregates first, DOMAIN.md §2).
+    counties = list(
+        Region.objects.filter(level=RegionLevel.COUNTY, children__schools__in=schools)
+        .distinct()
+        .order_by("code")
+    )
+    if county is not None:
+        schools = schools.filter(township__parent=county)
+    by_county = len(counties) > 1 and county is None
     context = {
         "form": form,
         "day": day,
         "today": today,
         "can_set_rules": may_set_rules(user),
         "schools": schools,
+        "counties": counties if len(counties) > 1 else [],
+        "county": county,
     }
     if user.role == Role.CLASS_TEACHER:
         classes = list(SchoolClass.objects.for_user(user).select_related("school"))
@@ -126,13 +137,14 @@ def overview(request):
         return render(request, "attendance/overview.html", context)
     if school is None and user.school_id:
         school = user.school
-    if school is None and len(schools) == 1:
-        school = schools[0]
-    context["several_schools"] = len(schools) > 1
+    several = not by_county and schools.count() > 1
+    if school is None and not by_county and not several:
+        school = schools.first()
+    context["several_schools"] = several
     if school is not None:
         context.update(_school_view(school, day))
-    elif schools:
-        context.update(vars(attendance.area_day(schools, day)))
+    elif schools.exists():
+        context.update(vars(attendance.area_day(schools, day, by_county=by_county)))
     return render(request, "attendance/overview.html", context)
 
 

@@ -167,6 +167,9 @@ class AttendanceDayForm(ScopedForm):
     """The attendance overview's day and, for accounts with several schools, the school."""
 
     date = forms.DateField(label="日期", required=False, widget=_DATE)
+    county = forms.ModelChoiceField(
+        Region.objects.filter(level=RegionLevel.COUNTY), label="县", required=False
+    )
     school = forms.ModelChoiceField(School.objects.all(), label="学校", required=False)
 
 

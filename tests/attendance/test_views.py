@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from accounts.models import School, SchoolClass
+from accounts.models import Region, School, SchoolClass
 from ledger.models import LedgerEntry
 from students.choices import Mark
 from students.models import AttendanceMark, AttendanceRules, RollCall
@@ -286,3 +286,18 @@ def test_rules_page_is_refused_below_the_county(world, username):
     assert client.get("/attendance/rules/").status_code == 403
     assert client.post("/attendance/rules/", {"threshold": "5"}).status_code == 403
     assert "设置本县考勤规则" not in client.get("/attendance/").content.decode()
+
+
+def test_province_sees_counties_first_then_the_schools_of_one(world, klass, pupils):
+    client = world.client("sheng_dudao")
+    province = client.get("/attendance/", {"date": MON.isoformat()}).context
+    assert province["by_county"] is True
+    county = Region.objects.get(code=COUNTY)
+    rows = {place: (due, owed) for place, due, owed in province["area_rows"]}
+    assert rows[county] == (1, 1)
+    assert set(province["counties"]) == {county, Region.objects.get(code="530102")}
+    take(world, klass, MON)
+    one = client.get("/attendance/", {"date": MON.isoformat(), "county": county.pk}).context
+    assert one["by_county"] is False and one["several_schools"] is True
+    assert {place for place, _, _ in one["area_rows"]} == {klass.school}
+    assert one["area_owed"] == 0
