@@ -56,7 +56,7 @@ from array import array
 from collections import defaultdict
 from pathlib import Path
 
-from .common import p50, p95, progress, record, timed
+from .common import p50, p95, progress, record, record_percentiles, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -541,15 +541,7 @@ def submit_class(days: list[datetime.date], warm_day: datetime.date) -> None:
     turn = iter(tasks)
     ours = timed(service, len(tasks))
     name = f"submit() one class of {'/'.join(map(str, sizes))}, {len(tasks)} class-days"
-    record(f"{name} p50", p50(ours), p50(baseline), "ms")
-    record(
-        f"{name} p95",
-        p95(ours),
-        p95(baseline),
-        "ms",
-        target=f"p95 < {SUBMIT_TARGET_MS:.0f} ms",
-        met=p95(ours) < SUBMIT_TARGET_MS,
-    )
+    record_percentiles(name, ours, baseline, SUBMIT_TARGET_MS)
 
 
 # -- 3. concurrent throughput over HTTP --------------------------------------------------------

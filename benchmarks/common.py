@@ -56,6 +56,19 @@ def record(name: str, figure: float, baseline: float, unit: str, *, target="", m
     return row
 
 
+def record_percentiles(name: str, ours: list[float], baseline: list[float], target_ms: float):
+    """p50 and p95 of ``ours`` beside ``baseline`` (milliseconds), the target on the p95."""
+    record(f"{name} p50", p50(ours), p50(baseline), "ms")
+    record(
+        f"{name} p95",
+        p95(ours),
+        p95(baseline),
+        "ms",
+        target=f"p95 < {target_ms:.0f} ms",
+        met=p95(ours) < target_ms,
+    )
+
+
 def table() -> str:
     headers = ("benchmark", "figure", "baseline", "ratio", "target", "met")
     lines = [

@@ -2,7 +2,7 @@
 
 Baseline: the same page by one plain SQL query on the same connection."""
 
-from .common import p50, p95, record, timed
+from .common import record_percentiles, timed
 
 TARGET_MS = 100.0
 
@@ -57,15 +57,7 @@ def _measure(user, role: str, plain_sql: str, requests: int) -> None:
     turn[0] = 0  # the same schools in the same order
     baseline = timed(plain_page, requests)
     name = f"GET /api/v1/students/?school= as {role} ({len(schools)} schools)"
-    record(f"{name} p50", p50(ours), p50(baseline), "ms")
-    record(
-        f"{name} p95",
-        p95(ours),
-        p95(baseline),
-        "ms",
-        target=f"p95 < {TARGET_MS:.0f} ms",
-        met=p95(ours) < TARGET_MS,
-    )
+    record_percentiles(name, ours, baseline, TARGET_MS)
 
 
 def explain(username: str = "xian_admin") -> str:

@@ -87,6 +87,18 @@ class World:
         client.force_login(self.user(username))
         return client
 
+    def token_client(self, username: str):
+        """An API client that logged in for a token, as a syncing system does."""
+        from rest_framework.test import APIClient
+
+        response = APIClient().post(
+            "/api/v1/auth/token/", {"username": username, "password": self.password}
+        )
+        assert response.status_code == 200, response.content
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+        return client
+
 
 @pytest.fixture
 def world(db):

@@ -39,16 +39,6 @@ def api(world, username=PRINCIPAL) -> APIClient:
     return client
 
 
-def token_api(world, username) -> APIClient:
-    response = APIClient().post(
-        "/api/v1/auth/token/", {"username": username, "password": world.password}
-    )
-    assert response.status_code == 200, response.content
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
-    return client
-
-
 def body(klass, day, marks=None) -> dict:
     """A JSON body for ``klass`` on ``day``: ``marks`` maps students to a mark (or to a
     (mark, note) pair)."""
@@ -155,7 +145,7 @@ def test_the_class_teacher_submits_within_the_cutoff(world, klass, pupils):
 
 
 def test_the_county_sync_client_submits_with_its_token_within_the_cutoff(world, klass, pupils):
-    client = token_api(world, "api_xian")
+    client = world.token_client("api_xian")
     late = post(client, body(klass, MON, {pupils[0]: Mark.SICK}))
     assert late.status_code == 400 and "date" in late.json()["errors"]
     open_to_teachers()

@@ -26,13 +26,7 @@ LIST = "/api/v1/students/"
 
 
 def api(world, username=STAFF_A) -> APIClient:
-    response = APIClient().post(
-        "/api/v1/auth/token/", {"username": username, "password": world.password}
-    )
-    assert response.status_code == 200, response.content
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
-    return client
+    return world.token_client(username)
 
 
 def school_of(world, username=STAFF_A) -> School:
