@@ -28,7 +28,7 @@ from accounts.notifications import notify
 from accounts.selectors import recipients_for_school, recipients_for_township
 from students import attendance
 from students.choices import ENROLLED_STATUSES, Mark
-from students.models import AttendanceRules, Student
+from students.models import AttendanceRules, RollCall, Student
 
 from .choices import OPEN_STATES, Source
 from .models import LedgerEntry
@@ -129,7 +129,7 @@ def find_runs(
     starts = [since for _, since in candidates.values()]
     class_dates: dict[int, list[datetime.date]] = defaultdict(list)
     for klass_id, date in (
-        attendance.RollCall.objects.filter(
+        RollCall.objects.filter(
             klass_id__in={klass for klass, _ in candidates.values()},
             date__gte=min(starts),
             date__lte=as_of,

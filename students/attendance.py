@@ -50,6 +50,16 @@ def rules_for_school(school: School) -> AttendanceRules:
     return rules_for(school.township.parent_id)
 
 
+def may_set_rules(user: User) -> bool:
+    """County calendar keepers (county staff and administrators) set their county's rules."""
+    return (
+        has_capability(user, Capability.MANAGE_CALENDAR)
+        and not user.school_id
+        and user.region_id is not None
+        and user.region.level == RegionLevel.COUNTY
+    )
+
+
 @transaction.atomic
 def rules_save(
     *,
@@ -62,7 +72,7 @@ def rules_save(
     """Set a county's attendance settings (its calendar keepers do)."""
     if county.level != RegionLevel.COUNTY or not jurisdiction.contains(by, county):
         raise AppError("只能设置本县的考勤规则。", field="county")
-    if not has_capability(by, Capability.MANAGE_CALENDAR) or by.school_id:
+    if not may_set_rules(by):
         raise AppError("只有县教体局可以设置考勤规则。")
     rules = AttendanceRules.objects.select_for_update().filter(county=county).first()
     before = audit.snapshot(rules) if rules else None
@@ -113,13 +123,13 @@ def refusal(
 # -- reading ----------------------------------------------------------------------------------
 
 
-def roster(klass: SchoolClass) -> list[Student]:
+def _on_roll(klass: SchoolClass):
     """Who is on the class's roll: its enrolled students."""
-    return list(
-        Student.objects.filter(klass=klass, status__in=ENROLLED_STATUSES).order_by(
-            "student_number", "name", "id"
-        )
-    )
+    return Student.objects.filter(klass=klass, status__in=ENROLLED_STATUSES)
+
+
+def roster(klass: SchoolClass) -> list[Student]:
+    return list(_on_roll(klass).order_by("student_number", "name", "id"))
 
 
 def marks_of(roll: RollCall | None) -> dict[int, AttendanceMark]:
@@ -201,6 +211,7 @@ class SheetRow:
     note: str
     recent: list[tuple[datetime.date, str]]  # (school day, mark or "" when not recorded)
     run: int  # unexcused days in a row before the sheet's day
+    warn: bool  # one more unexcused day makes them 疑似辍学
 
 
 @dataclass
@@ -236,6 +247,7 @@ def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
     for student in students:
         mine = [(d, m) for d, m in days[student.pk] if d < day]
         by_date = dict(mine)
+        run = trailing_run(mine)
         mark = current.get(student.pk)
         rows.append(
             SheetRow(
@@ -245,7 +257,8 @@ def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
                 recent=[
                     (d, by_date.get(d, Mark.PRESENT if d in recorded else "")) for d in recent_days
                 ],
-                run=trailing_run(mine),
+                run=run,
+                warn=run >= rules.threshold - 1,
             )
         )
     return Sheet(klass, day, roll, rows, recent_days, rules)
@@ -254,48 +267,78 @@ def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
 def expected_classes(schools, day: datetime.date) -> list[SchoolClass]:
     """The classes of ``schools`` that should have a roll call for ``day``: those with
     students on the roll, at schools for which ``day`` is a school day."""
-    calendars = calendar.calendars_for(schools)
-    in_session = [pk for pk, cal in calendars.items() if cal.is_school_day(day)]
+    in_session = _in_session(calendar.calendars_for(schools), day)
     return list(
-        SchoolClass.objects.filter(school_id__in=in_session, students__status__in=ENROLLED_STATUSES)
-        .distinct()
+        _due_classes(in_session)
         .select_related("school", "head_teacher")
         .order_by("school_id", "grade", "name")
     )
+
+
+def _in_session(calendars: dict[int, calendar.Calendar], day: datetime.date) -> list[int]:
+    return [pk for pk, cal in calendars.items() if cal.is_school_day(day)]
+
+
+def _due_classes(school_ids: list[int]):
+    """The classes of these (in-session) schools that owe a roll call: those with students
+    on the roll."""
+    on_roll = Student.objects.filter(klass=OuterRef("pk"), status__in=ENROLLED_STATUSES)
+    return SchoolClass.objects.filter(school_id__in=school_ids).filter(Exists(on_roll))
+
+
+def classes_day(
+    classes, day: datetime.date
+) -> tuple[list[tuple[SchoolClass, RollCall | None]], bool]:
+    """Each of ``classes`` (a class teacher's) with its roll call of ``day`` if taken, and
+    whether ``day`` is a school day at any of their schools."""
+    classes = list(classes.select_related("school"))
+    rolls = {
+        roll.klass_id: roll
+        for roll in RollCall.objects.filter(klass__in=classes, date=day).select_related(
+            "submitted_by"
+        )
+    }
+    calendars = calendar.calendars_for({klass.school_id for klass in classes})
+    school_day = any(cal.is_school_day(day) for cal in calendars.values())
+    return [(klass, rolls.get(klass.pk)) for klass in classes], school_day
 
 
 def no_shows(school_ids: Iterable[int], day: datetime.date) -> dict[int, list[Student]]:
     """Term start (DOMAIN.md §4, 002): during the first week of a school's term, its enrolled
     students who have not appeared on any roll call since the term began — absent, on leave
     or unexcused on every recorded day, by school. Students of a class with no roll call yet
-    are not listed: their class is a gap, shown as such."""
-    result: dict[int, list[Student]] = {}
-    for school_id, cal in calendar.calendars_for(school_ids).items():
-        start = first_week_start(cal, day)
-        if start is None:
-            continue
-        recorded = RollCall.objects.filter(school_id=school_id, date__gte=start, date__lte=day)
-        days_in_class: dict[int, int] = defaultdict(int)
-        for klass_id in recorded.values_list("klass_id", flat=True):
+    are not listed: their class is a gap, shown as such. A few queries however many schools
+    (the term-start task asks for all of a province's at once)."""
+    starts = {
+        school_id: start
+        for school_id, cal in calendar.calendars_for(school_ids).items()
+        if (start := first_week_start(cal, day)) is not None
+    }
+    if not starts:
+        return {}
+    since = min(starts.values())
+    days_in_class: dict[int, int] = defaultdict(int)
+    for school_id, klass_id, date in RollCall.objects.filter(
+        school_id__in=list(starts), date__gte=since, date__lte=day
+    ).values_list("school_id", "klass_id", "date"):
+        if date >= starts[school_id]:
             days_in_class[klass_id] += 1
-        days_away: dict[int, int] = defaultdict(int)
-        for student_id in (
-            AttendanceMark.objects.filter(roll__in=recorded)
-            .exclude(status=Mark.LATE)
-            .values_list("student_id", flat=True)
-        ):
+    away = AttendanceMark.objects.filter(
+        roll__school_id__in=list(starts), date__gte=since, date__lte=day
+    ).exclude(status=Mark.LATE)
+    days_away: dict[int, int] = defaultdict(int)
+    for school_id, student_id, date in away.values_list("roll__school_id", "student_id", "date"):
+        if date >= starts[school_id]:
             days_away[student_id] += 1
-        students = Student.objects.filter(
-            school_id=school_id, status__in=ENROLLED_STATUSES, klass_id__in=list(days_in_class)
-        )
-        missing = [
-            student
-            for student in students.select_related("klass").order_by("klass_id", "name")
-            if days_away[student.pk] >= days_in_class[student.klass_id]
-        ]
-        if missing:
-            result[school_id] = missing
-    return result
+    candidates = Student.objects.filter(
+        school_id__in=list(starts), status__in=ENROLLED_STATUSES
+    ).filter(Exists(away.filter(student=OuterRef("pk"))))
+    result: dict[int, list[Student]] = defaultdict(list)
+    for student in candidates.select_related("klass").order_by("school_id", "klass_id", "name"):
+        recorded = days_in_class.get(student.klass_id, 0)
+        if recorded and days_away[student.pk] >= recorded:
+            result[student.school_id].append(student)
+    return dict(result)
 
 
 def first_week_start(cal: calendar.Calendar, day: datetime.date) -> datetime.date | None:
@@ -369,11 +412,9 @@ def area_day(schools, day: datetime.date, *, by_county: bool = False) -> AreaDay
     """Counted in the database, so that a province's fifteen thousand schools are one
     aggregate query after their calendars."""
     calendars = calendar.calendars_for(schools.values_list("pk", flat=True))
-    in_session = [pk for pk, cal in calendars.items() if cal.is_school_day(day)]
     key = "school__township__parent" if by_county else "school"
     counts = (
-        SchoolClass.objects.filter(school_id__in=in_session)
-        .filter(Exists(Student.objects.filter(klass=OuterRef("pk"), status__in=ENROLLED_STATUSES)))
+        _due_classes(_in_session(calendars, day))
         .values(key)
         .annotate(
             due=Count("pk"),
@@ -444,9 +485,7 @@ def _check_marks(
     """The names on the class's roll, and the submitted marks by student after checking
     each names a student of the roll once with a known status; present students are dropped
     (they get no row)."""
-    on_roll = dict(
-        Student.objects.filter(klass=klass, status__in=ENROLLED_STATUSES).values_list("pk", "name")
-    )
+    on_roll = dict(_on_roll(klass).values_list("pk", "name"))
     result: dict[int, MarkData] = {}
     for number, mark in enumerate(marks, start=1):
         where = f"第{number}名学生"

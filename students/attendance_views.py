@@ -23,7 +23,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import jurisdiction
 from accounts.choices import Capability, RegionLevel, Role
 from accounts.models import Region, School, SchoolClass
-from accounts.services import has_capability
 from accounts.views import ServiceFormView, check_capability
 from kongchuo.errors import AppError
 
@@ -59,17 +58,6 @@ def _day_from_url(value: str) -> datetime.date:
     if day.isoformat() != value:
         raise Http404("日期无效。")
     return day
-
-
-def may_set_rules(user) -> bool:
-    """County calendar keepers set their county's rules (rules_save decides; this only
-    chooses what the pages offer)."""
-    return (
-        has_capability(user, Capability.MANAGE_CALENDAR)
-        and not user.school_id
-        and user.region_id is not None
-        and user.region.level == RegionLevel.COUNTY
-    )
 
 
 def _cutoff_text(rules) -> str:
@@ -118,22 +106,16 @@ def overview(request):
         "form": form,
         "day": day,
         "today": today,
-        "can_set_rules": may_set_rules(user),
+        "can_set_rules": attendance.may_set_rules(user),
         "schools": schools,
         "counties": counties if len(counties) > 1 else [],
         "county": county,
     }
     if user.role == Role.CLASS_TEACHER:
-        classes = list(SchoolClass.objects.for_user(user).select_related("school"))
-        rolls = {
-            roll.klass_id: roll
-            for roll in RollCall.objects.filter(klass__in=classes, date=day).select_related(
-                "submitted_by"
-            )
-        }
-        calendars = calendar.calendars_for({klass.school_id for klass in classes})
-        context["my_classes"] = [ClassStatus(klass, rolls.get(klass.pk)) for klass in classes]
-        context["school_day"] = any(cal.is_school_day(day) for cal in calendars.values())
+        classes, context["school_day"] = attendance.classes_day(
+            SchoolClass.objects.for_user(user), day
+        )
+        context["my_classes"] = [ClassStatus(klass, roll) for klass, roll in classes]
         return render(request, "attendance/overview.html", context)
     if school is None and user.school_id:
         school = user.school
@@ -173,14 +155,13 @@ class RollRow:
 
 
 def _rows(sheet: attendance.Sheet, form: RollForm) -> list[RollRow]:
-    warn_from = sheet.rules.threshold - 1
     return [
         RollRow(
             row=row,
             mark_field=form[f"mark_{row.student.pk}"],
             note_field=form[f"note_{row.student.pk}"],
             strip=[(d, SYMBOLS[m], _label(m), m or "none") for d, m in row.recent],
-            warn=row.run >= warn_from,
+            warn=row.warn,
         )
         for row in sheet.rows
     ]
@@ -289,7 +270,7 @@ class RulesView(ServiceFormView):
 
     def dispatch(self, request, *args, **kwargs):
         check_capability(request.user, self.capability)
-        if not may_set_rules(request.user):
+        if not attendance.may_set_rules(request.user):
             raise PermissionDenied("只有县教体局可以设置考勤规则。")
         self.county = request.user.region
         return super().dispatch(request, *args, **kwargs)

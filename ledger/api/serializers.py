@@ -177,9 +177,14 @@ class EntryEventSerializer(serializers.ModelSerializer):
 
     action_display = serializers.CharField(source="get_action_display", read_only=True)
     state_after_display = serializers.CharField(source="get_state_after_display", read_only=True)
-    actor = serializers.CharField(source="actor.username", label="操作人", read_only=True)
+    actor = serializers.SerializerMethodField(
+        label="操作人", help_text=f"考勤规则自动执行的操作为“{services.RULE_ACTOR}”"
+    )
     evidence = serializers.SerializerMethodField(label="证明材料文件名")
     evidence_url = serializers.SerializerMethodField(label="证明材料下载地址（页面登录后可用）")
+
+    def get_actor(self, event: EntryEvent) -> str:
+        return event.actor.username if event.actor_id else services.RULE_ACTOR
 
     class Meta:
         model = EntryEvent
@@ -284,6 +289,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "found_on",
             "reviewed_term",
             "is_overdue",
+            "review_flag",
             "closure_reason",
             "closed_at",
             "created_at",

@@ -48,9 +48,9 @@ def klass(world, terms) -> SchoolClass:
     )
 
 
-def pupil(world, klass: SchoolClass, **overrides):
-    """A new enrolled student of ``klass``."""
-    user = world.user(PRINCIPAL)
+def pupil(world, klass: SchoolClass, *, by=PRINCIPAL, **overrides):
+    """A new enrolled student of ``klass``, registered by ``by``."""
+    user = world.user(by)
     number = next(_names)
     data = student_data(
         klass.school,

@@ -430,3 +430,15 @@ def test_schema_documents_the_attendance_api_without_warnings(world, tmp_path):
     assert b"/api/v1/attendance/{id}/" in response.content
     assert b"flagged" in response.content
     call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "s.yml"))
+
+
+def test_ledger_api_shows_the_rule_as_actor_and_the_review_flag(world, klass, pupils):
+    child = pupils[0]
+    for day in (MON, TUE, WED):
+        take(world, klass, day, {child: Mark.UNEXCUSED})
+    take(world, klass, TUE, {child: Mark.SICK})
+    entry = LedgerEntry.objects.get(student=child)
+    body = api(world).get(f"/api/v1/ledger-entries/{entry.pk}/").json()
+    assert body["review_flag"] == entry.review_flag and "更正" in body["review_flag"]
+    actors = [event["actor"] for event in body["events"]]
+    assert actors == ["系统（考勤规则）", PRINCIPAL]

@@ -25,6 +25,7 @@ from tests.attendance.conftest import (
     WED,
     absent,
     county_admin,
+    pupil,
     take,
 )
 
@@ -227,3 +228,23 @@ def test_correcting_an_old_roll_keeps_the_mark_of_a_student_who_has_left_the_cla
     result = take(world, klass, MON, {other: Mark.PRESENT})
     assert result.changes == {other.pk: (Mark.LATE, Mark.PRESENT)}
     assert list(AttendanceMark.objects.values_list("student", "status")) == [(leaver.pk, Mark.SICK)]
+
+
+def test_term_start_no_shows_of_many_schools_in_one_go(world, klass, pupils):
+    """The term-start task asks for every school at once; each school's list is its own."""
+    other_principal = world.user("xz2_xx1_xiaozhang")
+    other_class = SchoolClass.objects.create(
+        school=other_principal.school, school_year=klass.school_year, grade=2, name="2班"
+    )
+    other = pupil(world, other_class, by="xz2_xx1_xiaozhang")
+    take(world, klass, FIRST, {pupils[0]: Mark.UNEXCUSED})
+    take(world, other_class, FIRST, {other: Mark.SICK}, user="xz2_xx1_xiaozhang")
+    schools = [klass.school_id, other_class.school_id]
+    assert attendance.no_shows(schools, FIRST) == {
+        klass.school_id: [pupils[0]],
+        other_class.school_id: [other],
+    }
+    # A present day at the other school: that child has appeared.
+    second = FIRST + datetime.timedelta(days=1)
+    take(world, other_class, second, user="xz2_xx1_xiaozhang")
+    assert attendance.no_shows(schools, second) == {klass.school_id: [pupils[0]]}
