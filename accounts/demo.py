@@ -11,11 +11,10 @@ from functools import cache
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils import timezone
 from stdnum import numdb
 
 from .choices import RegionLevel, Role, SchoolKind
-from .models import Region, School, SchoolClass, User
+from .models import Region, School, SchoolClass, User, current_school_year
 
 DEMO_PASSWORD = "Kongchuo@2026"  # noqa: S105 — published in the README for the demo site
 
@@ -72,11 +71,6 @@ GRADES = {
     SchoolKind.NINE_YEAR: range(1, 10),
     SchoolKind.SPECIAL: range(1, 10),
 }
-
-
-def current_school_year(today=None) -> int:
-    today = today or timezone.localdate()
-    return today.year if today.month >= 9 else today.year - 1
 
 
 def _person(rng: random.Random) -> str:

@@ -24,6 +24,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import Http404
 
+from kongchuo.append_only import AppendOnlyQuerySet
+
 from .choices import READ_ONLY_ROLES, SCHOOL_ROLES, RegionLevel, Role
 
 ALL, REGION, SCHOOL, CLASS, NOTHING = "all", "region", "school", "class", "nothing"
@@ -182,3 +184,7 @@ def contains(user, instance: models.Model) -> bool:
 class ScopedQuerySet(models.QuerySet):
     def for_user(self, user):
         return scope(user, self)
+
+
+class AppendOnlyScopedQuerySet(AppendOnlyQuerySet, ScopedQuerySet):
+    """Scoped rows that are never changed once written (audit trail, timelines)."""

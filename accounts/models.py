@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from kongchuo.append_only import AppendOnlyModel
 
@@ -197,6 +198,13 @@ def grade_label(grade: int) -> str:
     return _GRADE_LABELS[grade - 1] if grade and 1 <= grade <= 9 else str(grade)
 
 
+def current_school_year(today=None) -> int:
+    """The school year ``today`` falls in, by the year it starts (a school year starts in
+    September: 2026 is 2026–2027)."""
+    today = today or timezone.localdate()
+    return today.year if today.month >= 9 else today.year - 1
+
+
 class ScopedUserManager(UserManager.from_queryset(jurisdiction.ScopedQuerySet)):
     pass
 
@@ -294,6 +302,8 @@ class AuditEvent(AppendOnlyModel):
     detail = models.CharField("说明", max_length=500, blank=True)
     region_code = models.CharField("所属区划代码", max_length=12, blank=True, db_index=True)
     client_address = models.GenericIPAddressField("客户端地址", null=True, blank=True)
+
+    objects = jurisdiction.AppendOnlyScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "审计日志"

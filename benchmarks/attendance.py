@@ -7,7 +7,7 @@ from the first Monday of September of a past autumn term, the 国庆 holidays sk
 chronic absentees who are unexcused on about 85% of days (long runs). Rows go in by COPY,
 one transaction per day. Twenty classes, one per school spread over the province, are first
 topped up to 50 enrolled students with children of the same grade of their county. Then
-``ledger.absence.check_all`` runs once for the last bulk day: the *first night*, which opens a
+``attendance.rule.check_all`` runs once for the last bulk day: the *first night*, which opens a
 疑似辍学 entry for every chronic absentee (timed once, printed, not recorded).
 
 Figures, each beside a baseline measured in the same run:
@@ -20,7 +20,7 @@ Figures, each beside a baseline measured in the same run:
    class's window by an index-only look-up of its last roll calls, the students with enough
    unexcused marks in it, then gaps and islands over their recorded days; the two sets of runs
    are compared and must agree. Targets: scan < 20 s and within 2× of the baseline.
-2. Submitting the roll of a class of 50: ``students.attendance.submit`` as the school's
+2. Submitting the roll of a class of 50: ``attendance.services.submit`` as the school's
    principal (past days: the principal may submit after the cut-off), 100 submissions over 5
    school days after the bulk days × the 20 classes, p50/p95; it includes the rule check.
    Baseline: INSERT of the same roll call and marks with raw SQL, one transaction each.
@@ -87,10 +87,9 @@ def _school_days():
     """The bulk days, the days of the submission figure and those of the throughput figure:
     consecutive school days of the (shared) county default calendar."""
     from accounts.choices import RegionLevel
-    from accounts.demo import current_school_year
-    from accounts.models import Region
+    from accounts.models import Region, current_school_year
+    from attendance.models import RollCall
     from students import calendar
-    from students.models import RollCall
 
     wanted = BULK_DAYS + SUBMIT_DAYS + THROUGHPUT_DAYS
     counties = list(Region.objects.filter(level=RegionLevel.COUNTY).order_by("id"))
@@ -316,7 +315,7 @@ def generate(bulk_days: list[datetime.date]) -> None:
 
 def _first_night(as_of: datetime.date) -> None:
     """Run the rule once for real, so that the timed scans see the steady state."""
-    from ledger import absence
+    from attendance import rule as absence
     from ledger.choices import Source
     from ledger.models import LedgerEntry
 
@@ -390,8 +389,9 @@ HAVING count(*) >= threshold
 def _baseline_runs(as_of: datetime.date) -> set[tuple]:
     from django.db import connection
 
-    from ledger import absence
-    from students.choices import ENROLLED_STATUSES, Mark
+    from attendance import rule as absence
+    from attendance.choices import Mark
+    from students.choices import ENROLLED_STATUSES
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -412,7 +412,7 @@ def _baseline_runs(as_of: datetime.date) -> set[tuple]:
 def _find_runs_everywhere(as_of: datetime.date) -> set[tuple]:
     """find_runs over every class, grouped by threshold as ``check`` groups them."""
     from accounts.models import SchoolClass
-    from ledger import absence
+    from attendance import rule as absence
 
     found = set()
     for threshold, classes in absence._by_threshold(SchoolClass.objects.all()):
@@ -422,7 +422,7 @@ def _find_runs_everywhere(as_of: datetime.date) -> set[tuple]:
 
 
 def nightly_scan(as_of: datetime.date, repeat: int) -> None:
-    from ledger import absence
+    from attendance import rule as absence
 
     opened = []
     scans = timed(lambda: opened.append(absence.check_all(as_of=as_of)), repeat)
@@ -495,7 +495,7 @@ def submit_class(days: list[datetime.date], warm_day: datetime.date) -> None:
     from django.db import connection, transaction
 
     from accounts.models import SchoolClass
-    from students.attendance import MarkData, submit
+    from attendance.services import MarkData, submit
 
     classes = list(
         SchoolClass.objects.filter(pk__in=[k.pk for k in _full_classes()])
@@ -733,7 +733,7 @@ def throughput(days: list[datetime.date], clients: int, seconds: float, workers:
 def run() -> None:
     from django.db import connection
 
-    from students.models import RollCall
+    from attendance.models import RollCall
 
     if connection.vendor != "postgresql":
         print("attendance: skipped, it needs PostgreSQL (COPY, the rule's SQL at scale)")

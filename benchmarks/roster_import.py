@@ -31,8 +31,8 @@ def make_roster(rows: int, username: str = USERNAME, *, seed: int = 7) -> bytes:
     import xlsxwriter
     from stdnum.cn import ric
 
-    from accounts.demo import GRADES, current_school_year
-    from accounts.models import School, SchoolClass, User, grade_label
+    from accounts.demo import GRADES
+    from accounts.models import School, SchoolClass, User, current_school_year, grade_label
     from students.roster import HEADINGS
 
     rng = random.Random(seed)  # noqa: S311 — benchmark data, not secrets

@@ -12,9 +12,9 @@ in the same run, as a ratio, and a table of everything at the end.
   same rows in a child process (targets: peak < 300 MB, time within 1.5× of the baseline);
 - daily attendance (benchmarks/attendance.py): 40 school days of roll calls for every class
   (6.8 M roll calls, 1.3 M marks, ~3% of students absent a day and 0.3% chronic absentees),
-  then the nightly ``ledger.absence.check_all`` over all students beside one hand-written SQL
+  then the nightly ``attendance.rule.check_all`` over all students beside one hand-written SQL
   query finding the same runs, which must agree (targets: < 20 s, within 2× of the query);
-  ``students.attendance.submit`` of a class of 50 beside plain INSERTs of the same rows
+  ``attendance.services.submit`` of a class of 50 beside plain INSERTs of the same rows
   (target p95 < 50 ms); and POST /api/v1/attendance/ from 8 client threads against gunicorn
   (4 sync workers) on loopback, beside a one-row GET on the same server (target ≥ 100/s).
 

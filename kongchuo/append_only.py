@@ -3,12 +3,10 @@ PostgreSQL a trigger makes the database itself refuse UPDATE and DELETE."""
 
 from django.db import migrations, models
 
-from accounts.jurisdiction import ScopedQuerySet
-
 _REFUSED = "只能追加，不能修改或删除。"
 
 
-class AppendOnlyQuerySet(ScopedQuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError(f"{self.model._meta.verbose_name}{_REFUSED}")
 
@@ -17,6 +15,10 @@ class AppendOnlyQuerySet(ScopedQuerySet):
 
 
 class AppendOnlyModel(models.Model):
+    """A model whose rows are never changed once written. Its manager refuses bulk updates
+    and deletes; a model whose rows are also scoped by jurisdiction sets ``objects`` to
+    ``accounts.jurisdiction.AppendOnlyScopedQuerySet.as_manager()``."""
+
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:

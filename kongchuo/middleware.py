@@ -1,8 +1,6 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.utils.cache import add_never_cache_headers
 
-from accounts import audit
-
 
 class DenyByDefaultMiddleware(LoginRequiredMiddleware):
     """Every page needs a login unless its view is marked ``login_not_required``.
@@ -15,17 +13,6 @@ class DenyByDefaultMiddleware(LoginRequiredMiddleware):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
-
-
-class RequestContextMiddleware:
-    """Makes the client address available to the audit trail for the request's duration."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        with audit.client_address(request.META.get("REMOTE_ADDR")):
-            return self.get_response(request)
 
 
 class NoStoreMiddleware:

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("students.api.urls")),
     path("", include("ledger.api.urls")),
+    path("", include("attendance.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("students.urls")),
     path("", include("ledger.urls")),
+    path("", include("attendance.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

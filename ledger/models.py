@@ -182,6 +182,8 @@ class EntryEvent(AppendOnlyModel):
     )
     at = models.DateTimeField("时间", auto_now_add=True)
 
+    objects = jurisdiction.AppendOnlyScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = verbose_name_plural = "台账操作记录"
         ordering = ["entry_id", "at", "id"]

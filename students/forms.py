@@ -1,14 +1,11 @@
 """Page forms for students. Choice fields offer only records inside the user's area."""
 
-import re
-
 from django import forms
 
 from accounts.choices import RegionLevel
 from accounts.forms import ScopedForm
 from accounts.models import Region, School, SchoolClass, grade_label
 
-from .attendance import MarkData
 from .choices import (
     ETHNIC_GROUPS,
     GUARDIAN_RELATIONS,
@@ -17,9 +14,7 @@ from .choices import (
     EventKind,
     Gender,
     KeyGroup,
-    Mark,
 )
-from .models import AttendanceMark, AttendanceRules
 from .selectors import transfer_targets
 from .services import GuardianData, StudentData
 
@@ -158,75 +153,3 @@ class EventForm(ScopedForm):
 class TransferDecisionForm(ScopedForm):
     klass = forms.ModelChoiceField(SchoolClass.objects.all(), label="编入班级", required=False)
     note = forms.CharField(label="处理意见", max_length=200, required=False)
-
-
-# -- attendance (students.attendance) ---------------------------------------------------------
-
-
-class AttendanceDayForm(ScopedForm):
-    """The attendance overview's day and, for accounts with several schools, the school."""
-
-    date = forms.DateField(label="日期", required=False, widget=_DATE)
-    county = forms.ModelChoiceField(
-        Region.objects.filter(level=RegionLevel.COUNTY), label="县", required=False
-    )
-    school = forms.ModelChoiceField(School.objects.all(), label="学校", required=False)
-
-
-class RollForm(forms.Form):
-    """One class's roll: a mark and an optional note for each student on ``rows``
-    (attendance.SheetRow). Every student must carry a mark; present is the default."""
-
-    def __init__(self, *args, rows, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rows = rows
-        for row in rows:
-            pk = row.student.pk
-            self.fields[f"mark_{pk}"] = forms.ChoiceField(
-                label=f"{row.student.name}的考勤状态",
-                choices=Mark.choices,
-                initial=row.mark,
-                widget=forms.RadioSelect,
-                error_messages={"required": f"请为{row.student.name}选择考勤状态。"},
-            )
-            self.fields[f"note_{pk}"] = forms.CharField(
-                label=f"{row.student.name}的备注",
-                max_length=AttendanceMark._meta.get_field("note").max_length,
-                required=False,
-                initial=row.note,
-                widget=forms.TextInput(attrs={"placeholder": "如：发烧、家中有事"}),
-            )
-
-    def marks(self) -> list[MarkData]:
-        data = self.cleaned_data
-        return [
-            MarkData(
-                student=row.student.pk,
-                status=data[f"mark_{row.student.pk}"],
-                note=data[f"note_{row.student.pk}"],
-            )
-            for row in self.rows
-        ]
-
-    def field_for(self, error_key: str) -> str | None:
-        """The form field a service error key (``marks[i].status``) points at, if any."""
-        match = re.fullmatch(r"marks\[(\d+)\]\.(\w+)", error_key)
-        if not match or int(match[1]) >= len(self.rows):
-            return None
-        pk = self.rows[int(match[1])].student.pk
-        return f"note_{pk}" if match[2] == "note" else f"mark_{pk}"
-
-
-class AttendanceRulesForm(forms.Form):
-    """A county's attendance settings; labels, help and bounds come from the model."""
-
-    def __init__(self, *args, user=None, **kwargs):
-        # ServiceFormView passes the acting user; these fields have no records to scope.
-        super().__init__(*args, **kwargs)
-        self.fields.update(
-            forms.fields_for_model(
-                AttendanceRules,
-                fields=["threshold", "cutoff_days", "cutoff_time"],
-                widgets={"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")},
-            )
-        )

@@ -30,8 +30,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from accounts import audit, jobs
 from accounts.choices import AuditAction, Capability, JobKind, JobStatus
-from accounts.demo import current_school_year
-from accounts.models import Job, Region, School, SchoolClass, User, grade_label
+from accounts.models import Job, Region, School, SchoolClass, User, current_school_year, grade_label
 from kongchuo.errors import AppError
 
 from . import services

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import attendance_views, calendar_views, import_views, views
+from . import calendar_views, import_views, views
 
 urlpatterns: list = [
     path("students/", views.StudentListView.as_view(), name="student-list"),
@@ -25,12 +25,4 @@ urlpatterns += [
         "calendar/terms/<int:pk>/delete/", calendar_views.term_delete, name="calendar-term-delete"
     ),
     path("calendar/days/<int:pk>/delete/", calendar_views.day_delete, name="calendar-day-delete"),
-]
-
-# Daily attendance (students.attendance).
-urlpatterns += [
-    path("attendance/", attendance_views.overview, name="attendance"),
-    path("attendance/rules/", attendance_views.RulesView.as_view(), name="attendance-rules"),
-    path("attendance/<int:pk>/", attendance_views.roll_today, name="attendance-today"),
-    path("attendance/<int:pk>/<str:day>/", attendance_views.roll, name="attendance-roll"),
 ]

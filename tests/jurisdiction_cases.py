@@ -250,7 +250,7 @@ def _notification(prefix):
 def _roll_call(prefix):
     """The roll of _class's class for a Monday of the county's default term, taken by the
     principal of its school (the day is past the class teacher's cut-off)."""
-    from students.attendance import submit
+    from attendance.services import submit
 
     _county_term(prefix)
     klass = _class(prefix)

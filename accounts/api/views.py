@@ -6,12 +6,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from kongchuo.api import ScopedReadOnlyViewSet
 from kongchuo.pagination import IdCursorPagination
 
 from .. import notifications, services
 from ..models import Notification, Region, School, SchoolClass
 from . import filters, serializers
+from .base import ScopedReadOnlyViewSet
 
 
 class TokenView(APIView):

@@ -43,8 +43,10 @@ INSTALLED_APPS = [
     "accounts",
     "students",
     "ledger",
+    "attendance",
     "returns",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -55,7 +57,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kongchuo.middleware.DenyByDefaultMiddleware",
-    "kongchuo.middleware.RequestContextMiddleware",
+    "accounts.middleware.RequestContextMiddleware",
     "kongchuo.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -200,11 +202,11 @@ CELERY_BEAT_SCHEDULE = {
     # After the roll's cut-off (18:00 by default), so that principal and township hear of a
     # 疑似辍学 the same day.
     "attendance-rule": {
-        "task": "ledger.tasks.attendance_rule",
+        "task": "attendance.tasks.attendance_rule",
         "schedule": crontab(minute=30, hour=20),
     },
     "term-start-no-shows": {
-        "task": "students.tasks.term_start_no_shows",
+        "task": "attendance.tasks.term_start_no_shows",
         "schedule": crontab(minute=0, hour=19),
     },
 }

@@ -7,8 +7,9 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.base import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField
 from accounts.models import Region
-from kongchuo.api import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField, by_id_or_code
+from kongchuo.api import by_id_or_code
 from students.choices import Gender, KeyGroup
 from students.models import Student
 

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from kongchuo.api import ScopedReadOnlyViewSet
+from accounts.api.base import ScopedReadOnlyViewSet
 
 from .. import consistency, services
 from ..choices import Action

@@ -4,12 +4,12 @@ render records with personal identifiers masked (DOMAIN.md §10)."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.base import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField
 from accounts.models import Region, School, SchoolClass
-from kongchuo.api import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField, by_id_or_code
+from kongchuo.api import by_id_or_code
 
-from ..attendance import MarkData
-from ..choices import DisabilityGrade, DisabilityType, EventKind, Gender, KeyGroup, Mark
-from ..models import AttendanceMark, EnrollmentEvent, Guardian, RollCall, Student, Transfer
+from ..choices import DisabilityGrade, DisabilityType, EventKind, Gender, KeyGroup
+from ..models import EnrollmentEvent, Guardian, Student, Transfer
 from ..services import GuardianData, StudentData
 
 # ---------------------------------------------------------------------------------------------
@@ -265,97 +265,4 @@ class TransferSerializer(serializers.ModelSerializer):
             "requested_by",
             "requested_at",
         ]
-        read_only_fields = fields
-
-
-# ---------------------------------------------------------------------------------------------
-# Attendance (DOMAIN.md §4)
-
-
-class MarkInputSerializer(serializers.Serializer):
-    # Plain types only: whether the student is on the class's roll, whether the status is
-    # known and how long the note may be are students.attendance's rules.
-    student = serializers.IntegerField(label="学生编号")
-    status = serializers.CharField(
-        label="考勤状态",
-        help_text="、".join(f"{m.value}（{m.label}）" for m in Mark)
-        + "；出勤（present）的学生可以不列出",
-    )
-    note = serializers.CharField(label="备注", allow_blank=True, default="")
-
-
-class RollCallInputSerializer(serializers.Serializer):
-    """One class's roll for one school day, as students.attendance.submit takes it. The
-    class is resolved by the view inside the caller's area (outside it: 404); the rules
-    (school day, cut-off, who is on the roll) are the service's; this only parses."""
-
-    klass = serializers.IntegerField(label="班级编号")
-    date = serializers.DateField(label="考勤日期")
-    marks = MarkInputSerializer(
-        label="未出勤的学生", many=True, help_text="只需列出迟到、请假或旷课的学生"
-    )
-
-    def mark_data(self) -> list[MarkData]:
-        return [MarkData(**mark) for mark in self.validated_data["marks"]]
-
-
-class AttendanceMarkSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="student.name", label="姓名", read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
-
-    class Meta:
-        model = AttendanceMark
-        fields = ["student", "name", "status", "status_display", "note"]
-        read_only_fields = fields
-
-
-class RollCallSerializer(serializers.ModelSerializer):
-    """A class-day: the students who were not simply present; everyone else was present."""
-
-    klass_name = serializers.StringRelatedField(source="klass", label="班级")
-    school_code = serializers.CharField(source="school.code", label="学校标识码", read_only=True)
-    submitted_by = serializers.CharField(
-        source="submitted_by.username", label="提交人", read_only=True
-    )
-    changed_by = serializers.CharField(
-        source="changed_by.username", label="最后修改人", read_only=True
-    )
-    marks = AttendanceMarkSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = RollCall
-        fields = [
-            "id",
-            "klass",
-            "klass_name",
-            "school",
-            "school_code",
-            "date",
-            "marks",
-            "submitted_by",
-            "submitted_at",
-            "changed_by",
-            "changed_at",
-        ]
-        read_only_fields = fields
-
-
-class FlaggedEntrySerializer(serializers.Serializer):
-    """A 疑似辍学 ledger entry the attendance rule opened."""
-
-    id = serializers.IntegerField(label="台账记录编号", read_only=True)
-    student = serializers.IntegerField(source="student_id", label="学生编号", read_only=True)
-    name = serializers.CharField(label="姓名", read_only=True)
-
-
-class RollCallSubmissionSerializer(RollCallSerializer):
-    """The class-day as saved, with the ledger entries the submission opened (the view sets
-    ``flagged`` on the roll call from students.attendance.Submission)."""
-
-    flagged = FlaggedEntrySerializer(
-        label="本次提交触发的疑似辍学台账记录", many=True, read_only=True
-    )
-
-    class Meta(RollCallSerializer.Meta):
-        fields = [*RollCallSerializer.Meta.fields, "flagged"]
         read_only_fields = fields

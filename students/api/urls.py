@@ -4,6 +4,5 @@ from . import views
 
 router = SimpleRouter()
 router.register("students", views.StudentViewSet, basename="api-student")
-router.register("attendance", views.RollCallViewSet, basename="api-attendance")
 
 urlpatterns = router.urls

@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Region, SchoolClass, User
-from students import attendance
+from attendance import services
+from attendance.choices import Mark
+from attendance.models import AttendanceRules
 from students import services as student_services
 from students.calendar import term_save
-from students.choices import Mark
-from students.models import AttendanceRules
 from tests.students.factories import student_data
 
 TEACHER = "xz1_xx1_banzhuren"
@@ -81,12 +81,12 @@ def open_to_teachers() -> AttendanceRules:
 def take(world, klass, day, marks=None, *, user=PRINCIPAL):
     """Submit ``klass``'s roll for ``day``: ``marks`` maps students to their mark, everyone
     else is present."""
-    return attendance.submit(
+    return services.submit(
         by=world.user(user),
         klass=klass,
         day=day,
         marks=[
-            attendance.MarkData(student=student.pk, status=status)
+            services.MarkData(student=student.pk, status=status)
             for student, status in (marks or {}).items()
         ],
     )

@@ -10,9 +10,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import SchoolClass
+from attendance.choices import Mark
+from attendance.models import AttendanceMark, RollCall
 from ledger.models import LedgerEntry
-from students.choices import Mark
-from students.models import AttendanceMark, RollCall
 from tests.attendance.conftest import (
     FRI,
     MON,

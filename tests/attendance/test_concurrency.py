@@ -8,10 +8,10 @@ from django.db import connection
 
 from accounts.demo import DemoSize, build
 from accounts.models import Region, SchoolClass
-from students import attendance
+from attendance import services
+from attendance.choices import Mark
+from attendance.models import AttendanceMark, RollCall
 from students.calendar import term_save
-from students.choices import Mark
-from students.models import AttendanceMark, RollCall
 from tests.attendance.conftest import AUTUMN, COUNTY, MON, PRINCIPAL, TEACHER, county_admin, pupil
 from tests.conftest import World
 
@@ -38,11 +38,11 @@ def test_concurrent_submissions_of_one_class_day_both_succeed():
         try:
             start.wait()
             results.append(
-                attendance.submit(
+                services.submit(
                     by=principal,
                     klass=klass,
                     day=MON,
-                    marks=[attendance.MarkData(child.pk, status)],
+                    marks=[services.MarkData(child.pk, status)],
                 )
             )
         except Exception as exc:  # noqa: BLE001 - reported below

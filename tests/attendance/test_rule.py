@@ -8,14 +8,15 @@ import pytest
 
 from accounts.choices import NotificationKind, Role
 from accounts.models import AuditEvent, Notification, Region, SchoolClass, User
-from ledger import absence
+from attendance import rule
+from attendance.choices import Mark
+from attendance.models import AttendanceRules, RollCall
 from ledger import services as ledger_services
 from ledger.choices import Action, EntryKind, Source, State
 from ledger.models import LedgerEntry
 from students import services as student_services
 from students.calendar import day_set
-from students.choices import EventKind, Mark
-from students.models import AttendanceRules, RollCall
+from students.choices import EventKind
 from tests.attendance.conftest import (
     AUTUMN,
     COUNTY,
@@ -161,7 +162,7 @@ def test_rule_opens_no_duplicate_on_resubmission(world, klass, pupils):
     assert again.flagged == [] and not again.created and again.changes == {}
     absent(world, klass, [THU, FRI], child)
     assert entries(child).count() == 1
-    assert absence.check_all(as_of=FRI) == 0
+    assert rule.check_all(as_of=FRI) == 0
     assert Notification.objects.filter(recipient=world.user(PRINCIPAL)).count() == 1
 
 
@@ -171,7 +172,7 @@ def test_rule_does_not_reopen_a_handled_run_but_catches_a_new_one(world, klass, 
     entry = entries(child).get()
     ledger_services.entry_exclude(by=world.user(PRINCIPAL), entry=entry, note="生病未请假，已返校")
     take(world, klass, THU)
-    assert absence.check_all() == 0, "the run the school already looked at stays closed"
+    assert rule.check_all() == 0, "the run the school already looked at stays closed"
     absent(world, klass, [FRI, NEXT_MON, NEXT_MON + DAY], child)
     assert entries(child).filter(state=State.PENDING).get().found_on == NEXT_MON + DAY
 
@@ -183,7 +184,7 @@ def test_rule_threshold_is_a_county_setting_and_the_nightly_run_applies_it(world
     assert not entries(pupils[0]).exists()
     AttendanceRules.objects.filter(county=county).update(threshold=3)
     # The nightly run goes through the same function and picks the run up.
-    assert absence.check_all() == 1
+    assert rule.check_all() == 1
     assert entries(pupils[0]).get().found_on == WED
 
 
@@ -199,7 +200,7 @@ def test_rule_ignores_students_no_longer_enrolled(world, klass, pupils):
     student_services.event_record(
         by=world.user(PRINCIPAL), student=child, kind=EventKind.SUSPEND, date=TUE, reason="病休"
     )
-    assert absence.check_all() == 0
+    assert rule.check_all() == 0
     assert not entries(child).exists()
 
 
@@ -244,5 +245,5 @@ def test_rule_as_of_a_past_day_ignores_later_rolls(world, klass, pupils):
     child = pupils[0]
     absent(world, klass, [MON, TUE, WED], child)
     classes = SchoolClass.objects.filter(pk=klass.pk)
-    assert absence.find_runs(classes, TUE, 3) == {}
-    assert [run.length for run in absence.find_runs(classes, WED, 3)[child.pk]] == [3]
+    assert rule.find_runs(classes, TUE, 3) == {}
+    assert [run.length for run in rule.find_runs(classes, WED, 3)[child.pk]] == [3]

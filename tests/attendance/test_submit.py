@@ -8,13 +8,12 @@ from django.utils import timezone
 
 from accounts.choices import NotificationKind
 from accounts.models import AuditEvent, Notification, Region, SchoolClass
+from attendance import selectors, services
+from attendance.choices import Mark
+from attendance.models import AttendanceMark, AttendanceRules, RollCall
+from attendance.tasks import attendance_rule, term_start_no_shows
 from kongchuo.errors import AppError
-from ledger.tasks import attendance_rule
-from students import attendance
 from students.calendar import term_save
-from students.choices import Mark
-from students.models import AttendanceMark, AttendanceRules, RollCall
-from students.tasks import term_start_no_shows
 from tests.attendance.conftest import (
     AUTUMN,
     COUNTY,
@@ -48,11 +47,11 @@ def test_roll_stores_only_students_who_were_not_present(world, klass, pupils):
 
 def test_day_without_a_roll_call_is_not_recorded_never_present(world, klass, pupils):
     take(world, klass, MON)
-    sheet = attendance.sheet(klass, WED)
+    sheet = selectors.sheet(klass, WED)
     recent = dict(sheet.rows[0].recent)
     assert recent[MON] == Mark.PRESENT
     assert recent[TUE] == "", "Tuesday has no roll call: not recorded"
-    assert klass in attendance.expected_classes([klass.school], TUE)
+    assert klass in selectors.expected_classes([klass.school], TUE)
 
 
 def test_resubmission_is_idempotent(world, klass, pupils):
@@ -66,7 +65,7 @@ def test_resubmission_is_idempotent(world, klass, pupils):
 def _refused(world, klass, day, marks, message, *, user=PRINCIPAL):
     before = footprint()
     with pytest.raises(AppError, match=message) as caught:
-        attendance.submit(by=world.user(user), klass=klass, day=day, marks=marks)
+        services.submit(by=world.user(user), klass=klass, day=day, marks=marks)
     assert footprint() == before, "nothing saved"
     return caught.value
 
@@ -89,18 +88,18 @@ def test_bad_input_student_not_in_the_class(world, klass, pupils):
     outsider = pupils[0]
     outsider.klass = other
     outsider.save(update_fields=["klass"])
-    marks = [attendance.MarkData(pupils[1].pk, Mark.SICK), attendance.MarkData(outsider.pk, "sick")]
+    marks = [services.MarkData(pupils[1].pk, Mark.SICK), services.MarkData(outsider.pk, "sick")]
     error = _refused(world, klass, MON, marks, "第2名学生：该学生不在")
     assert error.errors.keys() == {"marks[1].student"}
 
 
 def test_bad_input_the_same_student_twice(world, klass, pupils):
-    marks = [attendance.MarkData(pupils[0].pk, Mark.SICK)] * 2
+    marks = [services.MarkData(pupils[0].pk, Mark.SICK)] * 2
     assert _refused(world, klass, MON, marks, "重复").errors.keys() == {"marks[1].student"}
 
 
 def test_bad_input_unknown_status(world, klass, pupils):
-    marks = [attendance.MarkData(pupils[0].pk, "truant")]
+    marks = [services.MarkData(pupils[0].pk, "truant")]
     assert _refused(world, klass, MON, marks, "考勤状态“truant”无效").errors.keys() == {
         "marks[0].status"
     }
@@ -125,14 +124,14 @@ def test_class_teacher_may_take_the_roll_until_the_cutoff_then_the_principal(wor
         start=day - datetime.timedelta(days=14),
         end=today,
     )
-    rules = attendance.rules_for(county)
+    rules = selectors.rules_for(county)
     assert (rules.threshold, rules.cutoff_days, rules.cutoff_time) == (3, 0, datetime.time(18))
     # The default cut-off is 18:00 on the day itself: a past day is closed to the teacher.
     error = _refused(world, klass, day, [], "已过修改截止时间", user=TEACHER)
     assert "请联系校长" in str(error)
     take(world, klass, day, {pupils[0]: Mark.SICK}, user=PRINCIPAL)
     # A county that gives teachers longer lets them correct it themselves.
-    attendance.rules_save(
+    services.rules_save(
         by=county_admin(),
         county=county,
         threshold=3,
@@ -142,13 +141,13 @@ def test_class_teacher_may_take_the_roll_until_the_cutoff_then_the_principal(wor
     result = take(world, klass, day, {pupils[0]: Mark.PERSONAL}, user=TEACHER)
     assert result.changes == {pupils[0].pk: (Mark.SICK, Mark.PERSONAL)}
     assert result.roll.changed_by == world.user(TEACHER)
-    assert attendance.cutoff(attendance.rules_for(county), day).date() == today
+    assert selectors.cutoff(selectors.rules_for(county), day).date() == today
 
 
 def test_school_staff_cannot_set_the_county_rules(world, terms):
     county = Region.objects.get(code=COUNTY)
     with pytest.raises(AppError, match="县教体局"):
-        attendance.rules_save(
+        services.rules_save(
             by=world.user(PRINCIPAL),
             county=county,
             threshold=4,
@@ -156,7 +155,7 @@ def test_school_staff_cannot_set_the_county_rules(world, terms):
             cutoff_time=datetime.time(18),
         )
     with pytest.raises(AppError, match="本县"):
-        attendance.rules_save(
+        services.rules_save(
             by=county_admin(),
             county=Region.objects.get(code="530102"),
             threshold=4,
@@ -164,7 +163,7 @@ def test_school_staff_cannot_set_the_county_rules(world, terms):
             cutoff_time=datetime.time(18),
         )
     with pytest.raises(AppError) as caught:
-        attendance.rules_save(
+        services.rules_save(
             by=county_admin(),
             county=county,
             threshold=1,
@@ -192,10 +191,10 @@ def test_term_start_no_shows_lists_students_who_have_not_appeared(world, klass, 
     take(world, klass, FIRST, {never: Mark.UNEXCUSED, late: Mark.LATE, sick_then_back: Mark.SICK})
     second = FIRST + datetime.timedelta(days=1)
     take(world, klass, second, {never: Mark.SICK})
-    listed = attendance.no_shows([klass.school_id], second)
+    listed = selectors.no_shows([klass.school_id], second)
     assert listed == {klass.school_id: [never]}
     # After the first week the list is no longer kept.
-    assert attendance.no_shows([klass.school_id], FIRST + datetime.timedelta(days=7)) == {}
+    assert selectors.no_shows([klass.school_id], FIRST + datetime.timedelta(days=7)) == {}
 
 
 def test_term_start_list_goes_to_the_principal_on_the_last_day_of_the_first_week(
@@ -204,13 +203,13 @@ def test_term_start_list_goes_to_the_principal_on_the_last_day_of_the_first_week
     take(world, klass, FIRST, {pupils[0]: Mark.UNEXCUSED})
     # Friday 09-04 is not the last school day of the week that ends on Monday 09-07.
     friday = datetime.date(2026, 9, 4)
-    assert attendance.send_no_shows(friday) == 0
+    assert services.send_no_shows(friday) == 0
     last = datetime.date(2026, 9, 7)
-    assert attendance.send_no_shows(last) == 1
+    assert services.send_no_shows(last) == 1
     note = Notification.objects.get(kind=NotificationKind.NO_SHOW)
     assert note.recipient == world.user(PRINCIPAL)
     assert "1人" in note.title and pupils[0].name in note.body
-    assert attendance.send_no_shows(last) == 1
+    assert services.send_no_shows(last) == 1
     assert Notification.objects.filter(kind=NotificationKind.NO_SHOW).count() == 1, "once"
 
 
@@ -240,11 +239,11 @@ def test_term_start_no_shows_of_many_schools_in_one_go(world, klass, pupils):
     take(world, klass, FIRST, {pupils[0]: Mark.UNEXCUSED})
     take(world, other_class, FIRST, {other: Mark.SICK}, user="xz2_xx1_xiaozhang")
     schools = [klass.school_id, other_class.school_id]
-    assert attendance.no_shows(schools, FIRST) == {
+    assert selectors.no_shows(schools, FIRST) == {
         klass.school_id: [pupils[0]],
         other_class.school_id: [other],
     }
     # A present day at the other school: that child has appeared.
     second = FIRST + datetime.timedelta(days=1)
     take(world, other_class, second, user="xz2_xx1_xiaozhang")
-    assert attendance.no_shows(schools, second) == {klass.school_id: [pupils[0]]}
+    assert selectors.no_shows(schools, second) == {klass.school_id: [pupils[0]]}

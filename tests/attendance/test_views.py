@@ -6,9 +6,9 @@ import datetime
 import pytest
 
 from accounts.models import Region, School, SchoolClass
+from attendance.choices import Mark
+from attendance.models import AttendanceMark, AttendanceRules, RollCall
 from ledger.models import LedgerEntry
-from students.choices import Mark
-from students.models import AttendanceMark, AttendanceRules, RollCall
 from tests.attendance.conftest import (
     AUTUMN,
     COUNTY,

@@ -5,7 +5,8 @@ import datetime
 import pytest
 from stdnum.cn import ric
 
-from accounts.demo import DemoSize, build, current_school_year
+from accounts.demo import DemoSize, build
+from accounts.models import current_school_year
 from students.demo import build_students
 from students.identity import birth_date_of, gender_of
 from students.models import Student

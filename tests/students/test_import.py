@@ -15,8 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from accounts import jobs
 from accounts.choices import JobKind, JobStatus
-from accounts.demo import current_school_year
-from accounts.models import AuditEvent, Job, School
+from accounts.models import AuditEvent, Job, School, current_school_year
 from kongchuo.errors import AppError
 from students import imports, services
 from students.choices import EventKind, Status

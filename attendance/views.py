@@ -1,4 +1,4 @@
-"""Attendance pages (DOMAIN.md §4). Thin: parse, call a students.attendance service, render.
+"""Attendance pages (DOMAIN.md §4). Thin: parse, call an attendance service, render.
 
 The overview answers "who has not taken the roll today, and who is away" for the user's
 area; the roll page is the class teacher's daily form, built for a phone (one tap a
@@ -25,8 +25,9 @@ from accounts.choices import Capability, RegionLevel, Role
 from accounts.models import Region, School, SchoolClass
 from accounts.views import ServiceFormView, check_capability
 from kongchuo.errors import AppError
+from students import calendar
 
-from . import attendance, calendar
+from . import selectors, services
 from .choices import Mark
 from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
 from .models import RollCall
@@ -75,9 +76,9 @@ class ClassStatus:
 
 
 def _school_view(school: School, day: datetime.date) -> dict:
-    rules = attendance.rules_for_school(school)
+    rules = selectors.rules_for_school(school)
     return {
-        **vars(attendance.school_day(school, day)),
+        **vars(selectors.school_day(school, day)),
         "cutoff_text": _cutoff_text(rules),
         "threshold": rules.threshold,
     }
@@ -106,13 +107,13 @@ def overview(request):
         "form": form,
         "day": day,
         "today": today,
-        "can_set_rules": attendance.may_set_rules(user),
+        "can_set_rules": services.may_set_rules(user),
         "schools": schools,
         "counties": counties if len(counties) > 1 else [],
         "county": county,
     }
     if user.role == Role.CLASS_TEACHER:
-        classes, context["school_day"] = attendance.classes_day(
+        classes, context["school_day"] = selectors.classes_day(
             SchoolClass.objects.for_user(user), day
         )
         context["my_classes"] = [ClassStatus(klass, roll) for klass, roll in classes]
@@ -126,7 +127,7 @@ def overview(request):
     if school is not None:
         context.update(_school_view(school, day))
     elif schools.exists():
-        context.update(vars(attendance.area_day(schools, day, by_county=by_county)))
+        context.update(vars(selectors.area_day(schools, day, by_county=by_county)))
     return render(request, "attendance/overview.html", context)
 
 
@@ -135,7 +136,7 @@ def overview(request):
 
 @dataclass
 class RollRow:
-    row: attendance.SheetRow
+    row: selectors.SheetRow
     mark_field: BoundField
     note_field: BoundField
     strip: list[tuple[datetime.date, str, str, str]]  # (day, symbol, label, mark)
@@ -154,7 +155,7 @@ class RollRow:
         return _label(self.row.mark)
 
 
-def _rows(sheet: attendance.Sheet, form: RollForm) -> list[RollRow]:
+def _rows(sheet: selectors.Sheet, form: RollForm) -> list[RollRow]:
     return [
         RollRow(
             row=row,
@@ -167,14 +168,14 @@ def _rows(sheet: attendance.Sheet, form: RollForm) -> list[RollRow]:
     ]
 
 
-def _roll_page(request, sheet: attendance.Sheet, form: RollForm, *, status=200):
+def _roll_page(request, sheet: selectors.Sheet, form: RollForm, *, status=200):
     """The roll; after a refused submission the user's marks stay on the form (with the
     reason) so that nothing they entered is lost."""
     cal = calendar.calendar_for(sheet.klass.school_id)
     day, today = sheet.day, timezone.localdate()
     earlier = cal.previous_school_days(day, 1)
     later = cal.school_days(day + datetime.timedelta(days=1), day + _LOOKAHEAD)
-    problem = attendance.refusal(request.user, sheet.klass, day, sheet.rules)
+    problem = services.refusal(request.user, sheet.klass, day, sheet.rules)
     reason = problem.message if problem else ""
     context = {
         "sheet": sheet,
@@ -186,7 +187,7 @@ def _roll_page(request, sheet: attendance.Sheet, form: RollForm, *, status=200):
         "marks": Mark.choices,
         "reason": reason,
         "editable": not reason or form.is_bound,
-        "cutoff": attendance.cutoff(sheet.rules, day),
+        "cutoff": selectors.cutoff(sheet.rules, day),
         "school_day": cal.is_school_day(day),
         "previous_day": earlier[-1] if earlier else None,
         "next_day": later[0] if later and later[0] <= today else None,
@@ -203,7 +204,7 @@ def _attach(form: RollForm, exc: AppError) -> None:
             form.add_error(form.field_for(key), error)
 
 
-def _submitted_message(request, result: attendance.Submission, marks) -> None:
+def _submitted_message(request, result: services.Submission, marks) -> None:
     counts = Counter(mark.status for mark in marks)
     away = sum(counts[m] for m in ABSENT)
     present = len(marks) - away
@@ -242,14 +243,14 @@ def roll(request, pk, day):
     day = _day_from_url(day)
     if request.method == "POST":
         check_capability(request.user, Capability.TAKE_ATTENDANCE)
-    sheet = attendance.sheet(klass, day)
+    sheet = selectors.sheet(klass, day)
     if request.method == "GET":
         return _roll_page(request, sheet, RollForm(rows=sheet.rows))
     form = RollForm(request.POST, rows=sheet.rows)
     if form.is_valid():
         marks = form.marks()
         try:
-            result = attendance.submit(by=request.user, klass=klass, day=day, marks=marks)
+            result = services.submit(by=request.user, klass=klass, day=day, marks=marks)
         except AppError as exc:
             _attach(form, exc)
         else:
@@ -270,13 +271,13 @@ class RulesView(ServiceFormView):
 
     def dispatch(self, request, *args, **kwargs):
         check_capability(request.user, self.capability)
-        if not attendance.may_set_rules(request.user):
+        if not services.may_set_rules(request.user):
             raise PermissionDenied("只有县教体局可以设置考勤规则。")
         self.county = request.user.region
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
-        rules = attendance.rules_for(self.county)
+        rules = selectors.rules_for(self.county)
         return {
             "threshold": rules.threshold,
             "cutoff_days": rules.cutoff_days,
@@ -287,7 +288,7 @@ class RulesView(ServiceFormView):
         return {**super().get_context_data(**kwargs), "county": self.county}
 
     def perform(self, data):
-        return attendance.rules_save(by=self.request.user, county=self.county, **data)
+        return services.rules_save(by=self.request.user, county=self.county, **data)
 
     def get_success_url(self, saved):
         return reverse("attendance-rules")

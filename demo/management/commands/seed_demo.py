@@ -1,11 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.choices import RegionLevel
-from accounts.demo import DEMO_PASSWORD, DemoSize, build, current_school_year, real_counties
-from accounts.models import Region
+from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
+from accounts.models import Region, current_school_year
+from attendance.demo import build_attendance
 from ledger.demo import build_entries
 from students.calendar import default_terms
-from students.demo import build_attendance, build_students
+from students.demo import build_students
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ terms have no roll call and so neither count nor break a run; a school day whose
 taken does not either (it is a gap, chased on the attendance page). Presence, lateness and
 leave break a run.
 
-``check`` is the one entry point: ``students.attendance.submit`` calls it for the class at
+``check`` is the one entry point: ``attendance.services.submit`` calls it for the class at
 once, and the nightly task for every class of every county (``check_all``). It looks back
 over each class's last ``threshold + LOOKBACK`` roll calls, so a roll submitted or corrected
 a few days late still counts.
@@ -26,13 +26,15 @@ from accounts.choices import NotificationKind, RegionLevel
 from accounts.models import Region, SchoolClass, User
 from accounts.notifications import notify
 from accounts.selectors import recipients_for_school, recipients_for_township
-from students import attendance
-from students.choices import ENROLLED_STATUSES, Mark
-from students.models import AttendanceRules, RollCall, Student
+from ledger.choices import OPEN_STATES, Source
+from ledger.models import LedgerEntry
+from ledger.services import entry_flag, entry_flag_for_review
+from students.choices import ENROLLED_STATUSES
+from students.models import Student
 
-from .choices import OPEN_STATES, Source
-from .models import LedgerEntry
-from .services import entry_flag, entry_flag_for_review
+from . import selectors
+from .choices import Mark
+from .models import AttendanceMark, AttendanceRules, RollCall
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ HORIZON = datetime.timedelta(days=400)
 # A class with fewer roll calls than the window (new this term, or new to the student after a
 # transfer) looks back this far for its students' own marks, across the summer break.
 NEW_CLASS_REACH = datetime.timedelta(days=120)
+_ROLLS, _MARKS, _STUDENTS, _CLASSES = (
+    model._meta.db_table for model in (RollCall, AttendanceMark, Student, SchoolClass)
+)
 
 
 def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict[int, tuple]:
@@ -54,14 +59,14 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
     # run; each of their classes gets its window by two index look-ups on (klass, date): its
     # K-th latest roll call, or — with fewer — its earliest, reaching back at least
     # NEW_CLASS_REACH.
-    latest = """
-        FROM students_rollcall r WHERE r.klass_id = c.id AND r.date <= %s AND r.date > %s
-    """
+    latest = f"""
+        FROM {_ROLLS} r WHERE r.klass_id = c.id AND r.date <= %s AND r.date > %s
+    """  # noqa: S608 - table names from the models' own metadata
     # Only placeholders and the SQL Django compiled for ``classes`` are interpolated.
     sql = f"""
         WITH often AS MATERIALIZED (
-            SELECT m.student_id FROM students_attendancemark m
-            JOIN students_student s ON s.id = m.student_id
+            SELECT m.student_id FROM {_MARKS} m
+            JOIN {_STUDENTS} s ON s.id = m.student_id
             WHERE m.status = %s AND m.date <= %s AND m.date > %s
               AND s.klass_id IN ({class_sql})
             GROUP BY m.student_id HAVING count(*) >= %s
@@ -69,9 +74,9 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
             SELECT c.id AS klass_id,
                    (SELECT r.date {latest} ORDER BY r.date DESC LIMIT 1 OFFSET %s) AS kth,
                    (SELECT min(r.date) {latest}) AS first
-            FROM accounts_schoolclass c
+            FROM {_CLASSES} c
             WHERE c.id IN (
-                SELECT s.klass_id FROM students_student s JOIN often ON often.student_id = s.id
+                SELECT s.klass_id FROM {_STUDENTS} s JOIN often ON often.student_id = s.id
             )
         ), win AS MATERIALIZED (
             SELECT klass_id,
@@ -79,9 +84,9 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
             FROM bounds WHERE first IS NOT NULL
         )
         SELECT m.student_id, s.klass_id, win.since
-        FROM students_attendancemark m
+        FROM {_MARKS} m
         JOIN often ON often.student_id = m.student_id
-        JOIN students_student s ON s.id = m.student_id
+        JOIN {_STUDENTS} s ON s.id = m.student_id
         JOIN win ON win.klass_id = s.klass_id
         WHERE m.status = %s AND m.date >= win.since AND m.date <= %s
           AND s.status IN ({", ".join(["%s"] * len(ENROLLED_STATUSES))})
@@ -120,7 +125,7 @@ def _date(text: str) -> datetime.date:
 
 def find_runs(
     classes: QuerySet, as_of: datetime.date, threshold: int
-) -> dict[int, list[attendance.Run]]:
+) -> dict[int, list[selectors.Run]]:
     """Every run of at least ``threshold`` unexcused days in the window of each student of
     ``classes``, by student."""
     candidates = _candidates(classes, as_of, threshold)
@@ -138,7 +143,7 @@ def find_runs(
         .values_list("klass_id", "date")
     ):
         class_dates[klass_id].append(date)
-    days = attendance.student_days(
+    days = selectors.student_days(
         as_of,
         candidates,
         {pk: class_dates[klass] for pk, (klass, _) in candidates.items()},
@@ -146,13 +151,13 @@ def find_runs(
     )
     result = {}
     for pk, recorded in days.items():
-        long = [run for run in attendance.runs(recorded) if run.length >= threshold]
+        long = [run for run in selectors.runs(recorded) if run.length >= threshold]
         if long:
             result[pk] = long
     return result
 
 
-def _handled(entries: list[LedgerEntry], run: attendance.Run) -> bool:
+def _handled(entries: list[LedgerEntry], run: selectors.Run) -> bool:
     """Whether the ledger already took up this run: an open entry, or one found or closed
     since the run began (a run that led to an entry, later closed, is not flagged again)."""
     return any(
@@ -208,7 +213,7 @@ def check(
     return opened
 
 
-def _open(student: Student, run: attendance.Run, threshold: int) -> LedgerEntry | None:
+def _open(student: Student, run: selectors.Run, threshold: int) -> LedgerEntry | None:
     note = (
         f"连续{run.length}个上学日无故缺勤（{run.start:%m月%d日}至{run.end:%m月%d日}），"
         f"达到{threshold}天，由考勤规则自动登记，请学校核实。"
@@ -250,7 +255,7 @@ def corrected(*, by: User, student_ids: list[int], day: datetime.date) -> list[L
     flagged = []
     for entry in entries:
         student = entry.student
-        threshold = attendance.rules_for_school(student.school).threshold
+        threshold = selectors.rules_for_school(student.school).threshold
         still = find_runs(
             SchoolClass.objects.filter(pk=student.klass_id), timezone.localdate(), threshold
         )

@@ -1,0 +1,262 @@
+"""Writes of daily attendance (DOMAIN.md §4): taking a class's roll, correcting it, the
+county's settings, and the term-start no-show list sent to principals.
+
+``submit`` runs the 疑似辍学 rule (``attendance.rule``) for the class at once; the nightly
+task runs it for everyone.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts import audit, jurisdiction
+from accounts.choices import AuditAction, Capability, NotificationKind, RegionLevel
+from accounts.models import Region, School, SchoolClass, User
+from accounts.notifications import notify
+from accounts.selectors import recipients_for_school
+from accounts.services import has_capability
+from kongchuo.errors import AppError
+from students import calendar
+
+from . import rule
+from .choices import Mark
+from .models import AttendanceMark, AttendanceRules, RollCall
+from .selectors import (
+    cutoff,
+    last_day_of_first_week,
+    no_shows,
+    on_roll,
+    rules_for_school,
+)
+
+
+def may_set_rules(user: User) -> bool:
+    """County calendar keepers (county staff and administrators) set their county's rules."""
+    return (
+        has_capability(user, Capability.MANAGE_CALENDAR)
+        and not user.school_id
+        and user.region_id is not None
+        and user.region.level == RegionLevel.COUNTY
+    )
+
+
+@transaction.atomic
+def rules_save(
+    *,
+    by: User,
+    county: Region,
+    threshold: int,
+    cutoff_days: int,
+    cutoff_time: datetime.time,
+) -> AttendanceRules:
+    """Set a county's attendance settings (its calendar keepers do)."""
+    if county.level != RegionLevel.COUNTY or not jurisdiction.contains(by, county):
+        raise AppError("只能设置本县的考勤规则。", field="county")
+    if not may_set_rules(by):
+        raise AppError("只有县教体局可以设置考勤规则。")
+    rules = AttendanceRules.objects.select_for_update().filter(county=county).first()
+    before = audit.snapshot(rules) if rules else None
+    rules = rules or AttendanceRules(county=county)
+    rules.threshold, rules.cutoff_days, rules.cutoff_time = threshold, cutoff_days, cutoff_time
+    try:
+        rules.full_clean()
+    except ValidationError as exc:
+        raise AppError.from_validation(exc) from None
+    rules.save()
+    audit.record_change(actor=by, instance=rules, before=before, detail="设置考勤规则")
+    return rules
+
+
+def refusal(
+    user: User, klass: SchoolClass, day: datetime.date, rules: AttendanceRules | None = None
+) -> AppError | None:
+    """Why ``user`` may not take or change ``klass``'s roll for ``day`` now (None: they may).
+    ``submit`` raises it; the roll page shows it and stays read-only."""
+    if day is None:
+        return AppError("请选择考勤日期。", field="date")
+    if day > timezone.localdate():
+        return AppError("考勤日期不能晚于今天。", field="date")
+    if not calendar.calendar_for(klass.school_id).is_school_day(day):
+        return AppError(
+            f"{day:%Y年%m月%d日}按校历不是上学日（周末、节假日或学期外），无需登记考勤。",
+            field="date",
+        )
+    if not has_capability(user, Capability.TAKE_ATTENDANCE):
+        return AppError("当前账号只能查看考勤，由班主任或学校提交。")
+    rules = rules or rules_for_school(klass.school)
+    closes = cutoff(rules, day)
+    if timezone.now() > closes and not has_capability(user, Capability.LATE_ATTENDANCE):
+        return AppError(
+            f"{day:%m月%d日}的考勤已过修改截止时间（{timezone.localtime(closes):%m月%d日 %H:%M}），"
+            "如需修改请联系校长。",
+            field="date",
+        )
+    return None
+
+
+def send_no_shows(day: datetime.date | None = None) -> int:
+    """On the last school day of a term's first week, send each school's principal the list
+    of students who have not appeared (DOMAIN.md §4, 002). Returns the schools notified."""
+    day = day or timezone.localdate()
+    due = [
+        pk
+        for pk, cal in calendar.calendars_for(School.objects.values_list("pk", flat=True)).items()
+        if last_day_of_first_week(cal, day)
+    ]
+    lists = no_shows(due, day)
+    schools = School.objects.in_bulk(list(lists))
+    for school_id, students in lists.items():
+        names = "、".join(f"{student.klass}{student.name}" for student in students)
+        notify(
+            recipients_for_school(schools[school_id]),
+            kind=NotificationKind.NO_SHOW,
+            title=f"开学一周未报到学生：{len(students)}人",
+            body=f"以下学生开学以来未到校，请逐一核查并登记：{names}。",
+            link=f"/attendance/?date={day:%Y-%m-%d}",
+            dedupe_key=f"no-show:{school_id}:{day:%Y-%m-%d}",
+        )
+    return len(lists)
+
+
+@dataclass
+class MarkData:
+    """One student who was not simply present, as submitted."""
+
+    student: int
+    status: str
+    note: str = ""
+
+
+@dataclass
+class Submission:
+    roll: RollCall
+    created: bool
+    changes: dict[int, tuple[str, str]]  # student id → (mark before, mark after)
+    flagged: list = field(default_factory=list)  # ledger entries the rule opened
+
+
+def _check_marks(
+    klass: SchoolClass, marks: Sequence[MarkData]
+) -> tuple[dict[int, str], dict[int, MarkData]]:
+    """The names on the class's roll, and the submitted marks by student after checking
+    each names a student of the roll once with a known status; present students are dropped
+    (they get no row)."""
+    names = dict(on_roll(klass).values_list("pk", "name"))
+    result: dict[int, MarkData] = {}
+    for number, mark in enumerate(marks, start=1):
+        where = f"第{number}名学生"
+        if mark.status not in Mark.values:
+            raise AppError(
+                f"{where}：考勤状态“{mark.status}”无效，应为{'、'.join(Mark.labels)}之一。",
+                field=f"marks[{number - 1}].status",
+            )
+        if mark.student not in names:
+            raise AppError(
+                f"{where}：该学生不在{klass}的在读名单中。", field=f"marks[{number - 1}].student"
+            )
+        if mark.student in result:
+            raise AppError(
+                f"{where}：{names[mark.student]}重复出现，每名学生只能登记一次。",
+                field=f"marks[{number - 1}].student",
+            )
+        note = (mark.note or "").strip()
+        if len(note) > 100:
+            raise AppError(f"{where}：备注不能超过100字。", field=f"marks[{number - 1}].note")
+        result[mark.student] = MarkData(mark.student, mark.status, note)
+    return names, {pk: mark for pk, mark in result.items() if mark.status != Mark.PRESENT}
+
+
+def _locked_roll(by: User, klass: SchoolClass, day: datetime.date) -> tuple[RollCall, bool]:
+    """The class-day's roll call, locked, and whether this submission created it. One
+    statement for a new day; a concurrent submission of the same class and day either
+    waits for this one or is waited for, then changes the roll call it finds."""
+    now = timezone.now()
+    table = RollCall._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (klass_id, school_id, date, submitted_by_id, submitted_at,"  # noqa: S608 - the model's own table name
+            " changed_by_id, changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (klass_id, date) DO NOTHING RETURNING id",
+            [klass.pk, klass.school_id, day, by.pk, now, by.pk, now],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return RollCall.objects.select_for_update().get(klass=klass, date=day), False
+    roll = RollCall(
+        pk=inserted[0],
+        klass=klass,
+        school=klass.school,
+        date=day,
+        submitted_by=by,
+        submitted_at=now,
+        changed_by=by,
+        changed_at=now,
+    )
+    return roll, True
+
+
+@transaction.atomic
+def submit(
+    *, by: User, klass: SchoolClass, day: datetime.date, marks: Sequence[MarkData]
+) -> Submission:
+    """Save ``klass``'s roll for ``day``: ``marks`` lists the students who were not
+    present. Submitting the same class and day again replaces its marks (idempotent). The
+    attendance rule then runs for the class at once."""
+    if not jurisdiction.contains(by, klass):
+        raise AppError("该班级不在您的管辖范围内。", field="klass")
+    rules = rules_for_school(klass.school)
+    problem = refusal(by, klass, day, rules)
+    if problem is not None:
+        raise problem
+    names, wanted = _check_marks(klass, marks)
+    roll, created = _locked_roll(by, klass, day)
+    before = {} if created else {mark.student_id: mark for mark in roll.marks.all()}
+    # A student who has left the class since keeps their mark: this roll no longer lists them.
+    wanted.update({pk: mark for pk, mark in before.items() if pk not in names})
+    changes = {
+        pk: (_mark(before, pk)[0], _mark(wanted, pk)[0])
+        for pk in before.keys() | wanted.keys()
+        if _mark(before, pk) != _mark(wanted, pk)
+    }
+    if created or changes:
+        if not created:
+            roll.marks.all().delete()
+            roll.changed_by = by
+            roll.save(update_fields=["changed_by", "changed_at"])
+        AttendanceMark.objects.bulk_create(
+            AttendanceMark(roll=roll, student_id=pk, date=day, status=m.status, note=m.note)
+            for pk, m in wanted.items()
+        )
+        _audit(by, roll, created, changes, names)
+    removed = [pk for pk, (old, new) in changes.items() if old == Mark.UNEXCUSED != new]
+    if removed:
+        rule.corrected(by=by, student_ids=removed, day=day)
+    # A day without unexcused absence can only break runs, never complete one.
+    flagged = (
+        rule.check(SchoolClass.objects.filter(pk=klass.pk), threshold=rules.threshold)
+        if any(mark.status == Mark.UNEXCUSED for mark in wanted.values())
+        else []
+    )
+    return Submission(roll=roll, created=created, changes=changes, flagged=flagged)
+
+
+def _mark(marks: dict, pk: int) -> tuple[str, str]:
+    mark = marks.get(pk)
+    return (mark.status, mark.note) if mark else (Mark.PRESENT, "")
+
+
+def _audit(by: User, roll: RollCall, created: bool, changes: dict, names: dict) -> None:
+    audit.record(
+        actor=by,
+        action=AuditAction.CREATE if created else AuditAction.UPDATE,
+        obj=roll,
+        changes={
+            f"{names[pk]}（{pk}）": [Mark(old).label, Mark(new).label]
+            for pk, (old, new) in sorted(changes.items())
+        },
+        detail=f"{'提交' if created else '修改'}考勤：{roll}",
+    )
