@@ -17,7 +17,7 @@ import datetime
 import logging
 from collections import defaultdict
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from accounts.choices import NotificationKind, RegionLevel
 from accounts.models import Region, SchoolClass, User
 from accounts.notifications import notify
 from accounts.selectors import recipients_for_school, recipients_for_township
+from kongchuo.errors import AppError
 from ledger.choices import OPEN_STATES, Source
 from ledger.models import LedgerEntry
 from ledger.services import entry_flag, entry_flag_for_review
@@ -221,8 +222,10 @@ def _open(student: Student, run: selectors.Run, threshold: int) -> LedgerEntry |
     try:
         with transaction.atomic():
             entry = entry_flag(student=student, found_on=run.reached(threshold), note=note)
-    except IntegrityError:
-        # Someone put the student on the ledger meanwhile: that entry stands.
+    except AppError as exc:
+        # Someone put the student on the ledger meanwhile (that entry stands), or the
+        # ledger's rules refuse the child: said in the log, the night goes on.
+        logger.warning("考勤规则未登记学生 %s：%s", student.pk, exc.message)
         return None
     recipients = [*recipients_for_school(student.school), *recipients_for_township(entry.township)]
     notify(

@@ -132,14 +132,15 @@ def _check_record(data: EntryData) -> None:
                 raise AppError(f"学籍核查结果为“无学籍”时须填写{label}。", field=name)
 
 
-def _check_child(by: User, data: EntryData) -> None:
-    """Who the child is: an existing student (of the user's area), or for 未入学 a name,
-    sex, birth date and 户籍地, with an ID number that no student has."""
+def _check_child(by: User | None, data: EntryData) -> None:
+    """Who the child is: an existing student (of the user's area; a rule, ``by`` None, acts
+    for the whole system), or for 未入学 a name, sex, birth date and 户籍地, with an ID
+    number that no student has."""
     if data.student is not None:
         student = data.student
         if data.kind == EntryKind.NOT_ENROLLED:
             raise AppError("已有学籍的学生不能登记为“未入学”。", field="kind")
-        if not jurisdiction.contains(by, student):
+        if by is not None and not jurisdiction.contains(by, student):
             raise AppError("该学生不在您的管辖范围内。", field="student")
         allowed = _STUDENT_FREE_STATUSES | (
             {Status.DROPPED_OUT} if data.kind == EntryKind.DROPOUT else set()
@@ -153,7 +154,7 @@ def _check_child(by: User, data: EntryData) -> None:
         data.name, data.gender, data.birth_date = student.name, student.gender, student.birth_date
         data.id_number, data.school = student.id_number or "", student.school
         data.hukou_region = student.hukou_region
-        data.key_groups = [group.value for group in KeyGroup if getattr(student, group.value)]
+        data.key_groups = student.key_group_values
         return
     if data.kind != EntryKind.NOT_ENROLLED:
         raise AppError("请选择学生；没有学籍的孩子请登记为“未入学”。", field="student")
@@ -305,6 +306,30 @@ def entry_create(*, by: User, data: EntryData) -> LedgerEntry:
     whose earlier entry was closed comes back as a rebound linked to it."""
     if by.role not in CREATORS:
         raise AppError("当前账号的角色不能登记台账记录。")
+    return _open_entry(by=by, data=data)
+
+
+@transaction.atomic
+def entry_flag(*, student: Student, found_on: datetime.date, note: str) -> LedgerEntry:
+    """The attendance rule's 疑似辍学 entry (DOMAIN.md §4): opened by the rule, not by a
+    person, for the school to verify, through the same checks and constructor as every
+    other entry. What the child's reason and whereabouts are is not known yet: 其他, until
+    the school's verification updates them."""
+    data = EntryData(
+        kind=EntryKind.SUSPECTED,
+        source=Source.ATTENDANCE,
+        reason=Reason.OTHER,
+        whereabouts=Whereabouts.OTHER,
+        student=student,
+        found_on=found_on,
+        note=note,
+    )
+    return _open_entry(by=None, data=data)
+
+
+def _open_entry(*, by: User | None, data: EntryData) -> LedgerEntry:
+    """The one constructor of ledger entries: ``by`` a person (a page, the API, an import)
+    or None for a rule (RULE_ACTOR), which acts for the whole system."""
     _check_lists(data)
     _check_child(by, data)
     _check_record(data)
@@ -317,7 +342,7 @@ def entry_create(*, by: User, data: EntryData) -> LedgerEntry:
         # Where the open entry stands is told only inside the user's area.
         where = (
             f"（{twin.get_kind_display()}，{twin.get_state_display()}）"
-            if jurisdiction.contains(by, twin)
+            if by is None or jurisdiction.contains(by, twin)
             else "（在您管辖范围以外）"
         )
         raise AppError(
@@ -358,51 +383,11 @@ def entry_create(*, by: User, data: EntryData) -> LedgerEntry:
             entry.save()
     except IntegrityError:
         raise AppError("该孩子刚被登记到台账，请刷新后查看。", field="student") from None
-    if not jurisdiction.contains(by, entry):
+    if by is not None and not jurisdiction.contains(by, entry):
         raise AppError("责任乡镇和学校都不在您的管辖范围内，不能登记。", field="township")
     _log(by=by, entry=entry, action=Action.CREATE, state_before="", note=data.note.strip())
     if state == State.CONFIRMED and data.student is not None:
         _record_dropout(by, entry)
-    return entry
-
-
-@transaction.atomic
-def entry_flag(*, student: Student, found_on: datetime.date, note: str) -> LedgerEntry:
-    """The attendance rule's 疑似辍学 entry (DOMAIN.md §4): opened by the rule, not by a
-    person, for the school to verify. What the child's reason and whereabouts are is not
-    known yet: 其他, until the school's verification updates them."""
-    data = EntryData(
-        kind=EntryKind.SUSPECTED,
-        source=Source.ATTENDANCE,
-        reason=Reason.OTHER,
-        whereabouts=Whereabouts.OTHER,
-        student=student,
-        id_number=student.id_number or "",
-        school=student.school,
-        hukou_region=student.hukou_region,
-    )
-    entry = LedgerEntry.objects.create(
-        student=student,
-        previous=_earlier_closed(data),
-        kind=data.kind,
-        source=data.source,
-        state=State.PENDING,
-        name=student.name,
-        gender=student.gender,
-        birth_date=student.birth_date,
-        id_number=data.id_number,
-        school=student.school,
-        grade=student.grade,
-        hukou_region=student.hukou_region,
-        township=_responsible_township(data),
-        record_check=RecordCheck.IN_PROVINCE,
-        reason=data.reason,
-        whereabouts=data.whereabouts,
-        key_groups=student.key_groups,
-        found_on=found_on,
-        reviewed_term=term_of(timezone.localdate()).label,
-    )
-    _log(by=None, entry=entry, action=Action.CREATE, state_before="", note=note)
     return entry
 
 

@@ -115,7 +115,7 @@ class StudentForm(ScopedForm):
             school=student.school_id,
             klass=student.klass_id,
             hukou_region=student.hukou_region_id,
-            key_groups=[g.value for g in KeyGroup if getattr(student, g.value)],
+            key_groups=student.key_group_values,
         )
         for slot, guardian in enumerate(student.guardians.all()[:GUARDIAN_SLOTS], start=1):
             initial.update(

@@ -97,7 +97,13 @@ class Student(models.Model):
         return not self.id_number
 
     @property
-    def key_groups(self) -> list[str]:
+    def key_group_values(self) -> list[str]:
+        """The key groups the student belongs to, as stored values (``left_behind``)."""
+        return [group.value for group in KeyGroup if getattr(self, group.value)]
+
+    @property
+    def key_group_labels(self) -> list[str]:
+        """The same groups as their Chinese names, for display only (``农村留守儿童``)."""
         return [group.label for group in KeyGroup if getattr(self, group.value)]
 
     @property

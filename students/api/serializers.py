@@ -118,7 +118,7 @@ def current_values(student: Student) -> dict:
             GuardianData(name=g.name, relation=g.relation, phone=g.phone)
             for g in student.guardians.all()
         ],
-        "key_groups": {group.value for group in KeyGroup if getattr(student, group.value)},
+        "key_groups": set(student.key_group_values),
         "disability_type": student.disability_type,
         "disability_grade": student.disability_grade,
     }
@@ -182,7 +182,7 @@ class StudentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(KeyGroup.choices)))
     def get_key_groups(self, student: Student) -> list[str]:
-        return [group.value for group in KeyGroup if getattr(student, group.value)]
+        return student.key_group_values
 
 
 # ---------------------------------------------------------------------------------------------
