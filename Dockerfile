@@ -17,9 +17,12 @@ RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-cre
 # Source stays root-owned so the app user cannot rewrite its own code.
 COPY . /app
 
-# The key exists only for this command; the running image gets SECRET_KEY from its environment.
-# media is created app-owned so a fresh named volume mounted there inherits that owner.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# The key and the service URLs exist only for this command (production settings refuse to load
+# without them; collectstatic connects to neither); the running image gets all three from its
+# environment. media is created app-owned so a fresh named volume mounted there inherits that
+# owner.
+RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://build@db.invalid/build \
+    REDIS_URL=redis://broker.invalid:6379/0 python manage.py collectstatic --noinput \
     && mkdir -p /app/data/media \
     && chown app:app /app/data /app/data/media
 

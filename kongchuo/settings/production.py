@@ -1,11 +1,57 @@
-"""Production: everything secret or site-specific must come from the environment."""
+"""Production: everything secret or site-specific must come from the environment.
+
+It refuses to start rather than fall back to base.py's quick-start defaults: SQLite and the
+file-system broker are for ``make run`` (kongchuo.settings.local) only.
+"""
 
 import os
 
-from .base import *  # noqa: F403
-from .base import env_bool
+from django.core.exceptions import ImproperlyConfigured
 
-SECRET_KEY = os.environ["SECRET_KEY"]
+from .base import *  # noqa: F403
+from .base import DATABASES, env_bool
+
+_LOCAL_ONLY = "SQLite and the file-system broker are for `make run` (kongchuo.settings.local) only."
+
+
+def _required(name: str, meaning: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set: production settings need {meaning}.")
+    return value
+
+
+SECRET_KEY = _required("SECRET_KEY", "a secret key of their own (there is no default)")
+
+_required(
+    "DATABASE_URL",
+    f"a PostgreSQL database, e.g. postgres://user:pass@host:5432/kongchuo. {_LOCAL_ONLY}",
+)
+_ENGINE = DATABASES["default"]["ENGINE"]
+if not _ENGINE.endswith(("postgresql", "postgis")):
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must point at PostgreSQL (postgres://…) in production, not {_ENGINE}. "
+        f"{_LOCAL_ONLY}"
+    )
+
+REDIS_URL = _required(
+    "REDIS_URL", f"a Redis server as Celery broker, e.g. redis://host:6379/0. {_LOCAL_ONLY}"
+)
+if not REDIS_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL must be a redis:// or rediss:// URL in production. {_LOCAL_ONLY}"
+    )
+CELERY_BROKER_URL = REDIS_URL
+# Shared by every gunicorn worker: DRF keeps the token endpoint's rate-limit history in the
+# default cache, and a per-process cache would give each worker a budget of its own.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "kongchuo",
+    }
+}
+
 DEBUG = env_bool("DEBUG", False)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -17,7 +17,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Throttling is tested on its own with a low rate; the rest of the suite logs in often.
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "auth_address": "1000/min"},
+}
 # Static files come from the finders in tests; no collectstatic run is needed.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
