@@ -3,21 +3,25 @@ and may see them (then the reveal is in the audit trail too). Every export is lo
 
 from accounts import audit
 from accounts.choices import AuditAction, Capability
-from accounts.services import has_capability
+from accounts.permissions import can
 from kongchuo.errors import AppError
 from kongchuo.xlsx import workbook_bytes
+from students.calendar import TermCalendars, term_calendars
 
+from . import terms
 from .models import LedgerEntry
 
 HEADINGS = [
     "序号", "姓名", "性别", "出生日期", "身份证号", "学校", "年级", "责任乡镇", "类别", "来源",
     "状态", "学籍核查结果", "主要辍学原因", "其他原因", "人员现状", "重点群体", "控辍保学措施",
-    "发现日期", "已分类学期", "是否逾期未分类", "是否反弹", "销号原因", "销号时间",
+    "发现日期", "最近分类复核日期", "已分类学期", "是否逾期未分类", "是否反弹", "销号原因",
+    "销号时间",
 ]  # fmt: skip
 _TEXT_COLUMNS = frozenset({HEADINGS.index("身份证号")})
 
 
-def _row(index: int, entry: LedgerEntry, reveal: bool) -> list:
+def _row(index: int, entry: LedgerEntry, reveal: bool, calendars: TermCalendars) -> list:
+    reviewed_term = terms.reviewed_term(calendars, entry)
     return [
         index,
         entry.name,
@@ -37,7 +41,8 @@ def _row(index: int, entry: LedgerEntry, reveal: bool) -> list:
         "、".join(entry.key_group_labels),
         entry.measures,
         entry.found_on,
-        entry.reviewed_term,
+        entry.reviewed_on,
+        reviewed_term.name if reviewed_term is not None else "",
         entry.is_overdue,
         entry.previous_id is not None,
         entry.get_closure_reason_display(),
@@ -46,11 +51,13 @@ def _row(index: int, entry: LedgerEntry, reveal: bool) -> list:
 
 
 def export_entries(*, by, entries, reveal: bool = False) -> tuple[bytes, int]:
-    """``entries`` (already scoped and filtered) as an XLSX workbook, logged."""
-    if reveal and not has_capability(by, Capability.REVEAL_IDENTITY):
+    """``entries`` (from selectors.entries: scoped, filtered, with ``is_overdue``) as an XLSX
+    workbook, logged."""
+    if reveal and not can(by, Capability.REVEAL_IDENTITY):
         raise AppError("当前账号无权导出完整身份证号。")
+    calendars = term_calendars()
     rows = (
-        _row(index, entry, reveal)
+        _row(index, entry, reveal, calendars)
         for index, entry in enumerate(entries.iterator(chunk_size=2000), start=1)
     )
     content, count = workbook_bytes("台账", HEADINGS, rows, text_columns=_TEXT_COLUMNS)

@@ -1,9 +1,9 @@
 from django.db import models
-from django.utils import timezone
 
 from accounts import jurisdiction
 from accounts.models import Region, School, User, grade_label
 from kongchuo.append_only import AppendOnlyModel
+from kongchuo.json_lookups import HasValue
 from kongchuo.masking import mask_id_number, mask_phone
 from students.choices import Gender, KeyGroup
 from students.models import Student
@@ -19,7 +19,6 @@ from .choices import (
     State,
     Whereabouts,
 )
-from .terms import is_review_overdue
 
 
 class LedgerEntry(models.Model):
@@ -89,7 +88,8 @@ class LedgerEntry(models.Model):
     key_groups = models.JSONField("重点群体", default=list, blank=True)
     measures = models.TextField("控辍保学措施", blank=True)
     found_on = models.DateField("发现日期")
-    reviewed_term = models.CharField("已分类学期", max_length=30, blank=True)
+    # The day of the last 学期分类复核 (the day of creation until the first): see ledger.terms.
+    reviewed_on = models.DateField("最近分类复核日期", editable=False)
     closure_reason = models.CharField(
         "销号原因", max_length=20, choices=ClosureReason.choices, blank=True
     )
@@ -121,7 +121,12 @@ class LedgerEntry(models.Model):
                 name="one_open_ledger_entry_per_student",
             ),
         ]
-        indexes = [models.Index(fields=["township", "state"], name="ledger_township_state")]
+        indexes = [
+            models.Index(fields=["township", "state"], name="ledger_township_state"),
+            # With the GIN index on other_reasons (PostgreSQL, migration 0007) the reason
+            # filter (main reason or another reason) is a bitmap OR of two index scans.
+            models.Index(fields=["reason"], name="ledger_reason"),
+        ]
 
     def __str__(self):
         return f"{self.name}（{self.get_kind_display()}）"
@@ -129,11 +134,6 @@ class LedgerEntry(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
-
-    @property
-    def is_overdue(self) -> bool:
-        """Open and not reviewed for the term after its classification month."""
-        return self.is_open and is_review_overdue(self.reviewed_term, timezone.localdate())
 
     @property
     def masked_id_number(self) -> str:
@@ -158,6 +158,11 @@ class LedgerEntry(models.Model):
     @property
     def audit_region_code(self) -> str:
         return self.township.code
+
+
+# Both hold JSON lists of choice values: ``key_groups__has_value="left_behind"``.
+for _field in ("key_groups", "other_reasons"):
+    LedgerEntry._meta.get_field(_field).register_lookup(HasValue)
 
 
 class EntryEvent(AppendOnlyModel):

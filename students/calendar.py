@@ -12,6 +12,7 @@ over it:
 
 Reads: ``calendar_for(school)`` and ``calendars_for(schools)`` build ``Calendar`` objects
 from a constant number of queries; every question after that is answered in memory.
+``term_calendars()`` holds the terms (not the days) of every calendar, from one query.
 Writes: ``term_save``, ``term_delete``, ``day_set``, ``day_clear`` — the owner is a county
 (a county-level Region, the default calendar) or a school (its override).
 """
@@ -24,14 +25,16 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, Capability, RegionLevel
 from accounts.models import Region, School, User
-from accounts.services import has_capability, require_capability
+from accounts.permissions import refusal, require
 from kongchuo.errors import AppError
 
 from .models import CalendarDay, DayKind, Term
+from .permissions import CALENDAR_EDIT
 
 Owner = Region | School
 _ONE_DAY = datetime.timedelta(days=1)
@@ -61,6 +64,17 @@ class Calendar:
         if index >= 0 and day <= self.terms[index].end:
             return self.terms[index]
         return None
+
+    def latest_term(self, day: datetime.date) -> Term | None:
+        """The latest term that started on or before ``day``: the term a day belongs to for
+        the ledger's classification, so a break belongs to the term before it. None before
+        the first term."""
+        index = bisect.bisect_right(self._starts, day) - 1
+        return self.terms[index] if index >= 0 else None
+
+    def next_start(self, term: Term) -> datetime.date | None:
+        """The first day of the term after ``term``, or None when none is set yet."""
+        return self._next_term_start(term.start)
 
     def is_school_day(self, day: datetime.date) -> bool:
         if self.term_of(day) is None:
@@ -165,6 +179,49 @@ def calendars_for(schools: Iterable[School | int]) -> dict[int, Calendar]:
     }
 
 
+@dataclass(frozen=True)
+class TermCalendars:
+    """The terms of every calendar at once, without the special days: each county's default
+    and, for each school with terms of its own, its effective terms (see ``_merge``). For
+    questions about many schools' terms at province scale (the ledger's 学期分类复核)."""
+
+    counties: dict[int, Calendar]  # county id → its default calendar; counties with terms
+    schools: dict[int, tuple[int, Calendar]]  # school with own terms → (county id, calendar)
+
+    def of(self, *, county_id: int | None, school_id: int | None = None) -> Calendar:
+        """The effective calendar of ``school_id`` in ``county_id``, or without a school the
+        county's default."""
+        if school_id is not None and school_id in self.schools:
+            return self.schools[school_id][1]
+        return self.counties.get(county_id, _NO_TERMS)
+
+
+_NO_TERMS = Calendar()
+
+
+def term_calendars() -> TermCalendars:
+    """Every term in one query: the counties' defaults and the schools that override them."""
+    county_terms = defaultdict(list)
+    school_terms = defaultdict(list)
+    county_of_school = {}
+    rows = Term.objects.annotate(school_county=F("school__township__parent_id"))
+    for term in rows.order_by("start", "pk"):
+        if term.school_id:
+            school_terms[term.school_id].append(term)
+            county_of_school[term.school_id] = term.school_county
+        else:
+            county_terms[term.county_id].append(term)
+    counties = {county: Calendar(terms=tuple(terms)) for county, terms in county_terms.items()}
+    schools = {
+        school: (
+            county_of_school[school],
+            _merge(counties.get(county_of_school[school], _NO_TERMS), terms, {}),
+        )
+        for school, terms in school_terms.items()
+    }
+    return TermCalendars(counties=counties, schools=schools)
+
+
 def calendar_for(school: School | int) -> Calendar:
     """One school's effective calendar (three queries)."""
     school_id = school if isinstance(school, int) else school.pk
@@ -220,27 +277,16 @@ def calendar_rows(owner: Owner) -> tuple[list[Term], list[CalendarDay]]:
 # --- writing --------------------------------------------------------------------------------
 
 
-def may_edit(user, owner: Owner) -> bool:
-    """County accounts edit their county's default; school accounts edit their school's
-    override (a 中心校 also its attached schools'). Nobody edits the other kind."""
-    if not has_capability(user, Capability.MANAGE_CALENDAR):
-        return False
-    if user.is_superuser and not user.role:
-        return True
-    if isinstance(owner, School):
-        return bool(user.school_id) and jurisdiction.contains(user, owner)
-    return not user.school_id and user.region_id == owner.pk
-
-
 def _require_editable(by: User, owner: Owner) -> None:
-    require_capability(by, Capability.MANAGE_CALENDAR)
+    require(by, Capability.MANAGE_CALENDAR)
     if isinstance(owner, Region) and owner.level != RegionLevel.COUNTY:
         raise AppError("默认校历只能由县设定。", field="owner")
     if not jurisdiction.contains(by, owner):
         # The same answer as for a missing unit: nothing is said about other areas.
         raise AppError("未找到该单位。", field="owner")
-    if not may_edit(by, owner):
-        raise AppError("县级账号只能修改本县默认校历，学校账号只能修改本校校历。", field="owner")
+    reason = refusal(by, CALENDAR_EDIT, owner)
+    if reason is not None:
+        raise AppError(reason, field="owner")
 
 
 def _owner_fields(owner: Owner) -> dict:

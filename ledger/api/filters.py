@@ -1,6 +1,6 @@
 import django_filters
-from django_filters.widgets import BooleanWidget
 
+from kongchuo.filters import IdFilter, IsoDateTimeFilter, StrictBooleanFilter
 from students.choices import KeyGroup
 
 from .. import selectors
@@ -19,8 +19,8 @@ class LedgerEntryFilter(django_filters.FilterSet):
     """
 
     # Ids are compared as numbers, not looked up: an out-of-area id simply matches nothing.
-    township = django_filters.NumberFilter(label="责任乡镇编号")
-    school = django_filters.NumberFilter(label="学校编号")
+    township = IdFilter(label="责任乡镇编号")
+    school = IdFilter(label="学校编号")
     grade = django_filters.NumberFilter(label="年级")
     kind = django_filters.ChoiceFilter(choices=EntryKind.choices, label="类别")
     state = django_filters.ChoiceFilter(choices=State.choices, label="状态")
@@ -28,11 +28,13 @@ class LedgerEntryFilter(django_filters.FilterSet):
         choices=Reason.choices, label="辍学原因（主要原因或其他原因）"
     )
     key_group = django_filters.ChoiceFilter(choices=KeyGroup.choices, label="重点群体")
-    term = django_filters.DateFilter(label="发现日期所在学期（该学期内任一日期，如开学日期）")
-    overdue = django_filters.BooleanFilter(widget=BooleanWidget(), label="逾期未分类复核")
-    rebound = django_filters.BooleanFilter(widget=BooleanWidget(), label="反弹（曾销号）")
+    term = django_filters.DateFilter(
+        label="发现日期所在学期：该日期在各记录所属校历中所在的学期（从该学期开学到下学期开学前）"
+    )
+    overdue = StrictBooleanFilter(label="逾期未分类（本学期开学一个月内未做学期分类复核）")
+    rebound = StrictBooleanFilter(label="反弹（曾销号）")
     q = django_filters.CharFilter(label="姓名（包含）或身份证号（完整）")
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="更新时间不早于（ISO 8601）"
     )
 

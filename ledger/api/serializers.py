@@ -9,11 +9,11 @@ from rest_framework import serializers
 
 from accounts.api.base import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField
 from accounts.models import Region
-from kongchuo.api import by_id_or_code
+from kongchuo.api import BlankAsNullChoiceField, by_id_or_code
 from students.choices import Gender, KeyGroup
 from students.models import Student
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..choices import (
     Action,
     ClosureReason,
@@ -22,6 +22,7 @@ from ..choices import (
     Reason,
     RecordCheck,
     Source,
+    State,
     Whereabouts,
 )
 from ..models import EntryEvent, LedgerEntry
@@ -177,6 +178,9 @@ class EntryEventSerializer(serializers.ModelSerializer):
     """One line of an entry's timeline."""
 
     action_display = serializers.CharField(source="get_action_display", read_only=True)
+    state_before = BlankAsNullChoiceField(
+        label="操作前状态", choices=State.choices, help_text="登记（新建）时为 null"
+    )
     state_after_display = serializers.CharField(source="get_state_after_display", read_only=True)
     actor = serializers.SerializerMethodField(
         label="操作人", help_text=f"考勤规则自动执行的操作为“{services.RULE_ACTOR}”"
@@ -246,7 +250,16 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     parent_contact = serializers.CharField(
         source="masked_parent_contact", label="父母联系方式（脱敏）", read_only=True
     )
-    is_overdue = serializers.BooleanField(label="逾期未分类复核", read_only=True)
+    # Annotated by selectors.with_overdue (the viewset's queryset): the school calendar's rule.
+    is_overdue = serializers.BooleanField(
+        label="逾期未分类（本学期开学一个月内未做学期分类复核）", read_only=True
+    )
+    record_check = BlankAsNullChoiceField(
+        label="学籍核查结果", choices=RecordCheck.choices, help_text="未核查时为 null"
+    )
+    closure_reason = BlankAsNullChoiceField(
+        label="销号原因", choices=ClosureReason.choices, help_text="未申请销号时为 null"
+    )
 
     class Meta:
         model = LedgerEntry
@@ -288,7 +301,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "key_group_labels",
             "measures",
             "found_on",
-            "reviewed_term",
+            "reviewed_on",
             "is_overdue",
             "review_flag",
             "closure_reason",
@@ -317,7 +330,7 @@ class LedgerEntryDetailSerializer(LedgerEntrySerializer):
     def get_possible_actions(self, entry: LedgerEntry) -> list[str]:
         return [
             action.value
-            for action in services.possible_actions(self.context["request"].user, entry)
+            for action in permissions.possible_actions(self.context["request"].user, entry)
         ]
 
 

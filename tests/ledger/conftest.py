@@ -13,7 +13,7 @@ from ledger.models import LedgerEntry
 from ledger.services import EntryData
 from students import services as student_services
 from students.choices import Gender
-from students.models import EnrollmentEvent, Student
+from students.models import EnrollmentEvent, Student, Term
 from tests.students.factories import id_number, student_data
 
 # One account of every role, all inside county A and able to see the child of ``child``.
@@ -86,6 +86,15 @@ def unenrolled_data(world, **overrides) -> EntryData:
 
 def create_entry(world, student=None, username=SCHOOL_USER, **overrides) -> LedgerEntry:
     return services.entry_create(by=world.user(username), data=entry_data(student, **overrides))
+
+
+def add_term(owner: Region | School, start: datetime.date, end: datetime.date, name="") -> Term:
+    """A term of a county's default calendar (a county Region) or of a school's own, written
+    directly: the calendar's services are tested in tests/students."""
+    owner_field = "school" if isinstance(owner, School) else "county"
+    return Term.objects.create(
+        **{owner_field: owner}, start=start, end=end, name=name or f"{start:%Y-%m-%d}起学期"
+    )
 
 
 def fresh(entry: LedgerEntry) -> LedgerEntry:

@@ -10,10 +10,10 @@ from accounts import jurisdiction
 from ledger import selectors, services
 from ledger.choices import EntryKind, Reason, State
 from ledger.models import LedgerEntry
-from ledger.terms import term_of
 from students.choices import KeyGroup
 from tests.ledger.conftest import (
     APPROVER,
+    add_term,
     create_entry,
     entry_in,
     make_student,
@@ -128,27 +128,35 @@ def test_filter_by_key_group_uses_the_snapshot(world):
 
 def test_filter_by_term_uses_the_date_found(world):
     today = timezone.localdate()
-    this_term = term_of(today)
-    last_term_day = this_term.start - datetime.timedelta(days=1)
+    county_a = township(world).parent
+    last_term = add_term(
+        county_a, today - datetime.timedelta(days=300), today - datetime.timedelta(days=150)
+    )
+    this_term = add_term(
+        county_a, today - datetime.timedelta(days=100), today + datetime.timedelta(days=50)
+    )
     now = create_entry(world, make_student(world), found_on=today)
-    before = create_entry(world, make_student(world), found_on=last_term_day)
+    # In the break after the last term: it belongs to the last term.
+    before = create_entry(
+        world, make_student(world), found_on=last_term.end + datetime.timedelta(days=1)
+    )
     county = world.user(APPROVER)
     assert _ids(selectors.entries(county, term=this_term.start.isoformat())) == {now.pk}
-    last = term_of(last_term_day).start.isoformat()
-    assert _ids(selectors.entries(county, term=last)) == {before.pk}
+    assert _ids(selectors.entries(county, term=last_term.start.isoformat())) == {before.pk}
     # Any day of a term names the term; nonsense is no filter.
     assert _ids(selectors.entries(county, term=today.isoformat())) == {now.pk}
     assert selectors.entries(county, term="not-a-date").count() == 2
 
 
 def test_filter_overdue_lists_unreviewed_open_entries(world):
+    today = timezone.localdate()
+    # The current term started 40 days ago: its classification month is over.
+    add_term(township(world).parent, today - datetime.timedelta(days=40), today)
     stale = create_entry(world, make_student(world))
     create_entry(world, make_student(world))
-    LedgerEntry.objects.filter(pk=stale.pk).update(reviewed_term="2000-2001学年第一学期")
-    today = timezone.localdate()
-    overdue = _ids(selectors.entries(world.user(APPROVER), overdue=True))
-    # During a term's first month nothing is overdue yet (see test_terms for both sides).
-    assert overdue == ({stale.pk} if today > term_of(today).review_deadline else set())
+    LedgerEntry.objects.filter(pk=stale.pk).update(reviewed_on=datetime.date(2000, 9, 1))
+    assert _ids(selectors.entries(world.user(APPROVER), overdue=True)) == {stale.pk}
+    # See test_terms for the rule's edges.
 
 
 def test_filter_open_only_leaves_out_excluded_and_closed(world):

@@ -1,39 +1,75 @@
-"""Term classification (DOMAIN.md §5, 000): within one month of each term start every open
-entry is reviewed for the term; afterwards an unreviewed one is overdue. The term functions
-take dates, so no clock is frozen."""
+"""学期分类复核 on the school calendar (DOMAIN.md §5, 000): every open entry is classified within
+one month of each term start of its own calendar; afterwards an open entry not reviewed since
+that term started is 逾期未分类. The day is passed in, so no clock is frozen."""
 
 import datetime
+import importlib
+import io
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
+from openpyxl import load_workbook
 
-from ledger import selectors, services
+from accounts.models import Region
+from ledger import selectors, services, terms
 from ledger.choices import State
+from ledger.exports import HEADINGS
 from ledger.models import LedgerEntry
-from ledger.terms import Term, is_review_overdue, next_start, term_of
-from tests.ledger.conftest import SCHOOL_USER, create_entry, entry_in, fresh, make_student
+from students.calendar import term_calendars
+from tests.ledger.conftest import (
+    APPROVER,
+    COUNTY_USER,
+    SCHOOL_USER,
+    add_term,
+    create_entry,
+    entry_in,
+    make_student,
+    school_of,
+    unenrolled_data,
+)
+
+pytestmark = pytest.mark.django_db
 
 D = datetime.date
+COUNTY_A, COUNTY_B = "532926", "530102"
+SPRING = (D(2026, 3, 1), D(2026, 7, 10))
+AUTUMN = (D(2026, 9, 1), D(2027, 1, 20))
 
 
-@pytest.mark.parametrize(
-    ("day", "label", "start"),
-    [
-        (D(2025, 9, 1), "2025-2026学年第一学期", D(2025, 9, 1)),
-        (D(2025, 12, 31), "2025-2026学年第一学期", D(2025, 9, 1)),
-        (D(2026, 2, 28), "2025-2026学年第一学期", D(2025, 9, 1)),
-        (D(2026, 3, 1), "2025-2026学年第二学期", D(2026, 3, 1)),
-        (D(2026, 8, 31), "2025-2026学年第二学期", D(2026, 3, 1)),
-        (D(2026, 1, 1), "2025-2026学年第一学期", D(2025, 9, 1)),
-    ],
-)
-def test_term_of_a_day_is_the_latest_term_start_on_or_before_it(day, label, start):
-    assert term_of(day) == Term(label=label, start=start)
+def county(code: str) -> Region:
+    return Region.objects.get(code=code)
 
 
-def test_next_start_is_the_first_day_after_the_term():
-    assert next_start(term_of(D(2025, 10, 1))) == D(2026, 3, 1)
-    assert next_start(term_of(D(2026, 3, 1))) == D(2026, 9, 1)
+def school_year(code: str, autumn_start: datetime.date = AUTUMN[0]) -> None:
+    """County ``code``'s default calendar: spring and autumn 2026."""
+    add_term(county(code), *SPRING, name="2025-2026学年第二学期")
+    add_term(county(code), autumn_start, AUTUMN[1], name="2026-2027学年第一学期")
+
+
+def reviewed(entry: LedgerEntry, day: datetime.date) -> LedgerEntry:
+    LedgerEntry.objects.filter(pk=entry.pk).update(reviewed_on=day)
+    return entry
+
+
+def overdue_on(day: datetime.date, username: str = APPROVER) -> set[int]:
+    """The entries overdue on ``day``; the flag on every row and the filter agree."""
+    listed = selectors.entries(_user(username), today=day)
+    flagged = {entry.pk for entry in listed if entry.is_overdue}
+    filtered = set(
+        selectors.entries(_user(username), today=day, overdue=True).values_list("pk", flat=True)
+    )
+    assert flagged == filtered
+    return flagged
+
+
+def _user(username):
+    from accounts.models import User
+
+    return User.objects.select_related("region", "school").get(username=username)
+
+
+# -- the classification month ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -50,68 +86,232 @@ def test_next_start_is_the_first_day_after_the_term():
     ],
 )
 def test_review_deadline_is_the_end_of_the_first_month_of_the_term(start, deadline):
-    assert Term(label="x", start=start).review_deadline == deadline
+    assert terms.review_deadline(start) == deadline
 
 
-def test_configured_term_starts_are_used(settings):
-    settings.LEDGER_TERM_STARTS = ((2, 20), (8, 25))
-    assert term_of(D(2026, 2, 19)) == Term("2025-2026学年第一学期", D(2025, 8, 25))
-    assert term_of(D(2026, 2, 20)).start == D(2026, 2, 20)
-    assert term_of(D(2026, 2, 20)).review_deadline == D(2026, 3, 19)
+def test_the_current_term_is_the_latest_started_so_the_summer_break_belongs_to_the_term_before(
+    world,
+):
+    school_year(COUNTY_A)
+    cal = term_calendars().of(county_id=county(COUNTY_A).pk)
+    assert cal.latest_term(D(2026, 2, 28)) is None  # before the calendar's first term
+    assert cal.latest_term(D(2026, 3, 1)).name == "2025-2026学年第二学期"
+    assert cal.latest_term(D(2026, 8, 15)).name == "2025-2026学年第二学期"  # the summer break
+    assert cal.latest_term(D(2026, 9, 1)).name == "2026-2027学年第一学期"
+    assert cal.next_start(cal.latest_term(D(2026, 8, 15))) == AUTUMN[0]
+    assert cal.next_start(cal.latest_term(D(2026, 9, 1))) is None
 
 
-def test_an_entry_from_last_term_not_reviewed_is_overdue_after_the_first_month():
-    last, this = term_of(D(2026, 5, 1)).label, term_of(D(2026, 9, 1)).label
-    assert not is_review_overdue(last, D(2026, 9, 1))
-    assert not is_review_overdue(last, D(2026, 9, 30))
-    assert is_review_overdue(last, D(2026, 10, 1))
-    assert not is_review_overdue(this, D(2026, 10, 1))
+# -- overdue ---------------------------------------------------------------------------------
 
 
-def test_recent_terms_newest_first():
-    terms = selectors.recent_terms(D(2026, 10, 1), count=3)
-    assert [t.start for t in terms] == [D(2026, 9, 1), D(2026, 3, 1), D(2025, 9, 1)]
-
-
-@pytest.mark.django_db
-def test_an_entry_is_classified_for_the_term_it_is_created_in(world, child):
+def test_an_entry_counts_as_classified_for_the_term_it_is_created_in(world, child):
+    today = timezone.localdate()
+    add_term(county(COUNTY_A), today - datetime.timedelta(days=60), today)
     entry = create_entry(world, child)
-    assert entry.reviewed_term == term_of(timezone.localdate()).label
-    assert not entry.is_overdue
+    assert entry.reviewed_on == today
+    assert overdue_on(today) == set()
 
 
-def _overdue(day):
-    return set(LedgerEntry.objects.filter(selectors.overdue_filter(today=day)))
+def test_overdue_follows_the_county_default_calendar_and_the_last_day_of_the_month_is_not_overdue(
+    world, child
+):
+    school_year(COUNTY_A)
+    stale = reviewed(create_entry(world, child), D(2026, 8, 20))
+    reviewed(create_entry(world, make_student(world)), D(2026, 9, 2))
+    assert overdue_on(D(2026, 9, 15)) == set()  # inside the classification month
+    assert overdue_on(D(2026, 9, 30)) == set()  # its last day
+    assert overdue_on(D(2026, 10, 1)) == {stale.pk}  # the day after
 
 
-@pytest.mark.django_db
-def test_overdue_filter_finds_open_entries_not_reviewed_for_this_term(world, child):
-    stale = create_entry(world, child)
-    closed = entry_in(world, State.CLOSED, make_student(world))
-    current = create_entry(world, make_student(world))
-    LedgerEntry.objects.filter(pk__in=[stale.pk, closed.pk]).update(
-        reviewed_term="2025-2026学年第二学期"
+def test_a_school_overriding_with_a_later_term_start_has_a_later_deadline(world, child):
+    school_year(COUNTY_A)
+    # The 中心学校 starts its own autumn term on 15 September; the county's other schools
+    # keep the county's 1 September.
+    add_term(school_of(world, SCHOOL_USER), D(2026, 9, 15), D(2027, 1, 25), name="本校秋季学期")
+    own = reviewed(create_entry(world, child), D(2026, 9, 10))
+    other = reviewed(
+        create_entry(world, make_student(world, "xz1_xx4_guanli", grade=8), "xz1_xx4_guanli"),
+        D(2026, 9, 10),
     )
-    LedgerEntry.objects.filter(pk=current.pk).update(reviewed_term="2026-2027学年第一学期")
-    # During the classification month nothing is overdue yet.
-    assert _overdue(D(2026, 9, 15)) == set()
-    # After it, the open entry not reviewed for the term is; the closed one never is.
-    assert _overdue(D(2026, 10, 1)) == {stale}
-    # In the next term, both open entries are overdue once its first month is over.
-    assert _overdue(D(2027, 3, 31)) == set()
-    assert _overdue(D(2027, 4, 1)) == {stale, current}
+    # 9-10 is after the county's start, before the school's: reviewed for the county's term,
+    # not for the school's own one.
+    assert overdue_on(D(2026, 10, 1)) == set()
+    assert overdue_on(D(2026, 10, 14)) == set()
+    assert overdue_on(D(2026, 10, 15)) == {own.pk}
+    reviewed(other, D(2026, 8, 31))
+    assert overdue_on(D(2026, 10, 1)) == {other.pk}
 
 
-@pytest.mark.django_db
+def test_an_entry_without_a_school_follows_its_township_county(world):
+    school_year(COUNTY_A)
+    unborn = services.entry_create(by=_user(COUNTY_USER), data=unenrolled_data(world))
+    assert unborn.school_id is None
+    reviewed(unborn, D(2026, 8, 31))
+    assert overdue_on(D(2026, 9, 30)) == set()
+    assert overdue_on(D(2026, 10, 1)) == {unborn.pk}
+
+
+def test_a_county_without_terms_has_no_overdue_entries(world):
+    school_year(COUNTY_A)
+    b_entry = create_entry(world, make_student(world, "c2_xz1_xx1_guanli"), "c2_xz1_xx1_guanli")
+    reviewed(b_entry, D(2020, 1, 1))
+    assert overdue_on(D(2026, 10, 1), "c2_xian_admin") == set()
+    assert overdue_on(D(2026, 10, 1), "sheng_dudao") == set()
+
+
+def test_the_summer_break_belongs_to_the_spring_term(world, child):
+    school_year(COUNTY_A)
+    in_spring = reviewed(create_entry(world, child), D(2026, 3, 20))
+    before_spring = reviewed(create_entry(world, make_student(world)), D(2026, 2, 20))
+    # August: no term is in session, the spring term is still the current one.
+    assert overdue_on(D(2026, 8, 15)) == {before_spring.pk}
+    # A review in the break counts for the spring term, not for the autumn one.
+    reviewed(before_spring, D(2026, 8, 15))
+    assert overdue_on(D(2026, 8, 16)) == set()
+    assert overdue_on(D(2026, 10, 1)) == {in_spring.pk, before_spring.pk}
+
+
+def test_closed_and_excluded_entries_are_never_overdue(world, child):
+    school_year(COUNTY_A)
+    closed = entry_in(world, State.CLOSED, child)
+    excluded = entry_in(world, State.EXCLUDED, make_student(world))
+    for entry in (closed, excluded):
+        reviewed(entry, D(2026, 1, 1))
+    assert overdue_on(D(2026, 10, 1)) == set()
+
+
 def test_review_clears_overdue(world, child):
     today = timezone.localdate()
-    term = term_of(today)
-    # A day of this term after its classification month (today itself once it is over).
-    day = max(today, term.review_deadline + datetime.timedelta(days=1))
-    entry = create_entry(world, child)
-    LedgerEntry.objects.filter(pk=entry.pk).update(reviewed_term="2000-2001学年第一学期")
-    assert _overdue(day) == {entry}
-    assert fresh(entry).is_overdue == (today > term.review_deadline)
-    entry = services.entry_review(by=world.user(SCHOOL_USER), entry=entry, note="仍在家")
-    assert _overdue(day) == set()
-    assert not fresh(entry).is_overdue
+    start = today - datetime.timedelta(days=40)  # its classification month is over
+    add_term(county(COUNTY_A), start, today + datetime.timedelta(days=60), name="本学期")
+    entry = reviewed(create_entry(world, child), start - datetime.timedelta(days=1))
+    assert overdue_on(today) == {entry.pk}
+    services.entry_review(by=_user(SCHOOL_USER), entry=entry, note="仍在家")
+    assert overdue_on(today) == set()
+    entry.refresh_from_db()
+    assert entry.reviewed_on == today
+    assert entry.events.order_by("-id")[0].note == "本学期：仍在家"
+
+
+def test_the_overdue_flag_and_the_reviewed_term_reach_the_page_the_api_and_the_export(world, child):
+    today = timezone.localdate()
+    start = today - datetime.timedelta(days=40)
+    add_term(county(COUNTY_A), start, today + datetime.timedelta(days=60), name="本学期")
+    entry = reviewed(create_entry(world, child), start - datetime.timedelta(days=1))
+    add_term(
+        county(COUNTY_A),
+        start - datetime.timedelta(days=200),
+        start - datetime.timedelta(days=100),
+        name="上学期",
+    )
+    client = world.client(COUNTY_USER)
+    page = client.get(f"/ledger/{entry.pk}/").content.decode()
+    assert 'data-testid="overdue"' in page and "上学期" in page
+    listed = client.get("/ledger/")
+    assert [row.is_overdue for row in listed.context["object_list"]] == [True]
+    assert listed.context["overdue_count"] == 1
+    body = world.token_client(COUNTY_USER).get(f"/api/v1/ledger-entries/{entry.pk}/").json()
+    assert body["is_overdue"] is True
+    assert body["reviewed_on"] == (start - datetime.timedelta(days=1)).isoformat()
+    rows = list(
+        load_workbook(io.BytesIO(client.get("/ledger/export/").content)).active.iter_rows(
+            values_only=True
+        )
+    )
+    row = dict(zip(HEADINGS, rows[1], strict=True))
+    assert row["已分类学期"] == "上学期" and row["是否逾期未分类"] == "是"
+
+
+# -- the data migration ----------------------------------------------------------------------
+
+
+def test_migration_takes_the_newest_review_day_or_else_the_creation_day(world, child, monkeypatch):
+    """Entries written before the calendar held a term label: the migration gives each the
+    local day of its newest 学期分类复核, or else the day it was created."""
+    migration = importlib.import_module("ledger.migrations.0005_reviewed_on")
+    other_child = make_student(world)
+
+    def at(iso):
+        monkeypatch.setattr(timezone, "now", lambda: datetime.datetime.fromisoformat(iso))
+
+    at("2026-08-31T16:30:00+00:00")  # 2026-09-01 00:30 in Beijing time
+    never_reviewed = create_entry(world, other_child)
+    twice = create_entry(world, child)
+    at("2026-09-10T02:00:00+00:00")
+    services.entry_review(by=_user(SCHOOL_USER), entry=twice, note="第一次")
+    at("2026-10-19T16:30:00+00:00")  # 2026-10-20 00:30 in Beijing time
+    services.entry_review(by=_user(SCHOOL_USER), entry=twice, note="第二次")
+    monkeypatch.undo()
+    LedgerEntry.objects.update(reviewed_on=D(2000, 1, 1))
+
+    migration.fill_reviewed_on(apps, None)
+
+    assert LedgerEntry.objects.get(pk=twice.pk).reviewed_on == D(2026, 10, 20)
+    assert LedgerEntry.objects.get(pk=never_reviewed.pk).reviewed_on == D(2026, 9, 1)
+
+
+# -- the term filter -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_counties(world):
+    """County A starts its autumn term on 1 September, county B on 7 September."""
+    school_year(COUNTY_A)
+    school_year(COUNTY_B, autumn_start=D(2026, 9, 7))
+    b_school = "c2_xz1_xx1_guanli"
+    return {
+        "a_autumn": create_entry(world, make_student(world), found_on=D(2026, 9, 3)),
+        "b_spring": create_entry(
+            world, make_student(world, b_school), b_school, found_on=D(2026, 9, 3)
+        ),
+        "b_autumn": create_entry(
+            world, make_student(world, b_school), b_school, found_on=D(2026, 9, 8)
+        ),
+    }
+
+
+def test_term_filter_takes_the_term_of_each_entrys_own_calendar(world, two_counties):
+    province = _user("sheng_dudao")
+
+    def found_in(day):
+        return {entry.pk for entry in selectors.entries(province, term=day.isoformat())}
+
+    e = {name: entry.pk for name, entry in two_counties.items()}
+    # 7 September is in both counties' autumn terms.
+    assert found_in(D(2026, 9, 7)) == {e["a_autumn"], e["b_autumn"]}
+    # 3 September: county A's autumn, but county B's spring term (its break runs to 9-06).
+    assert found_in(D(2026, 9, 3)) == {e["a_autumn"], e["b_spring"]}
+    assert found_in(D(2026, 5, 1)) == {e["b_spring"]}
+    # Before any term: nothing.
+    assert found_in(D(2025, 5, 1)) == set()
+
+
+def test_term_choices_above_the_county_carry_a_day_inside_every_countys_term(world, two_counties):
+    options = selectors.term_options(_user("sheng_dudao"), today=D(2026, 12, 2))
+    assert [(o.name, o.day) for o in options] == [
+        ("2026-2027学年第一学期", D(2026, 9, 7)),
+        ("2025-2026学年第二学期", D(2026, 3, 1)),
+    ]
+    # The option's day selects the term in both counties.
+    listed = selectors.entries(_user("sheng_dudao"), term=options[0].day.isoformat())
+    assert {entry.pk for entry in listed} == {
+        two_counties["a_autumn"].pk,
+        two_counties["b_autumn"].pk,
+    }
+
+
+def test_term_choices_of_a_township_are_its_countys_and_of_a_school_its_own(world, two_counties):
+    add_term(school_of(world, SCHOOL_USER), D(2026, 9, 15), D(2027, 1, 25), name="本校秋季学期")
+    day = D(2026, 12, 2)
+    assert [(o.name, o.day) for o in selectors.term_options(_user("c2_xz1_ganbu"), today=day)] == [
+        ("2026-2027学年第一学期", D(2026, 9, 7)),
+        ("2025-2026学年第二学期", D(2026, 3, 1)),
+    ]
+    school = selectors.term_options(_user(SCHOOL_USER), today=day)
+    assert [(o.name, o.day) for o in school] == [
+        ("本校秋季学期", D(2026, 9, 15)),
+        ("2025-2026学年第二学期", D(2026, 3, 1)),
+    ]
+    # Terms not started yet are not offered.
+    assert selectors.term_options(_user("xz1_ganbu"), today=D(2026, 8, 1))[0].day == D(2026, 3, 1)

@@ -3,6 +3,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent, Region, School
 from kongchuo.errors import AppError
@@ -111,6 +113,32 @@ def test_a_school_term_replaces_the_county_term_it_overlaps(world, school, other
     assert own.term_starts == days("2026-09-07", "2027-03-01")
     assert default.is_school_day(D("2026-09-01"))
     assert default.is_school_day(D("2027-01-18"))
+
+
+def test_term_calendars_hold_the_same_terms_as_each_schools_calendar(world, school, other_school):
+    """The terms of every calendar at once (for the ledger's 学期分类复核) follow the same
+    override rule as one school's calendar, in one query."""
+    calendar.term_save(
+        by=world.user("xz1_xx1_xiaozhang"),
+        owner=school,
+        name="本校第一学期",
+        start=D("2026-09-07"),
+        end=D("2027-01-15"),
+    )
+    county_id = school.township.parent_id
+    with CaptureQueriesContext(connection) as captured:
+        every = calendar.term_calendars()
+    assert len(captured) == 1
+    for one in (school, other_school):
+        assert every.of(county_id=county_id, school_id=one.pk).terms == (
+            calendar.calendar_for(one).terms
+        )
+    assert set(every.schools) == {school.pk}
+    own = every.of(county_id=county_id, school_id=school.pk)
+    # The latest term started on or before a day: the winter break belongs to the term before.
+    assert own.latest_term(D("2027-02-01")).name == "本校第一学期"
+    assert own.next_start(own.latest_term(D("2027-02-01"))) == D("2027-03-01")
+    assert own.latest_term(D("2026-09-06")) is None
 
 
 def test_a_school_day_replaces_the_county_day_for_that_date(world, school, other_school):
