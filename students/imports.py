@@ -3,23 +3,33 @@
 Every row is checked before anything is written. The per-row rules are the services' own
 (``services.clean_fields``); the checks that need the database — schools and classes in the
 importer's area, 户籍地 codes, duplicates in the file and in the system — run once for the
-whole file, so a 50,000-row roster costs a handful of queries, not 50,000. Existing students
-(same ID number, else same 学籍号) in the importer's area are updated; new ones are created
-with their 入学注册 event; the writes are bulk operations in one transaction — on PostgreSQL
-new rows go in with COPY, which is several times faster than INSERT for 100,000 rows.
+whole file, so a 50,000-row roster costs a handful of queries, not 50,000. The import is
+the bulk variant of ``services.student_upsert``: existing students (same ID number, else same
+学籍号) are updated or refused by the same rule (``services.upsert_refusal``), new ones are
+created with their 入学注册 event, all rows made by the services' constructors, and each
+student gets its line in the audit trail (who changed what) as student_create or
+student_update would write it. The writes are bulk operations in one transaction — on
+PostgreSQL new rows go in with COPY, which is several times faster than INSERT for 100,000
+rows.
 """
 
 import csv
 import datetime
+import gc
+import html
 import io
+import json
 import logging
 import operator
+import posixpath
+import re
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import reduce
 from itertools import islice
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
@@ -30,11 +40,21 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from accounts import audit, jobs
 from accounts.choices import AuditAction, Capability, JobKind, JobStatus
-from accounts.models import Job, Region, School, SchoolClass, User, current_school_year, grade_label
+from accounts.models import (
+    AuditEvent,
+    Job,
+    Region,
+    School,
+    SchoolClass,
+    User,
+    current_school_year,
+    grade_label,
+)
+from accounts.permissions import require
 from kongchuo.errors import AppError
 
 from . import services
-from .choices import ENROLLED_STATUSES, EventKind, KeyGroup, Status
+from .choices import KeyGroup
 from .models import EnrollmentEvent, Guardian, Student
 from .roster import (
     BY_ATTRIBUTE,
@@ -57,12 +77,14 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 SHOWN_ERRORS = 50
 # IN lists are cut to this length: SQLite refuses statements with too many parameters.
 _CHUNK = 5000
+FORMULA_IN_FILE = (
+    "文件中有公式单元格，导入不读取公式的计算结果：请把公式改为直接填写的内容"
+    "（可复制后“选择性粘贴”为“数值”）后再上传。"
+)
 ID_AS_NUMBER = "身份证号被存成了数字，后几位可能已丢失：请把该列设为“文本”格式后重新填写。"
 NOT_XLSX = (
     "文件不是有效的 Excel（.xlsx）文件。旧版 .xls 或其他格式请在 Excel 中“另存为” .xlsx 后再上传。"
 )
-# A roster does not change 学籍 status: a child listed here must be (or stay) on the roll.
-_IMPORTABLE_STATUSES = ENROLLED_STATUSES | {Status.SUSPENDED}
 
 # The services name fields; the roster names columns.
 _FIELD_HEADINGS = {column.attribute: column.heading for column in ROSTER_COLUMNS} | {
@@ -160,6 +182,92 @@ def _read_sheet(content: bytes) -> list[list]:
         raise AppError(NOT_XLSX) from None
 
 
+# The worksheet XML of a cell that holds a formula: <c r="B7" …><f>A1</f><v>…</v></c>, the
+# formula element also as <f t="shared" …/>, any element perhaps with a namespace prefix.
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+# A sheet with any formula has a closing </f> (or </x:f>): a shared formula's other cells
+# hold an empty <f … si="0"/>, but its first cell holds the text.
+_FORMULA_MARKERS = (b"</f>", b":f>")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s>/])([^>]*)>")
+_CELL_REF = re.compile(rb"""\br\s*=\s*["']([A-Z]{1,3})([0-9]+)["']""")
+_SHEET_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?sheet\s([^>]*)>")
+_RELATIONSHIP_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?Relationship\s([^>]*)>")
+_ATTRIBUTE = re.compile(r"""([\w.:-]+)\s*=\s*(["'])(.*?)\2""")
+# How far before a formula element its cell's start tag is looked for.
+_CELL_TAG_REACH = 4096
+
+
+def _attributes(text: str) -> dict[str, str]:
+    return {name: html.unescape(value) for name, _, value in _ATTRIBUTE.findall(text)}
+
+
+def _worksheet_member(archive: zipfile.ZipFile) -> str | None:
+    """The zip member of the worksheet the import reads — the one titled SHEET_TITLE, else
+    the first, as _read_sheet picks it — found through the workbook's relationships."""
+    try:
+        book = archive.read("xl/workbook.xml").decode("utf-8")
+        relationships = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    except (KeyError, UnicodeDecodeError):
+        return None
+    sheets = [_attributes(tag) for tag in _SHEET_TAG.findall(book)]
+    if not sheets:
+        return None
+    sheet = next((s for s in sheets if s.get("name") == SHEET_TITLE), sheets[0])
+    # The relationship id is r:id, whatever the prefix of its namespace is called.
+    rel_id = next((v for k, v in sheet.items() if k.endswith(":id")), None)
+    targets = {
+        found.get("Id"): found.get("Target", "")
+        for found in map(_attributes, _RELATIONSHIP_TAG.findall(relationships))
+    }
+    target = targets.get(rel_id)
+    if not target:
+        return None
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join("xl", target))
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64  # ord("A") - 1
+    return index - 1
+
+
+def _formula_cells(content: bytes) -> dict[int, dict[int, str]]:
+    """The cells of the imported sheet that hold a formula: {row number: {column position:
+    cell reference}}. python-calamine reads only a formula's cached value (none at all in a
+    file that no spreadsheet program has recalculated), so the sheet's XML is searched: one
+    pass over text that calamine has just read, a fraction of the import's time."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        member = _worksheet_member(archive)
+        if member is None or member not in archive.namelist():
+            return {}
+        xml = archive.read(member)
+    # Nearly every roster has none: a plain search (memchr speed) says so before the regex.
+    if not any(marker in xml for marker in _FORMULA_MARKERS):
+        return {}
+    found: dict[int, dict[int, str]] = defaultdict(dict)
+    for match in _FORMULA.finditer(xml):
+        start = max(0, match.start() - _CELL_TAG_REACH)
+        tags = _CELL_TAG.findall(xml, start, match.start())
+        reference = _CELL_REF.search(tags[-1]) if tags else None
+        if reference is None:
+            # Cells need not name their place (the r attribute is optional); every program
+            # in use writes it, and without it the cell cannot be named to the user.
+            raise AppError(FORMULA_IN_FILE)
+        letters, row = reference.groups()
+        found[int(row)][_column_index(letters)] = (letters + row).decode()
+    return found
+
+
+def _formula_message(heading: str) -> str:
+    return (
+        f"该单元格是公式，导入不读取公式的计算结果：请删除公式，直接填写{heading}"
+        "（可复制后“选择性粘贴”为“数值”）。"
+    )
+
+
 def _columns(heading_row: list) -> dict[str, int]:
     """Column index by attribute; AppError naming what is missing or unknown."""
     index: dict[str, int] = {}
@@ -210,6 +318,8 @@ _Reader = tuple[Column, int, Callable, int | None]
 class _Table:
     columns: dict[str, int]
     rows: list[tuple[int, list]]  # (row number as Excel shows it, cells)
+    # The cells holding a formula: {row number: {column position: reference}}.
+    formulas: dict[int, dict[int, str]] = field(default_factory=dict)
     # Worked out once for the file: every row reads every column.
     readers: list[_Reader] = field(init=False)
 
@@ -237,16 +347,20 @@ def _filled(cells: list) -> bool:
 def _table(content: bytes) -> _Table:
     sheet = _read_sheet(content)
     columns = _columns(sheet[0])
+    formulas = _formula_cells(content)
+    # A formula without a cached value reads as an empty cell, and calamine's sheet may end
+    # before such cells: those rows are kept (as read, or empty) to be reported.
+    sheet += [[] for _ in range(len(sheet), max(formulas, default=0))]
     name_at = columns["name"]
     rows = [
         (number, cells)
         for number, cells in enumerate(sheet[1:], start=2)
-        if _filled(cells)
+        if (_filled(cells) or number in formulas)
         and not (name_at < len(cells) and cell_text(cells[name_at]).startswith(EXAMPLE_MARK))
     ]
     if not rows:
         raise AppError("文件中没有学生数据：请从第2行起每行填写一名学生。")
-    return _Table(columns, rows)
+    return _Table(columns, rows, formulas)
 
 
 class _AnyOf(models.Lookup):
@@ -295,7 +409,8 @@ class _Places:
         schools = {
             school.code: school
             for condition in _any_of(code=codes("school_code") - {""})
-            for school in School.objects.for_user(by).filter(condition)
+            # With their townships: each student's audit line is placed by it.
+            for school in School.objects.for_user(by).select_related("township").filter(condition)
         }
         classes = {
             (klass.school_id, klass.grade, klass.name): klass
@@ -329,7 +444,11 @@ def _read_cells(number: int, cells: list, table: _Table) -> tuple[dict, list[Row
     errors: list[RowError] = []
     values = {}
     width = len(cells)
+    formulas = table.formulas.get(number)
     for column, position, read, limit in table.readers:
+        if formulas and position in formulas:
+            errors.append(RowError(number, column.heading, _formula_message(column.heading)))
+            continue
         try:
             value = read(cells[position] if position < width else "")
         except ValueError as exc:
@@ -406,12 +525,17 @@ def _parse_row(number: int, cells: list, table: _Table, places: _Places):
     try:
         services.clean_fields(data, today=places.today)
     except AppError as exc:
-        return None, [
-            RowError(number, _FIELD_HEADINGS.get(field_name, ""), message)
-            for field_name, messages in exc.errors.items()
-            for message in messages
-        ]
+        return None, _row_errors(number, exc)
     return data, []
+
+
+def _row_errors(number: int, exc: AppError) -> list[RowError]:
+    """A service's refusal of a row, by the columns that its fields come from."""
+    return [
+        RowError(number, _FIELD_HEADINGS.get(field_name, ""), message)
+        for field_name, messages in exc.errors.items()
+        for message in messages
+    ]
 
 
 def _identity_key(data: services.StudentData) -> tuple | None:
@@ -450,18 +574,18 @@ def _duplicates_in_file(rows: list[tuple[int, services.StudentData]]) -> list[Ro
     return errors
 
 
+class _Change(NamedTuple):
+    student: Student  # with the row's values applied, not saved
+    data: services.StudentData
+    changes: dict  # audit.diff of the student's fields: {field: [before, after]}
+    guardians: bool  # whether the guardians differ
+
+
 @dataclass
 class _Plan:
     new: list[services.StudentData] = field(default_factory=list)
-    # (student, row, the fields that differ, whether the guardians differ)
-    changed: list[tuple[Student, services.StudentData, set[str], bool]] = field(
-        default_factory=list
-    )
+    changed: list[_Change] = field(default_factory=list)
     unchanged: int = 0
-
-
-def _guardian_rows(guardians) -> list[tuple[str, str, str]]:
-    return [(g.name.strip(), g.relation.strip(), g.phone) for g in guardians]
 
 
 _REFUSED = object()
@@ -509,25 +633,20 @@ class _Existing:
 
     def match(self, number: int, data: services.StudentData, errors: list[RowError]):
         """The existing student this row is, None for a new one, _REFUSED (with the reason
-        in ``errors``) when it cannot be told or may not be touched."""
-
-        def error(attribute, message):
-            errors.append(RowError(number, BY_ATTRIBUTE[attribute].heading, message))
-
+        in ``errors``) when it cannot be told or may not be touched. Found by ID number,
+        else by 学籍号, as student_upsert finds one, and refused by the same rule
+        (services.upsert_refusal)."""
         by_id = self.by_id.get(data.id_number) if data.id_number else None
         by_number = self.by_number.get(data.student_number) if data.student_number else None
-        target, key = by_id, "id_number"
-        if by_number is not None and by_number != by_id:
-            if by_id is not None or (by_number.id_number and data.id_number):
-                error("student_number", f"该学籍号已登记：{self._where(by_number)}。")
-                return _REFUSED
-            if by_number.id_number:
-                error(
-                    "id_number",
-                    "系统中该学籍号的学生已登记身份证号，请在本行填写其身份证号。",
+        if by_id is not None and by_number is not None and by_number != by_id:
+            where = services.where_is(None, by_number, in_area=by_number.pk in self.in_area)
+            errors.append(
+                RowError(
+                    number, BY_ATTRIBUTE["student_number"].heading, f"该学籍号已登记：{where}。"
                 )
-                return _REFUSED
-            target, key = by_number, "student_number"
+            )
+            return _REFUSED
+        target, key = (by_id, "id_number") if by_id is not None else (by_number, "student_number")
         if target is None and _identity_key(data):
             guardian = _identity_key(data)[2]
             candidates = [
@@ -536,41 +655,22 @@ class _Existing:
                 if guardian in ({g[0] for g in self.guardians[s.pk]} or {""})
             ]
             if len(candidates) > 1:
-                error(
-                    "name",
-                    "系统中有多名同名、同出生日期、同监护人的学生，无法确定是哪一位：请填写身份证号或学籍号。",
+                errors.append(
+                    RowError(
+                        number,
+                        BY_ATTRIBUTE["name"].heading,
+                        "系统中有多名同名、同出生日期、同监护人的学生，无法确定是哪一位：请填写身份证号或学籍号。",
+                    )
                 )
                 return _REFUSED
             target, key = (candidates[0] if candidates else None), "name"
         if target is None:
             return None
-        if target.pk not in self.in_area:
-            what = BY_ATTRIBUTE[key].heading
-            error(
-                key,
-                f"该{what}已在您管辖范围以外的学校登记，一个孩子只能有一条记录。"
-                "如学生已转入本校，请联系原学校登记转出。",
-            )
-            return _REFUSED
-        if target.school_id != data.school.pk:
-            error(
-                "school_code",
-                f"该学生的学籍在{target.school.name}：学生转学请登记“转出”学籍异动，由转入学校确认。",
-            )
-            return _REFUSED
-        if target.status not in _IMPORTABLE_STATUSES:
-            error(
-                key,
-                f"该学生当前学籍状态为“{target.get_status_display()}”，导入不改变学籍状态："
-                "请先登记相应的学籍异动（如复学），或从花名册中删除该行。",
-            )
+        problem = services.upsert_refusal(target, data, key=key, in_area=target.pk in self.in_area)
+        if problem is not None:
+            errors.extend(_row_errors(number, problem))
             return _REFUSED
         return target
-
-    def _where(self, student: Student) -> str:
-        if student.pk in self.in_area:
-            return f"{student.school.name}{student.grade_label}的{student.name}"
-        return "您管辖范围以外的学校"
 
 
 def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[RowError]):
@@ -595,23 +695,14 @@ def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[R
             continue
         matched[target.pk] = number
         before = audit.snapshot(target)
-        services._apply(target, data)
-        after = audit.snapshot(target)
-        fields = {name for name in after if after[name] != before.get(name)}
-        new_guardians = _guardian_rows(data.guardians) != existing.guardians[target.pk]
-        if fields or new_guardians:
-            plan.changed.append((target, data, fields, new_guardians))
+        services.student_apply(target, data)
+        changes = audit.diff(before, audit.snapshot(target))
+        new_guardians = services.guardian_tuples(data.guardians) != existing.guardians[target.pk]
+        if changes or new_guardians:
+            plan.changed.append(_Change(target, data, changes, new_guardians))
         else:
             plan.unchanged += 1
     return plan
-
-
-def _guardians_for(student_id: int, data: services.StudentData) -> list[dict]:
-    """The student's guardian rows, by attname."""
-    return [
-        {"student_id": student_id, "name": name, "relation": relation, "phone": phone}
-        for name, relation, phone in _guardian_rows(data.guardians)
-    ]
 
 
 def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
@@ -640,80 +731,99 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
 IMPORT_REASON = "花名册导入建档"
 
 
-def _new_student(data: services.StudentData, **columns) -> dict:
-    """A new student's columns by attname, as services._apply sets them, and ``columns``.
-    Plain values: a model instance per row costs more than the row's share of the write."""
-    return {
-        "name": data.name,
-        "gender": data.gender,
-        "birth_date": data.birth_date,
-        "ethnicity": data.ethnicity,
-        # No empty ID number or 学籍号: their unique indexes keep NULLs apart, not "".
-        "id_number": data.id_number or None,
-        "hukou_region_id": data.hukou_region.pk if data.hukou_region is not None else None,
-        "address": data.address,
-        "student_number": data.student_number or None,
-        "school_id": data.school.pk,
-        "klass_id": data.klass.pk if data.klass is not None else None,
-        "grade": data.grade,
-        "entry_date": data.entry_date,
-        "status": Status.ENROLLED.value,
-        "disability_type": data.disability_type,
-        "disability_grade": data.disability_grade,
-        **{group: group in data.key_groups for group in _KEY_GROUPS},
-        **columns,
-    }
+# Each student's line in the audit trail says it came from an import; the import's own
+# line (the summary) is written beside them.
+IMPORT_AUDIT = "花名册导入"
 
 
-def _enrolment(by: User, student_id: int, data: services.StudentData, today, **columns) -> dict:
-    """The 入学注册 event of a new student, by attname, and ``columns``."""
-    return {
-        "student_id": student_id,
-        "kind": EventKind.ENROL.value,
-        "date": data.entry_date or today,
-        "reason": IMPORT_REASON,
-        "document": "",
-        "school_id": data.school.pk,
-        "other_school_id": None,
-        "destination": "",
-        "status_after": Status.ENROLLED.value,
-        "operator_id": by.pk,
-        **columns,
-    }
+def _enrolment(by: User, student_id: int, data: services.StudentData, today) -> dict:
+    return services.enrolment_columns(
+        by=by, student_id=student_id, data=data, reason=IMPORT_REASON, today=today
+    )
 
 
-def _create_by_insert(by: User, batch: list[services.StudentData], today) -> list[int]:
-    """Create the batch's students, their events and guardians; their ids."""
-    students = Student.objects.bulk_create(Student(**_new_student(data)) for data in batch)
-    ids = [student.pk for student in students]
-    pairs = list(zip(ids, batch, strict=True))
+def _create_by_insert(by: User, batch: list[services.StudentData], today) -> list[dict]:
+    """Create the batch's students, their events and guardians; the students' rows, with
+    their ids."""
+    rows = [services.new_student_columns(data) for data in batch]
+    students = Student.objects.bulk_create(Student(**row) for row in rows)
+    for row, student in zip(rows, students, strict=True):
+        row["id"] = student.pk
+    pairs = [(row["id"], data) for row, data in zip(rows, batch, strict=True)]
     EnrollmentEvent.objects.bulk_create(
         EnrollmentEvent(**_enrolment(by, pk, data, today)) for pk, data in pairs
     )
     Guardian.objects.bulk_create(
-        Guardian(**guardian) for pk, data in pairs for guardian in _guardians_for(pk, data)
+        Guardian(**guardian)
+        for pk, data in pairs
+        for guardian in services.guardian_columns(pk, data.guardians)
     )
-    return ids
+    return rows
 
 
-def _create_by_copy(by: User, batch: list[services.StudentData], today) -> list[int]:
-    """The rows _create_by_insert writes, by COPY (PostgreSQL): ids are drawn from the
-    sequence first, so that events and guardians can name their student. The rows are
-    made as COPY reads them."""
-    ids = reserve_ids(Student, len(batch))
-    pairs = list(zip(ids, batch, strict=True))
+def _create_by_copy(by: User, batch: list[services.StudentData], today) -> list[dict]:
+    """The rows _create_by_insert writes, by COPY (PostgreSQL), as plain values: a model
+    instance per row costs more than the row's share of the write. Ids are drawn from the
+    sequence first, so that events and guardians can name their student."""
+    rows = [services.new_student_columns(data) for data in batch]
     stamp = timezone.now().isoformat()  # as text once: csv would format it on every row
-    copy_rows(
-        Student,
-        (_new_student(data, id=pk, created_at=stamp, updated_at=stamp) for pk, data in pairs),
-        with_pk=True,
-    )
+    for row, pk in zip(rows, reserve_ids(Student, len(batch)), strict=True):
+        row.update(id=pk, created_at=stamp, updated_at=stamp)
+    copy_rows(Student, rows, with_pk=True)
+    pairs = [(row["id"], data) for row, data in zip(rows, batch, strict=True)]
     copy_rows(
         EnrollmentEvent,
-        (_enrolment(by, pk, data, today, created_at=stamp) for pk, data in pairs),
+        ({**_enrolment(by, pk, data, today), "created_at": stamp} for pk, data in pairs),
     )
-    copy_rows(Guardian, (guardian for pk, data in pairs for guardian in _guardians_for(pk, data)))
-    return ids
+    copy_rows(
+        Guardian,
+        (
+            guardian
+            for pk, data in pairs
+            for guardian in services.guardian_columns(pk, data.guardians)
+        ),
+    )
+    return rows
+
+
+def _created_audit(by: User, row: dict, data: services.StudentData, now) -> dict:
+    """The audit line of a new student: the changes audit.record_change writes for
+    student_create, from the row as written."""
+    return audit.event_columns(
+        actor=by,
+        action=AuditAction.CREATE,
+        model=Student,
+        pk=row["id"],
+        text=row["name"],
+        changes=audit.diff(None, audit.snapshot_row(Student, row)),
+        detail=IMPORT_AUDIT,
+        region_code=data.school.township.code,
+        at=now,
+    )
+
+
+def _updated_audit(by: User, change: _Change, now) -> dict:
+    """The audit line of an updated student, as student_update writes it."""
+    detail = f"{IMPORT_AUDIT}：{services.GUARDIANS_CHANGED}" if change.guardians else IMPORT_AUDIT
+    return audit.event_columns(
+        actor=by,
+        action=AuditAction.UPDATE,
+        model=Student,
+        pk=change.student.pk,
+        text=change.student.name,
+        changes=change.changes,
+        detail=detail,
+        region_code=change.student.audit_region_code,
+        at=now,
+    )
+
+
+def _write_audit(rows: list[dict]) -> None:
+    """Write audit rows (audit.event_columns) at once."""
+    if connection.vendor == "postgresql":
+        copy_rows(AuditEvent, rows)
+    else:
+        AuditEvent.objects.bulk_create(AuditEvent(**row) for row in rows)
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -727,6 +837,10 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
         )
         return [pk for (pk,) in cursor.fetchall()]
 
+
+# Students written per batch (and per progress report while writing): each batch costs a
+# handful of statements, whatever its size, and the audit lines of a batch are held at once.
+WRITE_BATCH = 5000
 
 # Rows formatted per read of a COPY stream: about 20 kB of CSV.
 _ROWS_PER_READ = 100
@@ -752,12 +866,20 @@ class _CsvStream:
 def copy_rows(model: type[models.Model], rows: Iterable[dict], *, with_pk: bool = False) -> None:
     """INSERT ``rows`` (dicts of every column's attname) with one COPY (PostgreSQL), in CSV:
     None is NULL, and so is "" in a nullable column (the only such text columns, ID number
-    and 学籍号, are stored as NULL when empty). No save() or signals, like bulk_create;
-    database errors are Django's (IntegrityError)."""
+    and 学籍号, are stored as NULL when empty); JSON fields are written as JSON. No save()
+    or signals, like bulk_create; database errors are Django's (IntegrityError)."""
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     values = map(operator.itemgetter(*(f.attname for f in fields)), rows)
     if len(fields) == 1:  # itemgetter of one name gives the value, not a 1-tuple
         values = zip(values)
+    encoders = [
+        # One encoder per column, not one per value: json.dumps with options builds one.
+        (i, (f.encoder or json.JSONEncoder)(ensure_ascii=False, separators=(",", ":")).encode)
+        for i, f in enumerate(fields)
+        if isinstance(f, models.JSONField)
+    ]
+    if encoders:
+        values = _json_encoded(values, encoders)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     # Unquoted empty CSV values are NULL, except in the columns named here.
@@ -770,6 +892,14 @@ def copy_rows(model: type[models.Model], rows: Iterable[dict], *, with_pk: bool 
         )
 
 
+def _json_encoded(values: Iterable[tuple], encoders: list[tuple[int, Callable]]) -> Iterator:
+    for row in values:
+        row = list(row)
+        for i, encode in encoders:
+            row[i] = encode(row[i])
+        yield row
+
+
 def copy_objects(model: type[models.Model], objects: list, *, with_pk: bool = False) -> None:
     """copy_rows for unsaved instances, marked saved afterwards."""
     if not objects:
@@ -780,30 +910,36 @@ def copy_objects(model: type[models.Model], objects: list, *, with_pk: bool = Fa
 
 
 def _write(by: User, plan: _Plan, report: Progress, total: int) -> None:
+    """Write the plan a batch at a time, each student with its line in the audit trail."""
     now, today = timezone.now(), timezone.localdate()
     done = total // 2
-    step = jobs.PROGRESS_EVERY
+    step = WRITE_BATCH
     create = _create_by_copy if connection.vendor == "postgresql" else _create_by_insert
     written = []
     for start in range(0, len(plan.new), step):
         batch = plan.new[start : start + step]
-        written += create(by, batch, today)
+        rows = create(by, batch, today)
+        _write_audit(
+            [_created_audit(by, row, data, now) for row, data in zip(rows, batch, strict=True)]
+        )
+        written += [row["id"] for row in rows]
         done += len(batch)
         report(done, total)
     for start in range(0, len(plan.changed), step):
         batch = plan.changed[start : start + step]
-        _update_students([(student, fields) for student, _, fields, _ in batch], now)
-        replaced = [(student, data) for student, data, _, guardians in batch if guardians]
-        Guardian.objects.filter(student__in=[student for student, _ in replaced]).delete()
+        _update_students([(change.student, set(change.changes)) for change in batch], now)
+        replaced = [change for change in batch if change.guardians]
+        Guardian.objects.filter(student__in=[change.student for change in replaced]).delete()
         Guardian.objects.bulk_create(
             Guardian(**guardian)
-            for student, data in replaced
-            for guardian in _guardians_for(student.pk, data)
+            for change in replaced
+            for guardian in services.guardian_columns(change.student.pk, change.data.guardians)
         )
+        _write_audit([_updated_audit(by, change, now) for change in batch])
         done += len(batch)
         report(done, total)
     # Re-check: every record written lies inside the importer's area (STYLE.md §2).
-    written += [student.pk for student, *_ in plan.changed]
+    written += [change.student.pk for change in plan.changed]
     inside = sum(
         Student.objects.for_user(by).filter(condition).count() for condition in _any_of(pk=written)
     )
@@ -818,10 +954,23 @@ def import_roster(
     headings, no rows) raise AppError; row problems come back as ``errors`` and nothing is
     written. ``progress(done, total)``: each row is checked, then written, so ``total`` is
     twice the number of rows."""
-    services.require_recorder(by)
+    # The file's rows stay in memory to the end, hundreds of thousands of objects that the
+    # cycle collector would walk again and again while the checks and the writes allocate
+    # (a quarter of the write's time): they are frozen out of its sight as they are made —
+    # reference counting still frees them — and handed back at the end.
+    gc.freeze()
+    try:
+        return _import(by=by, content=content, filename=filename, progress=progress)
+    finally:
+        gc.unfreeze()
+
+
+def _import(*, by: User, content: bytes, filename: str, progress: Progress | None):
+    require(by, Capability.MANAGE_STUDENTS)
     report = progress or (lambda done, total: None)
     check_file(content, filename)
     table = _table(content)
+    gc.freeze()
     total = 2 * len(table.rows)
     report(0, total)
     places = _Places.load(by, table)
@@ -849,6 +998,7 @@ def import_roster(
     if not (plan.new or plan.changed):
         report(total, total)
         return result
+    gc.freeze()
     try:
         with transaction.atomic():
             _write(by, plan, report, total)

@@ -19,11 +19,17 @@ from .choices import (
 class Student(models.Model):
     """A child and their current 学籍. The status changes only through EnrollmentEvent."""
 
-    name = models.CharField("姓名", max_length=50, db_index=True)
+    # Indexed in Meta (a plain index: names are searched by exact value or by 包含, which
+    # no index serves), not by db_index, which on PostgreSQL adds an unused LIKE index.
+    name = models.CharField("姓名", max_length=50)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices)
     birth_date = models.DateField("出生日期")
     ethnicity = models.CharField("民族", max_length=10, default="汉族")
-    id_number = models.CharField("身份证号", max_length=18, unique=True, null=True, blank=True)
+    # Unique by the constraints in Meta, not unique=True: on PostgreSQL that adds a second
+    # (varchar_pattern_ops) index for LIKE, which no query uses — look-ups are exact — and
+    # which every roster import pays for, as it pays for every index of this table. NULL,
+    # not "", for a child without one: the unique constraints keep NULLs apart.
+    id_number = models.CharField("身份证号", max_length=18, null=True, blank=True)  # noqa: DJ001
     hukou_region = models.ForeignKey(
         Region,
         verbose_name="户籍地",
@@ -33,9 +39,14 @@ class Student(models.Model):
         related_name="+",
     )
     address = models.CharField("现住址", max_length=200, blank=True)
-    student_number = models.CharField("学籍号", max_length=30, unique=True, null=True, blank=True)
+    student_number = models.CharField("学籍号", max_length=30, null=True, blank=True)  # noqa: DJ001
+    # No index of its own: student_school_status (school, status) serves look-ups by school.
     school = models.ForeignKey(
-        School, verbose_name="学校", on_delete=models.PROTECT, related_name="students"
+        School,
+        verbose_name="学校",
+        on_delete=models.PROTECT,
+        related_name="students",
+        db_index=False,
     )
     klass = models.ForeignKey(
         SchoolClass,
@@ -78,8 +89,13 @@ class Student(models.Model):
             models.CheckConstraint(
                 condition=models.Q(grade__gte=1, grade__lte=9), name="student_grade_1_to_9"
             ),
+            models.UniqueConstraint(fields=["id_number"], name="student_id_number_unique"),
+            models.UniqueConstraint(fields=["student_number"], name="student_number_unique"),
         ]
-        indexes = [models.Index(fields=["school", "status"], name="student_school_status")]
+        indexes = [
+            models.Index(fields=["school", "status"], name="student_school_status"),
+            models.Index(fields=["name"], name="student_name"),
+        ]
 
     def __str__(self):
         return self.name

@@ -316,7 +316,7 @@ def _example_row(school_code: str) -> list:
         "grade": 5,
         "class_name": "1班",
         "entry_date": datetime.date(2021, 9, 1),
-        "hukou_code": "532926100201",
+        "hukou_code": "532926101202",
         "address": "南涧镇新政村3组",
         "guardian_name": "张大山",
         "guardian_relation": "父亲",

@@ -1,9 +1,11 @@
 """Reads of students, always through the jurisdiction filter."""
 
+import operator
+from functools import reduce
+
 from django.db.models import Q, QuerySet
 
-from accounts import jurisdiction
-from accounts.models import School
+from accounts.models import School, SchoolClass, current_school_year
 
 from .choices import KeyGroup, TransferStatus
 from .identity import normalise_id_number
@@ -51,10 +53,49 @@ def incoming_transfers(user) -> QuerySet[Transfer]:
     )
 
 
-def transfer_targets(user) -> QuerySet[School]:
-    """Schools a 转出 may name: any school of the user's county, not only the user's own
-    area (school names are public; the child moves only when the receiver accepts)."""
-    county = jurisdiction.area_of(user).prefix[:6]
-    if len(county) < 6:
-        return School.objects.none()
-    return School.objects.filter(township__code__startswith=county).order_by("code")
+def transfer_targets(student: Student | None = None) -> QuerySet[School]:
+    """The schools a 转出 may name: any school of the system but the student's own. Children
+    move across counties; school names are public, and the child moves only when the
+    receiving school accepts. services.event_record holds every 转出 to this."""
+    schools = School.objects.order_by("code")
+    return schools if student is None else schools.exclude(pk=student.school_id)
+
+
+def _class_for(school_id: int, grade: int, year: int) -> Q:
+    return Q(school_id=school_id, grade=grade, school_year=year)
+
+
+def transfer_classes(transfer: Transfer) -> QuerySet[SchoolClass]:
+    """The classes an accepted transfer may put the child in: the receiving school's classes
+    of the child's grade in the current school year."""
+    condition = _class_for(transfer.to_school_id, transfer.student.grade, current_school_year())
+    return SchoolClass.objects.filter(condition).order_by("name")
+
+
+def transfer_class_choices(transfers) -> dict[int, list[SchoolClass]]:
+    """``transfer_classes`` of each of ``transfers`` (with their students), by transfer id,
+    in one query."""
+    transfers = list(transfers)
+    if not transfers:
+        return {}
+    year = current_school_year()
+    wanted = {(t.to_school_id, t.student.grade) for t in transfers}
+    found: dict[tuple[int, int], list[SchoolClass]] = {key: [] for key in wanted}
+    condition = reduce(operator.or_, (_class_for(s, g, year) for s, g in wanted))
+    for klass in SchoolClass.objects.filter(condition).order_by("name"):
+        found[(klass.school_id, klass.grade)].append(klass)
+    return {t.pk: found[(t.to_school_id, t.student.grade)] for t in transfers}
+
+
+def filter_classes(user, *, school: int | None) -> QuerySet[SchoolClass]:
+    """The classes a list page's class filter offers: those of the chosen school, or for a
+    school account its own; none before a region account has chosen a school (a county has
+    thousands of classes)."""
+    classes = (
+        SchoolClass.objects.for_user(user)
+        .select_related("school")
+        .order_by("school__code", "grade", "name")
+    )
+    if school:
+        return classes.filter(school_id=school)
+    return classes if user.school_id else classes.none()

@@ -2,18 +2,21 @@
 
 import datetime
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, Capability, RegionLevel
-from accounts.models import Region, School, SchoolClass, User
-from accounts.services import has_capability, require_capability
+from accounts.models import Region, School, SchoolClass, User, current_school_year, grade_label
+from accounts.permissions import can, require
 from kongchuo.errors import AppError
 
+from . import selectors
 from .choices import (
+    ENROLLED_STATUSES,
     ETHNIC_GROUPS,
     DisabilityGrade,
     DisabilityType,
@@ -34,6 +37,8 @@ _ETHNICITIES = frozenset(ETHNIC_GROUPS)
 _KEY_GROUPS = frozenset(KeyGroup.values)
 _DISABILITY_TYPES = frozenset(DisabilityType.values)
 _DISABILITY_GRADES = frozenset(DisabilityGrade.values)
+# In a fixed order, for the key-group columns of a row.
+_KEY_GROUP_VALUES = tuple(KeyGroup.values)
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
@@ -67,19 +72,6 @@ class StudentData:
     disability_grade: int | None = None
 
 
-_IDENTITY_FIELDS = [
-    f.name for f in fields(StudentData) if f.name not in ("guardians", "key_groups")
-]
-
-
-def can_record(user) -> bool:
-    return has_capability(user, Capability.MANAGE_STUDENTS)
-
-
-def require_recorder(user) -> None:
-    require_capability(user, Capability.MANAGE_STUDENTS)
-
-
 def normalise_phone(raw: str, *, field_name: str) -> str:
     phone = re.sub(r"[\s()（）]", "", str(raw or ""))
     if phone and not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
@@ -97,11 +89,23 @@ def not_in_future(
         raise AppError(f"{label}不能晚于今天。", field=field_name)
 
 
-def where_is(user, student: Student) -> str:
-    """Where an existing record is, told only inside the user's area."""
-    if jurisdiction.contains(user, student):
+def where_is(user, student: Student, *, in_area: bool | None = None) -> str:
+    """Where an existing record is, told only inside the user's area (``in_area``: already
+    known, as the roster import knows it for a whole file)."""
+    if in_area is None:
+        in_area = jurisdiction.contains(user, student)
+    if in_area:
         return f"{student.school.name}{student.grade_label}的{student.name}"
     return "您管辖范围以外的学校"
+
+
+def moved_refusal(existing: Student) -> AppError:
+    """A write that would move a student (of the writer's area) to another school: the
+    school changes only through a transfer that the receiving school confirms."""
+    return AppError(
+        f"该学生的学籍在{existing.school.name}：学生转学请登记“转出”学籍异动，由转入学校确认。",
+        field="school",
+    )
 
 
 def clean(by: User, data: StudentData, *, existing: Student | None = None) -> StudentData:
@@ -110,7 +114,7 @@ def clean(by: User, data: StudentData, *, existing: Student | None = None) -> St
     if not jurisdiction.contains(by, data.school):
         raise AppError("所选学校不在您的管辖范围内。", field="school")
     if existing is not None and existing.school_id != data.school.pk:
-        raise AppError("学生转学请登记“转出”学籍异动，由转入学校确认。", field="school")
+        raise moved_refusal(existing)
     others = Student.objects.exclude(pk=existing.pk) if existing else Student.objects.all()
     if data.id_number:
         twin = others.select_related("school").filter(id_number=data.id_number).first()
@@ -138,6 +142,8 @@ def clean_fields(data: StudentData, *, today: datetime.date | None = None) -> St
         raise AppError(f"“{data.ethnicity}”不是有效的民族名称。", field="ethnicity")
     today = today or timezone.localdate()
     not_in_future(data.birth_date, field_name="birth_date", label="出生日期", today=today)
+    if data.birth_date:
+        check_age(data.birth_date, today=today)
     not_in_future(data.entry_date, field_name="entry_date", label="入学日期", today=today)
     data.id_number = validate_id_number(
         data.id_number, birth_date=data.birth_date, gender=data.gender
@@ -168,36 +174,123 @@ def clean_fields(data: StudentData, *, today: datetime.date | None = None) -> St
     return data
 
 
-def _apply(student: Student, data: StudentData) -> None:
-    for name in _IDENTITY_FIELDS:
-        value = getattr(data, name)
-        setattr(
-            student,
-            name,
-            value if value != "" or name not in ("id_number", "student_number") else None,
+def _age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    """Whole years (周岁) on ``day``: the birthday itself counts."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def check_age(birth_date: datetime.date, *, today: datetime.date | None = None) -> None:
+    """A pupil's age on 1 September of the current school year must lie in
+    settings.STUDENT_AGE_RANGE (both ends included): outside it the birth date (or the
+    record) is wrong, not the child."""
+    youngest, oldest = settings.STUDENT_AGE_RANGE
+    start = datetime.date(current_school_year(today), 9, 1)
+    age = _age_on(birth_date, start)
+    if not youngest <= age <= oldest:
+        when = "尚未出生" if age < 0 else f"为{age}周岁"
+        raise AppError(
+            f"按出生日期（{birth_date:%Y-%m-%d}），该学生在{start.year}年9月1日{when}，"
+            f"不在义务教育阶段学生的合理年龄（{youngest}–{oldest}周岁）内：请核对出生日期。",
+            field="birth_date",
         )
-    for group in KeyGroup:
-        setattr(student, group.value, group.value in data.key_groups)
+
+
+# -- The row constructors: student_create and student_update build their rows with these, and
+# the roster import builds its bulk rows with the same functions.
+
+
+def student_columns(data: StudentData) -> dict:
+    """The student's columns that ``data`` says, by attname: everything but the status (only
+    学籍 events change it) and the timestamps."""
+    return {
+        "name": data.name,
+        "gender": data.gender,
+        "birth_date": data.birth_date,
+        "ethnicity": data.ethnicity,
+        # No empty ID number or 学籍号: their unique constraints keep NULLs apart, not "".
+        "id_number": data.id_number or None,
+        "hukou_region_id": data.hukou_region.pk if data.hukou_region is not None else None,
+        "address": data.address,
+        "student_number": data.student_number or None,
+        "school_id": data.school.pk,
+        "klass_id": data.klass.pk if data.klass is not None else None,
+        "grade": data.grade,
+        "entry_date": data.entry_date,
+        "disability_type": data.disability_type,
+        "disability_grade": data.disability_grade,
+        **{group: group in data.key_groups for group in _KEY_GROUP_VALUES},
+    }
+
+
+def new_student_columns(data: StudentData) -> dict:
+    """A new student's row: ``student_columns`` and the status its 入学注册 leaves."""
+    return {**student_columns(data), "status": TRANSITIONS[EventKind.ENROL][1].value}
+
+
+def _keep_related(student: Student, data: StudentData) -> None:
+    # The records themselves, so that nothing loads them again (audit_region_code, pages).
+    student.school, student.klass, student.hukou_region = data.school, data.klass, data.hukou_region
+
+
+def student_apply(student: Student, data: StudentData) -> None:
+    """Set what ``data`` says on an existing student (not saved)."""
+    for name, value in student_columns(data).items():
+        setattr(student, name, value)
+    _keep_related(student, data)
+
+
+def enrolment_columns(
+    *, by: User, student_id: int, data: StudentData, reason: str, today: datetime.date
+) -> dict:
+    """The 入学注册 event of a new student, by attname."""
+    kind = EventKind.ENROL
+    return {
+        "student_id": student_id,
+        "kind": kind.value,
+        "date": data.entry_date or today,
+        "reason": reason,
+        "document": "",
+        "school_id": data.school.pk,
+        "other_school_id": None,
+        "destination": "",
+        "status_after": TRANSITIONS[kind][1].value,
+        "operator_id": by.pk,
+    }
+
+
+def guardian_tuples(guardians) -> list[tuple[str, str, str]]:
+    """Guardians (GuardianData or saved ones) as compared and stored: an update replaces a
+    student's guardians only when these differ."""
+    return [(g.name.strip(), g.relation.strip(), g.phone) for g in guardians]
+
+
+def guardian_columns(student_id: int, guardians) -> list[dict]:
+    """The student's guardian rows, by attname."""
+    return [
+        {"student_id": student_id, "name": name, "relation": relation, "phone": phone}
+        for name, relation, phone in guardian_tuples(guardians)
+    ]
+
+
+# The audit detail of an update that replaced the guardians (the audit trail keeps no
+# guardian rows: their phones are personal data).
+GUARDIANS_CHANGED = "监护人信息已更新"
+ENROL_REASON = "建立学籍档案"
 
 
 def _save_guardians(student: Student, guardians: list[GuardianData]) -> None:
     student.guardians.all().delete()
     Guardian.objects.bulk_create(
-        [
-            Guardian(
-                student=student, name=g.name.strip(), relation=g.relation.strip(), phone=g.phone
-            )
-            for g in guardians
-        ]
+        [Guardian(**row) for row in guardian_columns(student.pk, guardians)]
     )
 
 
 @transaction.atomic
 def student_create(*, by: User, data: StudentData) -> Student:
-    require_recorder(by)
+    require(by, Capability.MANAGE_STUDENTS)
     data = clean(by, data)
-    student = Student(status=Status.ENROLLED)
-    _apply(student, data)
+    student = Student(**new_student_columns(data))
+    _keep_related(student, data)
     try:
         with transaction.atomic():
             student.save()
@@ -205,13 +298,13 @@ def student_create(*, by: User, data: StudentData) -> Student:
         raise AppError("该身份证号或学籍号刚被登记，请刷新后重试。", field="id_number") from None
     _save_guardians(student, data.guardians)
     EnrollmentEvent.objects.create(
-        student=student,
-        kind=EventKind.ENROL,
-        date=data.entry_date or timezone.localdate(),
-        reason="建立学籍档案",
-        school=student.school,
-        status_after=Status.ENROLLED,
-        operator=by,
+        **enrolment_columns(
+            by=by,
+            student_id=student.pk,
+            data=data,
+            reason=ENROL_REASON,
+            today=timezone.localdate(),
+        )
     )
     audit.record_change(actor=by, instance=student, before=None)
     return student
@@ -219,14 +312,14 @@ def student_create(*, by: User, data: StudentData) -> Student:
 
 @transaction.atomic
 def student_update(*, by: User, student: Student, data: StudentData) -> Student:
-    require_recorder(by)
+    require(by, Capability.MANAGE_STUDENTS)
     if not jurisdiction.contains(by, student):
         raise AppError("该学生不在您的管辖范围内。")
     data = clean(by, data, existing=student)
     before = audit.snapshot(student)
-    guardians_before = _guardian_tuples(student.guardians.all())
-    _apply(student, data)
-    guardians_after = _guardian_tuples(data.guardians)
+    guardians_before = guardian_tuples(student.guardians.all())
+    student_apply(student, data)
+    guardians_after = guardian_tuples(data.guardians)
     if audit.snapshot(student) == before and guardians_after == guardians_before:
         # Nothing changed: leave updated_at alone, so sync clients do not get their own
         # idempotent writes back as changes.
@@ -238,13 +331,81 @@ def student_update(*, by: User, student: Student, data: StudentData) -> Student:
         actor=by,
         instance=student,
         before=before,
-        detail="监护人信息已更新" if guardians_after != guardians_before else "",
+        detail=GUARDIANS_CHANGED if guardians_after != guardians_before else "",
     )
     return student
 
 
-def _guardian_tuples(guardians) -> list[tuple[str, str, str]]:
-    return [(g.name.strip(), g.relation.strip(), g.phone) for g in guardians]
+# -- The natural-key upsert (sync API, roster import)
+
+# A sync or a roster says who is on the roll; it never changes a 学籍 status. A child whose
+# status says otherwise (辍学, 转出, 毕业, 死亡) waits for the matching 学籍 event.
+UPSERT_STATUSES = ENROLLED_STATUSES | {Status.SUSPENDED}
+NATURAL_KEYS = ("id_number", "student_number")
+
+
+def upsert_refusal(
+    existing: Student, data: StudentData, *, key: str, in_area: bool
+) -> AppError | None:
+    """Why ``data`` may not update ``existing``, the student that its natural key ``key``
+    found, or None. ``in_area``: whether ``existing`` lies in the writer's area. One rule
+    for student_upsert (one record) and the roster import (a whole file at once)."""
+    what = Student._meta.get_field(key).verbose_name
+    if not in_area:
+        return AppError(
+            f"该{what}已在您管辖范围以外的学校登记，一个孩子只能有一条记录。"
+            "如学生已转入本校，请联系原学校登记转出。",
+            field=key,
+        )
+    if key == "student_number" and existing.id_number and existing.id_number != data.id_number:
+        # Updating would replace (or erase) the ID number the record was confirmed by.
+        if data.id_number:
+            return AppError(
+                f"该学籍号已登记：{where_is(None, existing, in_area=True)}。",
+                field="student_number",
+            )
+        return AppError(
+            "系统中该学籍号的学生已登记身份证号，请同时填写其身份证号。", field="id_number"
+        )
+    if existing.school_id != data.school.pk:
+        return moved_refusal(existing)
+    if existing.status not in UPSERT_STATUSES:
+        return AppError(
+            f"该学生当前学籍状态为“{existing.get_status_display()}”，导入或同步学生信息不改变"
+            "学籍状态：请先登记相应的学籍异动（如复学），或从花名册（同步数据）中去掉该学生。",
+            field=key,
+        )
+    return None
+
+
+@transaction.atomic
+def student_upsert(*, by: User, data: StudentData, key: str) -> tuple[Student, bool]:
+    """Create the student whose natural key ``key`` (身份证号 or 学籍号) ``data`` gives, or
+    update them (the sync API); whether it was created. The roster import is its bulk
+    variant: same look-up, same ``upsert_refusal``, same constructors."""
+    require(by, Capability.MANAGE_STUDENTS)
+    if key not in NATURAL_KEYS:
+        raise ValueError(f"not a natural key: {key}")
+    clean_fields(data)
+    value = getattr(data, key)
+    if not value:
+        what = Student._meta.get_field(key).verbose_name
+        raise AppError(f"请填写{what}。", field=key)
+    # Unscoped on purpose: a child registered elsewhere must not get a second record; only
+    # whether it is in the area is told. Locked, so that a 学籍 event recorded meanwhile is
+    # not written over with the status read here.
+    existing = (
+        Student.objects.select_for_update(of=("self",))
+        .select_related("school")
+        .filter(**{key: value})
+        .first()
+    )
+    if existing is None:
+        return student_create(by=by, data=data), True
+    problem = upsert_refusal(existing, data, key=key, in_area=jurisdiction.contains(by, existing))
+    if problem is not None:
+        raise problem
+    return student_update(by=by, student=existing, data=data), False
 
 
 def _check_event(student: Student, kind: EventKind, date: datetime.date, reason: str) -> None:
@@ -297,7 +458,7 @@ def event_record(
 ) -> EnrollmentEvent | Transfer:
     """Record one 学籍 change. A 转出 to a school in the system becomes a transfer request that
     the receiving school confirms; everything else changes the status at once."""
-    require_recorder(by)
+    require(by, Capability.MANAGE_STUDENTS)
     student = Student.objects.select_for_update().get(pk=student.pk)
     if not jurisdiction.contains(by, student):
         raise AppError("该学生不在您的管辖范围内。")
@@ -309,8 +470,8 @@ def event_record(
         raise AppError("入学注册在建立学生档案时自动登记。", field="kind")
     _check_event(student, kind, date, reason)
     if kind == EventKind.TRANSFER_OUT and to_school is not None:
-        if to_school.pk == student.school_id:
-            raise AppError("转入学校不能是本校。", field="to_school")
+        if not selectors.transfer_targets(student).filter(pk=to_school.pk).exists():
+            raise AppError("转入学校应为本系统内的其他学校，不能是本校。", field="to_school")
         if student.transfers.filter(status=TransferStatus.PENDING).exists():
             raise AppError("该学生已有一条待接收的转学申请。", field="to_school")
         transfer = Transfer.objects.create(
@@ -375,12 +536,29 @@ def ledger_status_change(
     )
 
 
+def _check_transfer_class(transfer: Transfer, klass: SchoolClass | None) -> None:
+    """An accepted child joins a class of the receiving school, of their grade, this school
+    year: on no roll, the attendance rule would never see them."""
+    classes = selectors.transfer_classes(transfer)
+    if klass is not None and classes.filter(pk=klass.pk).exists():
+        return
+    school, grade = transfer.to_school.name, grade_label(transfer.student.grade)
+    year = current_school_year()
+    if klass is not None:
+        message = f"所选班级不是{school}{year}学年{grade}的班级。"
+    elif classes.exists():
+        message = f"请选择该学生编入的班级（{school}{year}学年{grade}）。"
+    else:
+        message = f"{school}{year}学年还没有{grade}的班级：请先在学校页面建立该班级，再接收该学生。"
+    raise AppError(message, field="klass")
+
+
 @transaction.atomic
 def transfer_decide(
     *, by: User, transfer: Transfer, accept: bool, klass: SchoolClass | None = None, note: str = ""
 ) -> Transfer:
     """The receiving school accepts (the child moves into its area) or sends back a transfer."""
-    require_recorder(by)
+    require(by, Capability.MANAGE_STUDENTS)
     transfer = (
         Transfer.objects.select_for_update()
         .select_related("student", "to_school")
@@ -390,12 +568,9 @@ def transfer_decide(
         raise AppError("只有转入学校（或其主管部门）可以处理该转学申请。")
     if transfer.status != TransferStatus.PENDING:
         raise AppError(f"该转学申请已{transfer.get_status_display()}。")
-    student = Student.objects.select_for_update().get(pk=transfer.student_id)
+    student = transfer.student = Student.objects.select_for_update().get(pk=transfer.student_id)
     if accept:
-        if klass is not None and (
-            klass.school_id != transfer.to_school_id or klass.grade != student.grade
-        ):
-            raise AppError("所选班级不属于转入学校的该年级。", field="klass")
+        _check_transfer_class(transfer, klass)
         problem = refusal(EventKind.TRANSFER_OUT, student.status)
         if problem:
             raise AppError(problem)
@@ -430,16 +605,12 @@ def transfer_decide(
     return transfer
 
 
-def can_reveal(user) -> bool:
-    return has_capability(user, Capability.REVEAL_IDENTITY)
-
-
 @transaction.atomic
 def reveal_id_number(*, by: User, student: Student) -> str:
     """The full ID number, for a role that needs it, written to the audit trail."""
     if not jurisdiction.contains(by, student):
         raise AppError("该学生不在您的管辖范围内。")
-    if not can_reveal(by):
+    if not can(by, Capability.REVEAL_IDENTITY):
         raise AppError("当前账号无权查看完整身份证号。")
     audit.record(
         actor=by, action=AuditAction.REVEAL, obj=student, detail="查看完整身份证号及监护人电话"

@@ -135,3 +135,42 @@ def test_county_admin_browses_and_filters_the_county_audit_trail(world):
     assert "xz1_ganbu" in page and "停用账号" in page
     assert "c2_xz1_ganbu" not in page
     assert world.client("xz1_xx1_xiaozhang").get("/audit/").status_code == 403
+
+
+def test_diff_of_a_create_and_of_an_update_hide_the_same_fields():
+    after = {"id": 7, "name": "李小明", "id_number": "532926201703140011", "klass_id": None}
+    assert audit.diff(None, after) == {
+        "id": [None, 7],
+        "id_number": ["", audit.HIDDEN],
+        "name": [None, "李小明"],
+    }
+    before = {**after, "id_number": None, "name": "李晓明"}
+    assert audit.diff(before, after) == {
+        "id_number": ["", audit.HIDDEN],
+        "name": ["李晓明", "李小明"],
+    }
+
+
+def test_a_bulk_writers_rows_are_what_record_saves(world):
+    school = School.objects.select_related("township").first()
+    actor = world.user("xian_admin")
+    saved = audit.record(
+        actor=actor, action=AuditAction.UPDATE, obj=school, detail="电话13812345678"
+    )
+    row = audit.event_columns(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        model=School,
+        pk=school.pk,
+        text=str(school),
+        detail="电话13812345678",
+        region_code=school.audit_region_code,
+    )
+    assert audit.snapshot_row(School, {"id": school.pk, **audit.snapshot(school)}) == (
+        audit.snapshot(school)
+    )
+    fields = ("actor_id", "actor_name", "action", "object_type", "object_id", "object_repr")
+    assert {name: getattr(saved, name) for name in (*fields, "detail", "region_code")} == {
+        name: row[name] for name in (*fields, "detail", "region_code")
+    }
+    assert row["detail"] == "电话[电话已隐藏]"

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
-from accounts import jobs
+from accounts import audit, jobs
 from accounts.choices import JobKind, JobStatus
 from accounts.models import AuditEvent, Job, School, current_school_year
 from kongchuo.errors import AppError
@@ -95,7 +95,7 @@ def only_error(result) -> RowError:
 # Good imports ------------------------------------------------------------------------------
 
 
-def test_good_roster_creates_students_enrol_events_guardians_and_one_audit(world):
+def test_good_roster_creates_students_enrol_events_guardians_and_their_audit(world):
     before = AuditEvent.objects.count()
     rows = [row(), row(birth=datetime.date(2017, 5, 1), gender="女", 姓名="王小芳", 班级="")]
     result = run(world, rows)
@@ -113,10 +113,20 @@ def test_good_roster_creates_students_enrol_events_guardians_and_one_audit(world
     assert event.school == boy.school and event.status_after == Status.ENROLLED
     girl = Student.objects.get(name="王小芳")
     assert girl.gender == "F" and girl.klass is None
-    audits = AuditEvent.objects.order_by("id")[before:]
-    assert len(audits) == 1
-    assert audits[0].detail == "花名册导入：新增2，更新0" and audits[0].action == "create"
-    assert boy.id_number not in str(audits[0].__dict__)
+    audits = list(AuditEvent.objects.order_by("id")[before:])
+    # A line per student (who was created, with what), and the import's own summary.
+    assert [(a.action, a.object_id, a.detail) for a in audits] == [
+        ("create", str(boy.pk), "花名册导入"),
+        ("create", str(girl.pk), "花名册导入"),
+        ("create", "", "花名册导入：新增2，更新0"),
+    ]
+    assert audits[0].object_type == "students.Student" and audits[0].object_repr == "李小明"
+    assert audits[0].changes["name"] == [None, "李小明"]
+    assert audits[0].changes["id_number"] == ["", "[已隐藏]"]
+    assert audits[0].region_code == boy.school.township.code
+    assert audits[0].actor.username == IMPORTER
+    # (The rows' 学籍号 here is "G" + the ID number: only the ID number field is personal.)
+    assert all(boy.id_number not in a.object_repr + a.detail for a in audits)
 
 
 def test_reimporting_the_same_file_changes_nothing(world):
@@ -159,6 +169,58 @@ def test_a_row_with_a_known_id_number_updates_that_student(world):
     ]
     assert student.events.count() == 1  # an update is not a new 入学注册
     assert AuditEvent.objects.filter(detail="花名册导入：新增0，更新1").count() == 1
+
+
+def test_each_created_student_is_audited_as_student_create_audits_one(world):
+    user = world.user(IMPORTER)
+    by_service = services.student_create(by=user, data=student_data(user.school))
+    run(world, [row(残疾="是", 残疾类型="肢体残疾", 残疾等级="三级")])
+    imported = Student.objects.exclude(pk=by_service.pk).get()
+    for student in (by_service, imported):
+        line = AuditEvent.objects.get(object_type="students.Student", object_id=str(student.pk))
+        # What audit.record_change writes for the saved record, sensitive fields hidden.
+        assert line.action == "create"
+        assert line.changes == audit.diff(None, audit.snapshot(student))
+        assert line.changes["id_number"] == ["", "[已隐藏]"]
+    line = AuditEvent.objects.get(object_id=str(imported.pk))
+    assert line.changes["disability_type"] == [None, "physical"]
+    assert line.changes["status"] == [None, "enrolled"] and line.changes["grade"] == [None, 3]
+
+
+def test_each_updated_student_is_audited_with_the_changed_fields_only(world):
+    original = row(身份证号="", 学籍号="L0042")
+    run(world, [original])
+    student = Student.objects.get()
+    before = AuditEvent.objects.count()
+    number = id_number(original["出生日期"])
+    changed = {
+        **original,
+        "身份证号": number,
+        "现住址": "南涧镇西山村",
+        "监护人电话": "13900001111",
+    }
+    result = run(world, [changed, row(birth=datetime.date(2017, 4, 4), 姓名="新生")])
+    assert (result.created, result.updated) == (1, 1)
+    lines = AuditEvent.objects.order_by("id")[before:]
+    update = next(a for a in lines if a.object_id == str(student.pk))
+    assert update.action == "update" and update.detail == "花名册导入：监护人信息已更新"
+    assert update.changes == {
+        "address": ["南涧镇新政村3组", "南涧镇西山村"],
+        "id_number": ["", "[已隐藏]"],
+    }
+    assert number not in str(update.__dict__) and "13900001111" not in str(update.__dict__)
+    assert len(lines) == 3  # the update, the new student, the summary
+
+
+def test_the_audit_lines_are_written_in_bulk(world, monkeypatch):
+    # One statement per batch, not one per student (COPY on PostgreSQL, bulk INSERT here).
+    monkeypatch.setattr(imports, "WRITE_BATCH", 1000)
+    rows = [row(birth=datetime.date(2016, 1, 1) + datetime.timedelta(days=n)) for n in range(40)]
+    with CaptureQueriesContext(connection) as captured:
+        assert run(world, rows).created == 40
+    inserts = [q["sql"] for q in captured if "accounts_auditevent" in q["sql"]]
+    assert AuditEvent.objects.filter(object_type="students.Student").count() == 40
+    assert len(inserts) <= 2, inserts  # the students' lines at once, and the summary
 
 
 def test_a_new_school_years_roster_moves_the_class_up_in_few_queries(
@@ -492,6 +554,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(world, monkeypatch):
 
 def test_progress_is_reported_while_checking_and_writing(world, monkeypatch):
     monkeypatch.setattr(jobs, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(imports, "WRITE_BATCH", 2)
     calls = []
     rows = [row(birth=datetime.date(2017, 1, n)) for n in range(1, 6)]
     run(world, rows, progress=lambda done, total: calls.append((done, total)))
@@ -632,3 +695,51 @@ def test_template_download_and_pages_need_the_capability(world):
         assert client.get("/students/import/").status_code == 403
         assert client.get("/students/import/template/").status_code == 403
         assert client.post("/students/import/", {"file": _upload(b"x")}).status_code == 403
+
+
+# Formulas ----------------------------------------------------------------------------------
+
+FORMULA = "该单元格是公式，导入不读取公式的计算结果：请删除公式，直接填写{}（可复制后“选择性粘贴”为“数值”）。"
+
+
+def test_formula_cells_are_reported_as_formulas_not_as_empty_cells(world):
+    # openpyxl writes "=…" as a formula with no cached value: the reader sees an empty cell.
+    content = xlsx([row(), row(birth=datetime.date(2017, 6, 1), 姓名="=A1", 年级="=1+1")])
+    book = load_workbook(io.BytesIO(content))
+    assert book.active["A3"].data_type == "f"
+    result = run(world, content)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (3, "姓名", FORMULA.format("姓名")),
+        (3, "年级", FORMULA.format("年级")),
+    ]
+    assert Student.objects.count() == 0
+
+
+def test_a_row_holding_only_a_formula_is_reported(world):
+    # Its cached value is empty, so the sheet as read may end before it.
+    result = run(world, xlsx([row(), {"现住址": "=B2"}]))
+    assert (3, "现住址", FORMULA.format("现住址")) in [
+        (e.row, e.column, e.message) for e in result.errors
+    ]
+
+
+def test_formulas_on_other_sheets_are_not_the_rosters(world):
+    book = load_workbook(io.BytesIO(xlsx([row()])))
+    notes = book.create_sheet("说明", 0)  # first: the roster is still found by its title
+    notes["A1"] = "=1+1"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = run(world, buffer.getvalue())
+    assert result.ok and result.created == 1, result.errors
+
+
+def test_a_formula_cell_that_does_not_name_its_place_refuses_the_file(world):
+    content = xlsx([row(), row(birth=datetime.date(2017, 6, 1), 姓名="=A1")])
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            members[name] = archive.read(name)
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = members[sheet].replace(b' r="A3"', b"")
+    with pytest.raises(AppError, match="文件中有公式单元格"):
+        run(world, _zip(members))

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from accounts.models import AuditEvent, School
+from accounts.models import AuditEvent, School, SchoolClass, current_school_year
 from kongchuo.errors import AppError
 from students import services
 from students.choices import EventKind, Status, TransferStatus
@@ -215,11 +215,15 @@ def test_transfer_moves_the_child_when_the_receiving_school_confirms(world):
     )
     assert transfer.status == TransferStatus.PENDING
     assert not Student.objects.for_user(receiver).filter(pk=student.pk).exists()
+    klass = SchoolClass.objects.get(
+        school=receiver.school, grade=student.grade, school_year=current_school_year(), name="1班"
+    )
     with pytest.raises(AppError, match="转入学校"):
-        services.transfer_decide(by=sender, transfer=transfer, accept=True)
-    services.transfer_decide(by=receiver, transfer=transfer, accept=True)
+        services.transfer_decide(by=sender, transfer=transfer, accept=True, klass=klass)
+    services.transfer_decide(by=receiver, transfer=transfer, accept=True, klass=klass)
     student.refresh_from_db()
     assert student.school == receiver.school and student.status == Status.ENROLLED
+    assert student.klass == klass  # on the class's roll, seen by the attendance rule
     assert Student.objects.for_user(receiver).filter(pk=student.pk).exists()
     assert not Student.objects.for_user(sender).filter(pk=student.pk).exists()
     assert list(student.events.values_list("kind", flat=True)) == [
