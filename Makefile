@@ -19,6 +19,7 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py load_divisions
 	@echo "控辍保学台账: http://127.0.0.1:$(PORT)/  (演示账号见 README)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A kongchuo worker --loglevel=INFO --concurrency=1 --pool=solo & \
@@ -30,6 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=kongchuo.settings.production SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+		DATABASE_URL=postgres://check-deploy@db.invalid:5432/check-deploy REDIS_URL=redis://broker.invalid:6379/0 \
 		ALLOWED_HOSTS=kongchuo.example.gov.cn $(PY) manage.py check --deploy --fail-level WARNING
 
 test: lint

@@ -18,15 +18,17 @@ from .models import Region, School, SchoolClass, User, current_school_year
 
 DEMO_PASSWORD = "Kongchuo@2026"  # noqa: S105 — published in the README for the demo site
 
+# The county's real townships with their statistics-bureau codes, so that the national
+# division table (manage.py load_divisions) finds them already there instead of doubling them.
 TOWNSHIP_NAMES = [
-    ("南涧镇", "100"),
-    ("小湾东镇", "101"),
-    ("公郎镇", "102"),
-    ("宝华镇", "103"),
-    ("无量山镇", "104"),
-    ("拥翠乡", "200"),
-    ("乐秋乡", "201"),
-    ("碧溪乡", "202"),
+    ("南涧镇", "101"),
+    ("小湾东镇", "102"),
+    ("公郎镇", "103"),
+    ("宝华镇", "104"),
+    ("无量山镇", "105"),
+    ("拥翠乡", "201"),
+    ("乐秋乡", "202"),
+    ("碧溪乡", "203"),
 ]
 VILLAGE_NAMES = [
     "新政村",
@@ -86,7 +88,7 @@ def _township(index: int) -> tuple[str, str]:
     """(name, 3-digit code within the county) of the index-th township."""
     if index < len(TOWNSHIP_NAMES):
         return TOWNSHIP_NAMES[index]
-    return f"第{index + 1}镇", f"{105 + index - len(TOWNSHIP_NAMES):03d}"
+    return f"第{index + 1}镇", f"{106 + index - len(TOWNSHIP_NAMES):03d}"
 
 
 @cache
@@ -179,7 +181,8 @@ def build(size: DemoSize, *, seed: int = 1) -> dict:
         villages = Region.objects.bulk_create(
             [
                 Region(
-                    code=f"{township.code}{201 + v:03d}",
+                    # 4xx: demo villages, clear of the real ones (0xx, 2xx) of the table.
+                    code=f"{township.code}{401 + v:03d}",
                     name=_village_name(t * size.villages + v),
                     level=RegionLevel.VILLAGE,
                     parent=township,

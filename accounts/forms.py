@@ -2,12 +2,17 @@
 
 from django import forms
 
+from kongchuo.filters import NO_MATCH
+
+from . import lookups
 from .choices import COUNTY_GRANTABLE_ROLES, AuditAction, RegionLevel, Role
-from .models import Region, School, User, grade_label
+from .models import School, User, grade_label
 
 
 class ScopedForm(forms.Form):
-    """Narrows every model choice field to the acting user's area."""
+    """Narrows every model choice field to the acting user's area, and gives the search
+    fields (accounts.lookups) the acting user. Regions and schools are searched rather than
+    listed: an area can hold thousands of them."""
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -15,12 +20,12 @@ class ScopedForm(forms.Form):
         for field in self.fields.values():
             if isinstance(field, forms.ModelChoiceField):
                 field.queryset = field.queryset.for_user(user)
+        lookups.bind_user(self, user)
 
 
 class RegionForm(ScopedForm):
-    parent = forms.ModelChoiceField(
-        Region.objects.filter(level__in=[RegionLevel.COUNTY, RegionLevel.TOWNSHIP]),
-        label="上级区划",
+    parent = lookups.RegionField(
+        levels=(RegionLevel.COUNTY, RegionLevel.TOWNSHIP), label="上级区划"
     )
     code = forms.CharField(label="区划代码", max_length=12, help_text="乡镇9位，村12位")
     name = forms.CharField(label="名称", max_length=64)
@@ -34,12 +39,8 @@ class SchoolForm(ScopedForm):
     code = forms.CharField(label="学校标识码", max_length=10, min_length=10)
     name = forms.CharField(label="学校名称", max_length=100)
     kind = forms.ChoiceField(label="办学类型", choices=School._meta.get_field("kind").choices)
-    township = forms.ModelChoiceField(
-        Region.objects.filter(level=RegionLevel.TOWNSHIP), label="所在乡镇"
-    )
-    parent = forms.ModelChoiceField(
-        School.objects.filter(parent__isnull=True), label="所属中心校", required=False
-    )
+    township = lookups.RegionField(levels=(RegionLevel.TOWNSHIP,), label="所在乡镇")
+    parent = lookups.SchoolField(label="所属中心校", required=False)
 
 
 class SchoolClassForm(ScopedForm):
@@ -65,11 +66,16 @@ class AccountForm(ScopedForm):
     role = forms.ChoiceField(
         label="角色", choices=[(r.value, r.label) for r in Role if r in COUNTY_GRANTABLE_ROLES]
     )
-    region = forms.ModelChoiceField(
-        Region.objects.all(), label="所属区划", required=False, help_text="区划级账号填写"
+    region = lookups.RegionField(
+        levels=(RegionLevel.COUNTY, RegionLevel.TOWNSHIP, RegionLevel.VILLAGE),
+        label="所属区划",
+        required=False,
+        help_text="区划级账号填写：输入名称搜索后选择，或填写区划代码",
     )
-    school = forms.ModelChoiceField(
-        School.objects.all(), label="所属学校", required=False, help_text="学校账号填写"
+    school = lookups.SchoolField(
+        label="所属学校",
+        required=False,
+        help_text="学校账号填写：输入校名搜索后选择，或填写学校标识码",
     )
     phone = forms.CharField(label="手机号", max_length=11, required=False)
     email = forms.EmailField(label="电子邮箱", required=False)
@@ -96,3 +102,40 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "全部"), *AuditAction.choices]
+
+
+class PlaceFilterForm(ScopedForm):
+    """A list page's township and school filters, searched rather than listed (a province
+    has fifteen thousand schools). The query parameters carry codes; ``ids`` turns them into
+    the ids the selectors take."""
+
+    township = lookups.RegionField(
+        levels=(RegionLevel.TOWNSHIP,),
+        label="乡镇",
+        required=False,
+        widget=lookups.LookupInput(
+            "lookup-regions", "levels=4", attrs={"placeholder": "全部乡镇", "aria-label": "乡镇"}
+        ),
+    )
+    school = lookups.SchoolField(
+        label="学校",
+        required=False,
+        widget=lookups.LookupInput(
+            "lookup-schools", attrs={"placeholder": "全部学校", "aria-label": "学校"}
+        ),
+    )
+
+    def __init__(self, params, *, user, fields=("township", "school")):
+        super().__init__(params, user=user)
+        for name in set(self.fields) - set(fields):
+            del self.fields[name]
+
+    def ids(self) -> dict[str, int | None]:
+        """The chosen records' ids; a code that finds nothing in the area matches nothing."""
+        self.is_valid()
+        return {
+            name: NO_MATCH
+            if name in self.errors
+            else getattr(self.cleaned_data.get(name), "pk", None)
+            for name in self.fields
+        }

@@ -18,7 +18,7 @@ from kongchuo.xlsx import workbook_bytes
 from . import audit, selectors
 from .choices import Capability, JobKind, JobStatus
 from .models import Job, User
-from .services import has_capability, require_capability
+from .permissions import can, require
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def job_start(
     sharing the media storage) and deleted when the job finishes."""
     if kind not in RUNNERS:
         raise AppError("不支持的任务类型。", field="kind")
-    require_capability(by, RUNNERS[kind][0])
+    require(by, RUNNERS[kind][0])
     params = dict(params or {})
     if upload is not None:
         # A generated name: the user's file name never reaches the file system.
@@ -90,7 +90,7 @@ def job_run(job_id: int) -> None:
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     user = job.requested_by
     capability, run = RUNNERS[job.kind]
-    if not (user.is_active and has_capability(user, capability)):
+    if not can(user, capability):
         _fail(job, "申请人的账号已停用或已无此权限，任务未执行。")
         _discard_upload(job.params)
         return

@@ -27,6 +27,7 @@ from django.http import Http404
 from kongchuo.append_only import AppendOnlyQuerySet
 
 from .choices import READ_ONLY_ROLES, SCHOOL_ROLES, RegionLevel, Role
+from .permissions import is_system_admin
 
 ALL, REGION, SCHOOL, CLASS, NOTHING = "all", "region", "school", "class", "nothing"
 
@@ -86,7 +87,7 @@ def area_of(user) -> Area:
 def _compute_area(user) -> Area:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Area(NOTHING)
-    if user.is_superuser and not user.role:
+    if is_system_admin(user):
         return Area(ALL)
     read_only = user.role in READ_ONLY_ROLES
     if user.school_id:

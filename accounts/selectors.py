@@ -49,6 +49,21 @@ def home_summary(user) -> dict:
     }
 
 
+def regions(user, *, query: str = "") -> QuerySet[Region]:
+    """The counties, townships and villages of ``user``'s area in code order (a subtree reads
+    as a tree), searched by name or code prefix."""
+    result = (
+        Region.objects.for_user(user)
+        .filter(level__gte=RegionLevel.COUNTY)
+        .annotate(school_count=Count("schools"))
+        .order_by("code")
+    )
+    query = query.strip()
+    if query:
+        result = result.filter(Q(name__contains=query) | Q(code__startswith=query))
+    return result
+
+
 def area_name(user) -> str:
     if user.school_id:
         return user.school.name

@@ -1,6 +1,6 @@
 """Writes to organisations and accounts. Pages, API, commands and tasks all call these.
 
-Every service checks the actor's capability, keeps the target inside the actor's area,
+Every service checks the actor's permission (accounts.permissions), keeps the target inside the actor's area,
 validates, saves, re-checks that the saved record is still inside the area, and writes the
 audit trail — all in one transaction.
 """
@@ -15,21 +15,9 @@ from rest_framework.authtoken.models import Token
 from kongchuo.errors import AppError
 
 from . import audit, jurisdiction
-from .choices import COUNTY_GRANTABLE_ROLES, ROLE_CAPABILITIES, AuditAction, Capability, RegionLevel
+from .choices import COUNTY_GRANTABLE_ROLES, AuditAction, Capability, RegionLevel
 from .models import Region, School, SchoolClass, User
-
-
-def has_capability(user, capability: Capability) -> bool:
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser and not user.role:
-        return True
-    return capability in ROLE_CAPABILITIES.get(user.role, frozenset())
-
-
-def require_capability(user, capability: Capability) -> None:
-    if not has_capability(user, capability):
-        raise AppError(f"当前账号没有“{capability.label}”的权限。")
+from .permissions import is_system_admin, require
 
 
 def _require_in_area(user, instance, field: str) -> None:
@@ -51,7 +39,7 @@ def _save(*, by, instance, before: dict | None, exclude: tuple[str, ...] = ()) -
 
 @transaction.atomic
 def region_create(*, by: User, parent: Region, code: str, name: str) -> Region:
-    require_capability(by, Capability.MANAGE_ORG)
+    require(by, Capability.MANAGE_ORG)
     _require_in_area(by, parent, "parent")
     if parent.level >= RegionLevel.VILLAGE:
         raise AppError("村级区划下不能再设下级区划。", field="parent")
@@ -66,7 +54,7 @@ def region_create(*, by: User, parent: Region, code: str, name: str) -> Region:
 
 @transaction.atomic
 def region_update(*, by: User, region: Region, name: str) -> Region:
-    require_capability(by, Capability.MANAGE_ORG)
+    require(by, Capability.MANAGE_ORG)
     _require_in_area(by, region, "region")
     if region.level < RegionLevel.TOWNSHIP:
         raise AppError("县级及以上区划由省级统一维护。")
@@ -85,7 +73,7 @@ def _school_fields_in_area(by, township: Region, parent: School | None) -> None:
 def school_create(
     *, by: User, code: str, name: str, kind: str, township: Region, parent: School | None = None
 ) -> School:
-    require_capability(by, Capability.MANAGE_ORG)
+    require(by, Capability.MANAGE_ORG)
     _school_fields_in_area(by, township, parent)
     if School.objects.filter(code=code).exists():
         raise AppError(f"学校标识码 {code} 已被其他学校使用。", field="code")
@@ -100,7 +88,7 @@ def school_create(
 def school_update(
     *, by: User, school: School, name: str, kind: str, township: Region, parent: School | None
 ) -> School:
-    require_capability(by, Capability.MANAGE_ORG)
+    require(by, Capability.MANAGE_ORG)
     _require_in_area(by, school, "school")
     _school_fields_in_area(by, township, parent)
     before = audit.snapshot(school)
@@ -119,7 +107,7 @@ def class_create(
     name: str,
     head_teacher: User | None = None,
 ) -> SchoolClass:
-    require_capability(by, Capability.MANAGE_ORG)
+    require(by, Capability.MANAGE_ORG)
     _require_in_area(by, school, "school")
     _require_in_area(by, head_teacher, "head_teacher")
     if SchoolClass.objects.filter(
@@ -141,7 +129,7 @@ def class_create(
 def class_update(
     *, by: User, klass: SchoolClass, grade: int, name: str, head_teacher: User | None
 ) -> SchoolClass:
-    require_capability(by, Capability.MANAGE_ORG)
+    require(by, Capability.MANAGE_ORG)
     _require_in_area(by, klass, "class")
     _require_in_area(by, head_teacher, "head_teacher")
     before = audit.snapshot(klass)
@@ -151,7 +139,7 @@ def class_update(
 
 
 def _check_grantable(by: User, role: str, region: Region | None, school: School | None) -> None:
-    if role not in COUNTY_GRANTABLE_ROLES and not (by.is_superuser and not by.role):
+    if role not in COUNTY_GRANTABLE_ROLES and not is_system_admin(by):
         raise AppError("县级管理员不能创建市级、省级账号。", field="role")
     _require_in_area(by, region, "region")
     _require_in_area(by, school, "school")
@@ -170,7 +158,7 @@ def account_create(
     phone: str = "",
     email: str = "",
 ) -> User:
-    require_capability(by, Capability.MANAGE_ACCOUNTS)
+    require(by, Capability.MANAGE_ACCOUNTS)
     _check_grantable(by, role, region, school)
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
@@ -205,7 +193,7 @@ def account_update(
     phone: str = "",
     email: str = "",
 ) -> User:
-    require_capability(by, Capability.MANAGE_ACCOUNTS)
+    require(by, Capability.MANAGE_ACCOUNTS)
     _require_in_area(by, user, "user")
     _check_grantable(by, role, region, school)
     before = audit.snapshot(user)
@@ -229,7 +217,7 @@ def end_sessions_and_tokens(user: User) -> None:
 
 @transaction.atomic
 def account_set_active(*, by: User, user: User, active: bool) -> User:
-    require_capability(by, Capability.MANAGE_ACCOUNTS)
+    require(by, Capability.MANAGE_ACCOUNTS)
     _require_in_area(by, user, "user")
     if user.pk == by.pk and not active:
         raise AppError("不能停用自己正在使用的账号。")

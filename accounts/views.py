@@ -4,7 +4,6 @@ render. Every record comes through the jurisdiction filter, so out-of-area ids a
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,11 +13,12 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from kongchuo.errors import AppError
 
-from . import jobs, jurisdiction, notifications, selectors, services
-from .choices import Capability, RegionLevel, SchoolKind
+from . import jobs, jurisdiction, lockout, notifications, permissions, selectors, services
+from .choices import Capability, SchoolKind
 from .forms import (
     AccountForm,
     AuditFilterForm,
+    PlaceFilterForm,
     RegionForm,
     RegionRenameForm,
     SchoolClassForm,
@@ -26,31 +26,36 @@ from .forms import (
 )
 from .models import Job, Region, School, SchoolClass, User
 
-LOCKED_MESSAGE = "该账号因连续5次登录失败已被锁定30分钟，请稍后再试或联系县级管理员解锁。"
-
 
 def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked account: 429 saying until when (accounts.lockout)."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    message = lockout.message(lockout.locked_until(username))
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": LOCKED_MESSAGE}, status=429)
-    return render(request, "registration/locked.html", {"message": LOCKED_MESSAGE}, status=429)
+        return JsonResponse({"detail": message}, status=429)
+    return render(request, "registration/locked.html", {"message": message}, status=429)
 
 
-def check_capability(user, capability: Capability) -> None:
-    """Pages answer 403 to a user who sees a record but may not act on it."""
-    if not services.has_capability(user, capability):
-        raise PermissionDenied(f"当前账号没有“{capability.label}”的权限。")
+def check(user, action: str, obj=None) -> None:
+    """Pages answer 403, with the reason, to a user who sees a record but may not act on it
+    (accounts.permissions: the same question the services and the API ask)."""
+    reason = permissions.refusal(user, action, obj)
+    if reason is not None:
+        raise PermissionDenied(reason)
 
 
-class CapabilityRequiredMixin:
-    capability: Capability | None = None
+class RequiresMixin:
+    """``requires``: the permission action a page needs, checked before anything else."""
+
+    requires: str | None = None
 
     def dispatch(self, request, *args, **kwargs):
-        if self.capability:
-            check_capability(request.user, self.capability)
+        if self.requires:
+            check(request.user, self.requires)
         return super().dispatch(request, *args, **kwargs)
 
 
-class ScopedMixin(CapabilityRequiredMixin):
+class ScopedMixin(RequiresMixin):
     """Lists and details read only what the user's area holds."""
 
     model = None
@@ -59,7 +64,7 @@ class ScopedMixin(CapabilityRequiredMixin):
         return jurisdiction.scope(self.request.user, super().get_queryset())
 
 
-class ServiceFormView(CapabilityRequiredMixin, FormView):
+class ServiceFormView(RequiresMixin, FormView):
     """A form whose valid input goes to one service; its AppError comes back onto the form.
 
     ``target_model`` set: the view works on one record of the user's area, found by the URL's
@@ -109,9 +114,6 @@ class HomeView(TemplateView):
         return {
             **super().get_context_data(**kwargs),
             **selectors.home_summary(user),
-            "can_manage_org": services.has_capability(user, Capability.MANAGE_ORG),
-            "can_manage_accounts": services.has_capability(user, Capability.MANAGE_ACCOUNTS),
-            "can_view_audit": services.has_capability(user, Capability.VIEW_AUDIT),
             "my_classes": SchoolClass.objects.for_user(user)
             .filter(head_teacher=user)
             .select_related("school"),
@@ -119,20 +121,19 @@ class HomeView(TemplateView):
 
 
 class RegionListView(ScopedMixin, ListView):
+    """The divisions of the area, a page at a time: a province holds tens of thousands of
+    villages once the national table is loaded."""
+
     model = Region
     template_name = "accounts/region_list.html"
+    paginate_by = 100
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .filter(level__gte=RegionLevel.COUNTY)
-            .annotate(school_count=Count("schools"))
-        )
+        return selectors.regions(self.request.user, query=self.request.GET.get("q", ""))
 
 
 class RegionCreateView(ServiceFormView):
-    capability = Capability.MANAGE_ORG
+    requires = Capability.MANAGE_ORG
     form_class = RegionForm
     title = "新增乡镇或村"
     success_message = "区划已新增。"
@@ -148,7 +149,7 @@ class RegionCreateView(ServiceFormView):
 
 
 class RegionUpdateView(ServiceFormView):
-    capability = Capability.MANAGE_ORG
+    requires = Capability.MANAGE_ORG
     form_class = RegionRenameForm
     target_model = Region
     title = "修改区划：{target.name}"
@@ -171,21 +172,20 @@ class SchoolListView(ScopedMixin, ListView):
 
     def get_queryset(self):
         params = self.request.GET
-        township = params.get("township", "")
+        # The township comes as a code from the search field; one the area lacks finds nothing.
+        self.places = PlaceFilterForm(params, user=self.request.user, fields=("township",))
         return selectors.schools(
             self.request.user,
-            township=int(township) if township.isdigit() else None,
+            **self.places.ids(),
             kind=params.get("kind", ""),
             query=params.get("q", ""),
         )
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
         return {
             **super().get_context_data(**kwargs),
-            "townships": Region.objects.for_user(user).filter(level=RegionLevel.TOWNSHIP),
+            "places": self.places,
             "kinds": SchoolKind.choices,
-            "can_manage_org": services.has_capability(user, Capability.MANAGE_ORG),
         }
 
 
@@ -201,12 +201,11 @@ class SchoolDetailView(ScopedMixin, DetailView):
             .filter(school=self.object)
             .select_related("head_teacher"),
             "branches": School.objects.for_user(user).filter(parent=self.object),
-            "can_manage_org": services.has_capability(user, Capability.MANAGE_ORG),
         }
 
 
 class SchoolCreateView(ServiceFormView):
-    capability = Capability.MANAGE_ORG
+    requires = Capability.MANAGE_ORG
     form_class = SchoolForm
     title = "新增学校"
     success_message = "学校已新增。"
@@ -219,7 +218,7 @@ class SchoolCreateView(ServiceFormView):
 
 
 class SchoolUpdateView(ServiceFormView):
-    capability = Capability.MANAGE_ORG
+    requires = Capability.MANAGE_ORG
     form_class = SchoolForm
     target_model = School
     title = "修改学校：{target.name}"
@@ -228,7 +227,6 @@ class SchoolUpdateView(ServiceFormView):
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         form.fields["code"].disabled = True
-        form.fields["parent"].queryset = form.fields["parent"].queryset.exclude(pk=self.target.pk)
         return form
 
     def get_initial(self):
@@ -237,8 +235,8 @@ class SchoolUpdateView(ServiceFormView):
             "code": s.code,
             "name": s.name,
             "kind": s.kind,
-            "township": s.township_id,
-            "parent": s.parent_id,
+            "township": s.township,
+            "parent": s.parent,
         }
 
     def perform(self, data):
@@ -258,7 +256,7 @@ class SchoolClassDetailView(ScopedMixin, DetailView):
 
 
 class SchoolClassCreateView(ServiceFormView):
-    capability = Capability.MANAGE_ORG
+    requires = Capability.MANAGE_ORG
     form_class = SchoolClassForm
     target_model = School
     target_kwarg = "school_pk"
@@ -276,7 +274,7 @@ class SchoolClassCreateView(ServiceFormView):
 
 
 class SchoolClassUpdateView(ServiceFormView):
-    capability = Capability.MANAGE_ORG
+    requires = Capability.MANAGE_ORG
     form_class = SchoolClassForm
     target_model = SchoolClass
     title = "修改班级：{target.school.name} {target}"
@@ -308,7 +306,7 @@ class SchoolClassUpdateView(ServiceFormView):
 
 
 class AccountListView(ScopedMixin, ListView):
-    capability = Capability.MANAGE_ACCOUNTS
+    requires = Capability.MANAGE_ACCOUNTS
     model = User
     template_name = "accounts/account_list.html"
     paginate_by = 50
@@ -327,7 +325,7 @@ class AccountListView(ScopedMixin, ListView):
 
 
 class AccountCreateView(ServiceFormView):
-    capability = Capability.MANAGE_ACCOUNTS
+    requires = Capability.MANAGE_ACCOUNTS
     form_class = AccountForm
     title = "新增账号"
     success_message = "账号已创建。"
@@ -340,7 +338,7 @@ class AccountCreateView(ServiceFormView):
 
 
 class AccountUpdateView(ServiceFormView):
-    capability = Capability.MANAGE_ACCOUNTS
+    requires = Capability.MANAGE_ACCOUNTS
     form_class = AccountForm
     target_model = User
     title = "修改账号：{target.username}"
@@ -355,8 +353,8 @@ class AccountUpdateView(ServiceFormView):
             "username": a.username,
             "full_name": a.full_name,
             "role": a.role,
-            "region": a.region_id,
-            "school": a.school_id,
+            "region": a.region,
+            "school": a.school,
             "phone": a.phone,
             "email": a.email,
         }
@@ -372,7 +370,7 @@ class AccountUpdateView(ServiceFormView):
 @require_POST
 def account_set_active(request, pk):
     account = jurisdiction.get_or_404(request.user, User, pk=pk)
-    check_capability(request.user, Capability.MANAGE_ACCOUNTS)
+    check(request.user, Capability.MANAGE_ACCOUNTS)
     active = request.POST.get("active") == "1"
     try:
         services.account_set_active(by=request.user, user=account, active=active)
@@ -406,7 +404,7 @@ def job_download(request, pk):
 
 
 def audit_list(request):
-    check_capability(request.user, Capability.VIEW_AUDIT)
+    check(request.user, Capability.VIEW_AUDIT)
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     events = selectors.audit_events(request.user, **{k: v for k, v in filters.items() if v})

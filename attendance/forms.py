@@ -4,9 +4,10 @@ import re
 
 from django import forms
 
+from accounts import lookups
 from accounts.choices import RegionLevel
 from accounts.forms import ScopedForm
-from accounts.models import Region, School
+from accounts.models import Region
 
 from .choices import Mark
 from .models import AttendanceMark, AttendanceRules
@@ -22,7 +23,14 @@ class AttendanceDayForm(ScopedForm):
     county = forms.ModelChoiceField(
         Region.objects.filter(level=RegionLevel.COUNTY), label="县", required=False
     )
-    school = forms.ModelChoiceField(School.objects.all(), label="学校", required=False)
+    # Searched, not listed: a province has fifteen thousand schools.
+    school = lookups.SchoolField(
+        label="学校",
+        required=False,
+        widget=lookups.LookupInput(
+            "lookup-schools", attrs={"placeholder": "全部学校", "aria-label": "学校"}
+        ),
+    )
 
 
 class RollForm(forms.Form):

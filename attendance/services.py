@@ -17,14 +17,15 @@ from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, Capability, NotificationKind, RegionLevel
 from accounts.models import Region, School, SchoolClass, User
 from accounts.notifications import notify
+from accounts.permissions import can, require
 from accounts.selectors import recipients_for_school
-from accounts.services import has_capability
 from kongchuo.errors import AppError
 from students import calendar
 
 from . import rule
 from .choices import Mark
 from .models import AttendanceMark, AttendanceRules, RollCall
+from .permissions import SET_RULES
 from .selectors import (
     cutoff,
     last_day_of_first_week,
@@ -32,16 +33,6 @@ from .selectors import (
     on_roll,
     rules_for_school,
 )
-
-
-def may_set_rules(user: User) -> bool:
-    """County calendar keepers (county staff and administrators) set their county's rules."""
-    return (
-        has_capability(user, Capability.MANAGE_CALENDAR)
-        and not user.school_id
-        and user.region_id is not None
-        and user.region.level == RegionLevel.COUNTY
-    )
 
 
 @transaction.atomic
@@ -56,8 +47,7 @@ def rules_save(
     """Set a county's attendance settings (its calendar keepers do)."""
     if county.level != RegionLevel.COUNTY or not jurisdiction.contains(by, county):
         raise AppError("只能设置本县的考勤规则。", field="county")
-    if not may_set_rules(by):
-        raise AppError("只有县教体局可以设置考勤规则。")
+    require(by, SET_RULES)
     rules = AttendanceRules.objects.select_for_update().filter(county=county).first()
     before = audit.snapshot(rules) if rules else None
     rules = rules or AttendanceRules(county=county)
@@ -85,11 +75,11 @@ def refusal(
             f"{day:%Y年%m月%d日}按校历不是上学日（周末、节假日或学期外），无需登记考勤。",
             field="date",
         )
-    if not has_capability(user, Capability.TAKE_ATTENDANCE):
+    if not can(user, Capability.TAKE_ATTENDANCE):
         return AppError("当前账号只能查看考勤，由班主任或学校提交。")
     rules = rules or rules_for_school(klass.school)
     closes = cutoff(rules, day)
-    if timezone.now() > closes and not has_capability(user, Capability.LATE_ATTENDANCE):
+    if timezone.now() > closes and not can(user, Capability.LATE_ATTENDANCE):
         return AppError(
             f"{day:%m月%d日}的考勤已过修改截止时间（{timezone.localtime(closes):%m月%d日 %H:%M}），"
             "如需修改请联系校长。",

@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.forms import BoundField
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,9 +20,9 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import jurisdiction
-from accounts.choices import Capability, RegionLevel, Role
+from accounts.choices import Capability, RegionLevel
 from accounts.models import Region, School, SchoolClass
-from accounts.views import ServiceFormView, check_capability
+from accounts.views import ServiceFormView, check
 from kongchuo.errors import AppError
 from students import calendar
 
@@ -31,6 +30,7 @@ from . import selectors, services
 from .choices import Mark
 from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
 from .models import RollCall
+from .permissions import SET_RULES
 
 # One character per mark for the at-a-glance strip of recent days ("" = not recorded).
 SYMBOLS = {
@@ -107,12 +107,11 @@ def overview(request):
         "form": form,
         "day": day,
         "today": today,
-        "can_set_rules": services.may_set_rules(user),
-        "schools": schools,
         "counties": counties if len(counties) > 1 else [],
         "county": county,
     }
-    if user.role == Role.CLASS_TEACHER:
+    # An account that sees only its own classes (a class teacher) gets their day.
+    if jurisdiction.area_of(user).kind == jurisdiction.CLASS:
         classes, context["school_day"] = selectors.classes_day(
             SchoolClass.objects.for_user(user), day
         )
@@ -242,7 +241,7 @@ def roll(request, pk, day):
     klass = _class_or_404(request, pk)
     day = _day_from_url(day)
     if request.method == "POST":
-        check_capability(request.user, Capability.TAKE_ATTENDANCE)
+        check(request.user, Capability.TAKE_ATTENDANCE)
     sheet = selectors.sheet(klass, day)
     if request.method == "GET":
         return _roll_page(request, sheet, RollForm(rows=sheet.rows))
@@ -263,16 +262,14 @@ def roll(request, pk, day):
 
 
 class RulesView(ServiceFormView):
-    capability = Capability.MANAGE_CALENDAR
+    requires = SET_RULES
     form_class = AttendanceRulesForm
     template_name = "attendance/rules.html"
     title = "考勤规则"
     success_message = "考勤规则已保存。"
 
     def dispatch(self, request, *args, **kwargs):
-        check_capability(request.user, self.capability)
-        if not services.may_set_rules(request.user):
-            raise PermissionDenied("只有县教体局可以设置考勤规则。")
+        check(request.user, self.requires)
         self.county = request.user.region
         return super().dispatch(request, *args, **kwargs)
 

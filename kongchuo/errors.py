@@ -17,6 +17,14 @@ class AppError(Exception):
         self.errors: dict[str, list[str]] = {field or "non_field_errors": [message]}
 
     @classmethod
+    def for_fields(cls, errors: dict[str, str]) -> "AppError":
+        """A refusal naming several fields at once (every missing field, not only the
+        first); the summary message lists them all."""
+        error = cls("；".join(errors.values()))
+        error.errors = {field: [message] for field, message in errors.items()}
+        return error
+
+    @classmethod
     def from_validation(cls, exc: ValidationError) -> "AppError":
         if hasattr(exc, "error_dict"):
             errors = {

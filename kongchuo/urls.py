@@ -21,8 +21,11 @@ urlpatterns = [
     path("", include("students.urls")),
     path("", include("ledger.urls")),
     path("", include("attendance.urls")),
+    path("", include("accounts.lookup_urls")),
     path("api/v1/", include(api_v1)),
 ]
 
-handler404 = "kongchuo.views.not_found"
+handler400 = "kongchuo.views.bad_request"
 handler403 = "kongchuo.views.forbidden"
+handler404 = "kongchuo.views.not_found"
+handler500 = "kongchuo.views.server_error"

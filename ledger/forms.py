@@ -4,16 +4,15 @@ services decide everything else."""
 from django import forms
 from django.db.models import Q
 
+from accounts import lookups
 from accounts.choices import RegionLevel
 from accounts.forms import ScopedForm
-from accounts.models import Region
 from students.choices import Gender, KeyGroup
 from students.identity import normalise_id_number
 from students.models import Student
 
 from .choices import Action, ClosureReason, EntryKind, Reason, RecordCheck, Source, Whereabouts
 from .services import EntryData
-from .transitions import SCHOOL
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 _TEXT = forms.Textarea(attrs={"rows": 3})
@@ -112,11 +111,8 @@ class EntryForm(StudentLookupMixin, ReasonFields, ScopedForm):
     gender = forms.ChoiceField(label="性别", choices=[("", "—"), *Gender.choices], required=False)
     birth_date = forms.DateField(label="出生日期", widget=_DATE, required=False)
     id_number = forms.CharField(label="身份证号", max_length=30, required=False)
-    hukou_region = forms.ModelChoiceField(
-        Region.objects.filter(level__gte=RegionLevel.TOWNSHIP),
-        label="户籍地（乡镇或村）",
-        required=False,
-    )
+    # A migrant child's 户籍地 may be anywhere in the country (searched nationally).
+    hukou_region = lookups.RegionField(label="户籍地（乡镇或村）", required=False)
     key_groups = forms.MultipleChoiceField(
         label="重点群体",
         choices=KeyGroup.choices,
@@ -128,24 +124,23 @@ class EntryForm(StudentLookupMixin, ReasonFields, ScopedForm):
     family_situation = _note("家庭情况", required=False)
     parent_contact = forms.CharField(label="父母联系方式", max_length=100, required=False)
     department_opinion = _note("相关部门意见", required=False)
-    township = forms.ModelChoiceField(
-        Region.objects.filter(level=RegionLevel.TOWNSHIP),
+    township = lookups.RegionField(
+        levels=(RegionLevel.TOWNSHIP,),
         label="责任乡镇",
         required=False,
-        help_text="默认为户籍地所在乡镇",
+        help_text="默认为户籍地所在乡镇；输入名称搜索后选择，或填写9位乡镇代码",
     )
     measures = _note("已采取的控辍保学措施", required=False)
     note = _note("情况说明", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.user.role in SCHOOL:
-            self.fields["source"].initial = Source.SCHOOL_REPORT
-            self.fields["kind"].choices = [
-                (k.value, k.label) for k in (EntryKind.SUSPECTED, EntryKind.DROPOUT)
-            ]
-        else:
-            self.fields["source"].initial = Source.MANUAL
+        # A school reports what it finds; others add by hand. Every creator may add any
+        # kind, a 未入学 child included (002: the 中心校 keeps the roster of school-age
+        # children and the ledger of dropouts and of children never enrolled).
+        self.fields["source"].initial = (
+            Source.SCHOOL_REPORT if self.user.school_id else Source.MANUAL
+        )
 
     def sections(self):
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
@@ -165,9 +160,7 @@ class ConfirmForm(ScopedForm):
 
 
 class AssignForm(ScopedForm):
-    township = forms.ModelChoiceField(
-        Region.objects.filter(level=RegionLevel.TOWNSHIP), label="负责劝返的乡镇"
-    )
+    township = lookups.RegionField(levels=(RegionLevel.TOWNSHIP,), label="负责劝返的乡镇")
     note = _note(required=False)
 
 

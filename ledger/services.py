@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, RegionLevel
 from accounts.models import Region, School, User
+from accounts.permissions import require
 from kongchuo.errors import AppError
 from students import services as student_services
 from students.choices import ENROLLED_STATUSES, EventKind, Gender, KeyGroup, Status
@@ -20,6 +21,7 @@ from students.identity import validate_id_number
 from students.models import Student
 from students.transitions import TRANSITIONS as STUDENT_TRANSITIONS
 
+from . import permissions, terms
 from .choices import (
     OPEN_STATES,
     Action,
@@ -32,8 +34,7 @@ from .choices import (
     Whereabouts,
 )
 from .models import EntryEvent, LedgerEntry
-from .terms import term_of
-from .transitions import CREATORS, REOPENED_STATE, allowed, refusal
+from .transitions import REOPENED_STATE
 
 # The 学籍 change an approved 销号 records, so that ledger and 学籍 agree (人账相符).
 # Reasons without one leave 学籍 as it is.
@@ -126,10 +127,13 @@ def _check_record(data: EntryData) -> None:
         raise AppError("请先核查学籍，并选择核查结果。", field="record_check")
     _choice(data.record_check, RecordCheck, field_name="record_check", label="学籍核查结果")
     if data.record_check == RecordCheck.NONE:
+        missing = {}
         for name, label in NO_RECORD_FIELDS.items():
             setattr(data, name, (getattr(data, name) or "").strip())
             if not getattr(data, name):
-                raise AppError(f"学籍核查结果为“无学籍”时须填写{label}。", field=name)
+                missing[name] = f"学籍核查结果为“无学籍”时须填写{label}。"
+        if missing:
+            raise AppError.for_fields(missing)
 
 
 def _check_child(by: User | None, data: EntryData) -> None:
@@ -282,9 +286,7 @@ def _locked(by: User, entry: LedgerEntry, action: Action) -> LedgerEntry:
     )
     if not jurisdiction.contains(by, entry):
         raise AppError("该台账记录不在您的管辖范围内。")
-    problem = refusal(action, entry.state, by)
-    if problem:
-        raise AppError(problem)
+    require(by, permissions.key(action), entry)
     return entry
 
 
@@ -304,8 +306,7 @@ def _move(*, by, entry, action, state, note="", evidence=None, fields=()) -> Led
 def entry_create(*, by: User, data: EntryData) -> LedgerEntry:
     """Put a child on the ledger. A confirmed dropout records the 辍学 学籍 event; a child
     whose earlier entry was closed comes back as a rebound linked to it."""
-    if by.role not in CREATORS:
-        raise AppError("当前账号的角色不能登记台账记录。")
+    require(by, permissions.CREATE)
     return _open_entry(by=by, data=data)
 
 
@@ -375,7 +376,7 @@ def _open_entry(*, by: User | None, data: EntryData) -> LedgerEntry:
         key_groups=data.key_groups,
         measures=(data.measures or "").strip(),
         found_on=data.found_on,
-        reviewed_term=term_of(today).label,
+        reviewed_on=today,
         created_by=by,
     )
     try:
@@ -521,17 +522,10 @@ def entry_propose_closure(
     )
 
 
-def proposer_of(entry: LedgerEntry) -> User | None:
-    event = entry.events.filter(action=Action.PROPOSE).order_by("-at", "-id").first()
-    return event.actor if event else None
-
-
 @transaction.atomic
 def entry_approve(*, by: User, entry: LedgerEntry, comment: str = "") -> LedgerEntry:
     """The county approves 销号; the entry closes for good and the 学籍 follows."""
     entry = _locked(by, entry, Action.APPROVE)
-    if proposer_of(entry) == by:
-        raise AppError("不能审批自己提交的销号申请，请由县教体局其他工作人员审批。")
     reason = ClosureReason(entry.closure_reason)
     student = entry.student
     kind = CLOSURE_EVENTS.get(reason)
@@ -580,8 +574,6 @@ def entry_reopen(*, by: User, entry: LedgerEntry, note: str) -> LedgerEntry:
     entry = _locked(by, entry, Action.REOPEN)
     note = _required(note, field_name="note", message="请填写重新打开的原因。")
     target = REOPENED_STATE[State(entry.state)]
-    if _has_other_open_entry(entry):
-        raise AppError("该学生已有另一条在册台账记录，请在那条记录上处理。")
     _move(by=by, entry=entry, action=Action.REOPEN, state=target, note=note)
     if target == State.CONFIRMED and entry.student is not None:
         _record_dropout(by, entry)
@@ -590,17 +582,19 @@ def entry_reopen(*, by: User, entry: LedgerEntry, note: str) -> LedgerEntry:
 
 @transaction.atomic
 def entry_review(*, by: User, entry: LedgerEntry, note: str) -> LedgerEntry:
-    """学期分类: the entry is reviewed for the current term (within a month of its start)."""
+    """学期分类: the entry is classified for its current term (due within a month of the
+    term's start, ledger.terms); the timeline names the term of the entry's own calendar."""
     entry = _locked(by, entry, Action.REVIEW)
     note = _required(note, field_name="note", message="请填写本学期核查情况。")
-    entry.reviewed_term = term_of(timezone.localdate()).label
+    entry.reviewed_on = timezone.localdate()
+    term = terms.own_calendar(entry).latest_term(entry.reviewed_on)
     return _move(
         by=by,
         entry=entry,
         action=Action.REVIEW,
         state=State(entry.state),
-        note=f"{entry.reviewed_term}：{note}",
-        fields=("reviewed_term",),
+        note=f"{term.name}：{note}" if term is not None else note,
+        fields=("reviewed_on",),
     )
 
 
@@ -643,19 +637,3 @@ def entry_update(
         note=f"{summary}{note.strip()}",
         fields=("reason", "whereabouts", "other_reasons", "measures"),
     )
-
-
-def _has_other_open_entry(entry: LedgerEntry) -> bool:
-    return entry.student is not None and (
-        entry.student.ledger_entries.filter(state__in=OPEN_STATES).exclude(pk=entry.pk).exists()
-    )
-
-
-def possible_actions(user, entry: LedgerEntry) -> list[Action]:
-    """What ``user`` may do to ``entry`` now, for the detail page's buttons."""
-    actions = allowed(user, State(entry.state))
-    if Action.APPROVE in actions and proposer_of(entry) == user:
-        actions.remove(Action.APPROVE)
-    if Action.REOPEN in actions and _has_other_open_entry(entry):
-        actions.remove(Action.REOPEN)
-    return actions

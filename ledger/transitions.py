@@ -58,21 +58,13 @@ TRANSITIONS: dict[Action, Transition] = {
 REOPENED_STATE = {State.EXCLUDED: State.PENDING, State.RETURNED: State.CONFIRMED}
 
 
-def may(user, action: Action) -> bool:
-    """Whether ``user``'s role may take ``action`` at all (the area is checked apart)."""
-    return user.role in TRANSITIONS[action].roles
-
-
-def refusal(action: Action, state: State, user) -> str | None:
-    """Why ``user`` cannot take ``action`` on an entry in ``state``, or None when they can."""
+def refusal(action: Action, state: State | None, user) -> str | None:
+    """Why ``user``'s role cannot take ``action`` on an entry in ``state`` (None: whatever
+    the state), or None when it can. The permission action ``ledger.<action>`` asks this
+    (ledger.permissions); the area is checked apart."""
     transition = TRANSITIONS[action]
     if user.role not in transition.roles:
         return f"当前账号的角色不能对台账记录执行“{action.label}”。"
-    if state not in transition.sources:
+    if state is not None and state not in transition.sources:
         return f"台账记录状态为“{State(state).label}”，不能执行“{action.label}”。"
     return None
-
-
-def allowed(user, state: State) -> list[Action]:
-    """The actions ``user`` may take on an entry in ``state``, in table order."""
-    return [action for action in TRANSITIONS if refusal(action, state, user) is None]

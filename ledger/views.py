@@ -4,7 +4,6 @@ the actions a user is offered come from the state machine."""
 import logging
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,35 +11,31 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
 from accounts import jurisdiction
-from accounts.choices import RegionLevel
-from accounts.models import Region, School
-from accounts.views import ScopedMixin, ServiceFormView
+from accounts.forms import PlaceFilterForm
+from accounts.permissions import refusal
+from accounts.views import ScopedMixin, ServiceFormView, check
 from kongchuo.errors import AppError
+from kongchuo.filters import page_integer
+from students.calendar import term_calendars
 from students.choices import KeyGroup
 from students.models import Student
-from students.services import can_reveal
 
-from . import consistency, exports, selectors, services
+from . import consistency, exports, permissions, selectors, services
 from .choices import Action, EntryKind, Reason, State
 from .forms import ACTION_FORMS, EntryForm, UpdateForm
 from .models import ConsistencyRun, EntryEvent, LedgerEntry
-from .transitions import COUNTY, CREATORS, may, refusal
 
 logger = logging.getLogger(__name__)
 
 
-def list_filters(params) -> dict:
-    """The list's filters from query parameters (the export takes the same)."""
-
-    def number(name):
-        value = str(params.get(name, ""))
-        return int(value) if value.isdigit() else None
-
+def list_filters(params, user) -> dict:
+    """The list's filters from query parameters (the export takes the same). Township and
+    school come as codes from the search fields (``PlaceFilterForm``)."""
     return {
         "query": params.get("q", ""),
-        "township": number("township"),
-        "school": number("school"),
-        "grade": number("grade"),
+        **PlaceFilterForm(params, user=user).ids(),
+        # A grade no record can have (not a whole number) matches nothing.
+        "grade": page_integer(params.get("grade")),
         "kind": params.get("kind", ""),
         "state": params.get("state", ""),
         "reason": params.get("reason", ""),
@@ -57,26 +52,34 @@ class EntryListView(ScopedMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        return selectors.entries(self.request.user, **list_filters(self.request.GET))
+        # Every term of every calendar, read once for the page, its counts and its filters.
+        self.calendars = term_calendars()
+        return selectors.entries(
+            self.request.user,
+            calendars=self.calendars,
+            **list_filters(self.request.GET, self.request.user),
+        )
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        unfiltered_state = {**list_filters(self.request.GET), "state": ""}
+        unfiltered_state = {**list_filters(self.request.GET, self.request.user), "state": ""}
+        context = super().get_context_data(**kwargs)
+        selectors.name_reviewed_terms(context["object_list"], self.calendars)
         return {
-            **super().get_context_data(**kwargs),
-            "counts": selectors.state_counts(selectors.entries(user, **unfiltered_state)),
-            "overdue_count": selectors.entries(user, overdue=True).count(),
-            "townships": Region.objects.for_user(user).filter(level=RegionLevel.TOWNSHIP),
-            "schools": School.objects.for_user(user),
+            **context,
+            "counts": selectors.state_counts(
+                selectors.entries(user, calendars=self.calendars, **unfiltered_state)
+            ),
+            "overdue_count": selectors.entries(
+                user, calendars=self.calendars, overdue=True
+            ).count(),
+            "places": PlaceFilterForm(self.request.GET, user=user),
             "grades": range(1, 10),
             "kinds": EntryKind.choices,
             "states": State.choices,
             "reasons": Reason.choices,
             "key_groups": KeyGroup.choices,
-            "terms": selectors.recent_terms(),
-            "can_create": user.role in CREATORS,
-            "can_check": user.role in COUNTY,
-            "can_reveal": can_reveal(user),
+            "terms": selectors.term_options(user),
         }
 
 
@@ -85,32 +88,32 @@ class EntryDetailView(ScopedMixin, DetailView):
     template_name = "ledger/entry_detail.html"
 
     def get_queryset(self):
-        return (
+        return selectors.with_overdue(
             super()
             .get_queryset()
-            .select_related("student", "school", "township", "hukou_region", "previous")
+            .select_related("student", "school__township", "township", "hukou_region", "previous")
         )
 
     def get_context_data(self, **kwargs):
         entry, user = self.object, self.request.user
+        selectors.name_reviewed_terms([entry])
         return {
             **super().get_context_data(**kwargs),
             "timeline": selectors.timeline(entry),
-            "actions": services.possible_actions(user, entry),
+            "actions": permissions.possible_actions(user, entry),
             "rebounds": entry.rebounds.for_user(user),
             "rule_actor": services.RULE_ACTOR,
         }
 
 
 class EntryCreateView(ServiceFormView):
+    requires = permissions.CREATE
     form_class = EntryForm
     template_name = "ledger/entry_form.html"
     title = "登记台账记录"
     success_message = "已登记到台账。"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.role not in CREATORS:
-            raise PermissionDenied("当前账号的角色不能登记台账记录。")
         self.student = None
         if request.GET.get("student"):
             self.student = jurisdiction.get_or_404(request.user, Student, pk=request.GET["student"])
@@ -166,9 +169,8 @@ class EntryActionView(ServiceFormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.target = jurisdiction.get_or_404(request.user, LedgerEntry, pk=kwargs["pk"])
-        problem = refusal(self.action, self.target.state, request.user)
-        if not may(request.user, self.action):
-            raise PermissionDenied(problem)
+        check(request.user, permissions.key(self.action))
+        problem = refusal(request.user, permissions.key(self.action), self.target)
         if problem:
             messages.error(request, problem)
             return redirect("ledger-detail", pk=self.target.pk)
@@ -207,7 +209,7 @@ def evidence(request, pk):
 
 
 def export(request):
-    entries = selectors.entries(request.user, **list_filters(request.GET))
+    entries = selectors.entries(request.user, **list_filters(request.GET, request.user))
     try:
         content, _ = exports.export_entries(
             by=request.user, entries=entries, reveal=request.GET.get("reveal") == "1"
@@ -224,8 +226,7 @@ def export(request):
 
 
 def consistency_list(request):
-    if request.user.role not in COUNTY:
-        raise PermissionDenied("人账相符检查由县教体局查看。")
+    check(request.user, permissions.CONSISTENCY)
     return render(
         request,
         "ledger/consistency.html",

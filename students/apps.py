@@ -6,5 +6,6 @@ class StudentsConfig(AppConfig):
     verbose_name = "学生与学籍"
 
     def ready(self):
-        # Registers the roster import's and export's background-job runners.
-        from . import exports, imports  # noqa: F401
+        # Registers the roster import's and export's background-job runners and the
+        # calendar's permission action.
+        from . import exports, imports, permissions  # noqa: F401

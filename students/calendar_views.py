@@ -7,13 +7,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import jurisdiction
-from accounts.choices import Capability
 from accounts.models import School
-from accounts.views import check_capability
+from accounts.permissions import can
+from accounts.views import check
 from kongchuo.errors import AppError
 
 from . import calendar
 from .models import CalendarDay, DayKind, Term
+from .permissions import CALENDAR_EDIT
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -41,10 +42,9 @@ def _owner(request):
 
 
 def _editable_owner(request):
-    check_capability(request.user, Capability.MANAGE_CALENDAR)
+    check(request.user, CALENDAR_EDIT)
     owner = _owner(request)
-    if not calendar.may_edit(request.user, owner):
-        raise PermissionDenied("当前账号不能修改该校历。")
+    check(request.user, CALENDAR_EDIT, owner)
     return owner
 
 
@@ -52,14 +52,19 @@ def _page(request, *, term_form=None, day_form=None, status=200):
     user = request.user
     owner = _owner(request)
     terms, days = calendar.calendar_rows(owner)
+    # Asked once per owner (the county and at most the school), not once per row.
+    editable = {}
     for row in (*terms, *days):
-        row.editable = calendar.may_edit(user, row.owner)
+        key = (type(row.owner), row.owner.pk)
+        if key not in editable:
+            editable[key] = can(user, CALENDAR_EDIT, row.owner)
+        row.editable = editable[key]
     context = {
         "owner": owner,
         "is_school": isinstance(owner, School),
         "terms": terms,
         "days": days,
-        "can_edit": calendar.may_edit(user, owner),
+        "can_edit": can(user, CALENDAR_EDIT, owner),
         "forms": [
             (term_form or TermForm(prefix="term"), "calendar-term-create", "添加学期"),
             (day_form or DayForm(prefix="day"), "calendar-day-create", "添加放假或调休上班日"),
@@ -112,9 +117,8 @@ def day_create(request):
 def _deletable(request, model, pk):
     """The row if it is inside the user's area (404 otherwise) and theirs to edit (403)."""
     row = jurisdiction.get_or_404(request.user, model, pk=pk)
-    check_capability(request.user, Capability.MANAGE_CALENDAR)
-    if not calendar.may_edit(request.user, row.owner):
-        raise PermissionDenied("县级账号只能修改本县默认校历，学校账号只能修改本校校历。")
+    check(request.user, CALENDAR_EDIT)
+    check(request.user, CALENDAR_EDIT, row.owner)
     return row
 
 

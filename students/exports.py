@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts import audit, jobs
 from accounts.choices import AuditAction, Capability, JobKind
 from accounts.models import Job, User
-from accounts.services import has_capability
+from accounts.permissions import can
 from kongchuo.errors import AppError
 from kongchuo.masking import mask_id_number, mask_phone
 from kongchuo.xlsx import write_workbook
@@ -67,7 +67,7 @@ def write_roster(
     path: str, user: User, filters: dict, *, reveal: bool = False, progress=None
 ) -> int:
     """Write the roster to ``path``; returns the row count. ``progress(done)`` every 1000 rows."""
-    if reveal and not has_capability(user, Capability.REVEAL_IDENTITY):
+    if reveal and not can(user, Capability.REVEAL_IDENTITY):
         raise AppError("当前账号无权导出完整身份证号。", field="reveal")
     rows = roster_rows(user, filters, reveal=reveal)
     if progress is not None:

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts import jobs
 from accounts.choices import Capability, JobKind
-from accounts.views import ServiceFormView, check_capability
+from accounts.views import ServiceFormView, check
 from kongchuo.errors import AppError
 
 from . import imports
@@ -46,7 +46,7 @@ class RosterUploadForm(forms.Form):
 
 
 class RosterImportView(ServiceFormView):
-    capability = Capability.MANAGE_STUDENTS
+    requires = Capability.MANAGE_STUDENTS
     form_class = RosterUploadForm
     template_name = "students/import.html"
     title = "导入学生花名册"
@@ -80,7 +80,7 @@ class RosterImportView(ServiceFormView):
 
 
 def roster_template(request):
-    check_capability(request.user, Capability.MANAGE_STUDENTS)
+    check(request.user, Capability.MANAGE_STUDENTS)
     school = request.user.school
     content = template_bytes(school_code=school.code if school else "")
     return FileResponse(

@@ -8,9 +8,10 @@ from django.views.generic import DetailView, ListView
 
 from accounts import jobs, jurisdiction
 from accounts.choices import Capability, JobKind
-from accounts.models import School, SchoolClass
-from accounts.views import ScopedMixin, ServiceFormView, check_capability
+from accounts.forms import PlaceFilterForm
+from accounts.views import ScopedMixin, ServiceFormView, check
 from kongchuo.errors import AppError
+from kongchuo.filters import page_integer
 
 from . import selectors, services
 from .choices import KeyGroup, Status
@@ -18,16 +19,17 @@ from .forms import EventForm, StudentForm, TransferDecisionForm
 from .models import Student, Transfer
 
 
-def list_filters(params) -> dict:
-    """The list's search and filters from query parameters (the export takes the same)."""
+def list_filters(params, user) -> dict:
+    """The list's search and filters from query parameters (the export takes the same). The
+    school comes as a code from the search field (``PlaceFilterForm``)."""
 
     def number(name):
-        value = str(params.get(name, ""))
-        return int(value) if value.isdigit() else None
+        # An id or grade no record can have (too large, not a whole number) matches nothing.
+        return page_integer(params.get(name))
 
     return {
         "query": params.get("q", ""),
-        "school": number("school"),
+        **PlaceFilterForm(params, user=user, fields=("school",)).ids(),
         "klass": number("class"),
         "grade": number("grade"),
         "status": params.get("status", ""),
@@ -37,8 +39,11 @@ def list_filters(params) -> dict:
 
 @require_POST
 def roster_export(request):
-    check_capability(request.user, Capability.MANAGE_STUDENTS)
-    params = {"filters": list_filters(request.POST), "reveal": request.POST.get("reveal") == "1"}
+    check(request.user, Capability.MANAGE_STUDENTS)
+    params = {
+        "filters": list_filters(request.POST, request.user),
+        "reveal": request.POST.get("reveal") == "1",
+    }
     try:
         job = jobs.job_start(by=request.user, kind=JobKind.ROSTER_EXPORT, params=params)
     except AppError as exc:
@@ -53,19 +58,18 @@ class StudentListView(ScopedMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        return selectors.students(self.request.user, **list_filters(self.request.GET))
+        self.filters = list_filters(self.request.GET, self.request.user)
+        return selectors.students(self.request.user, **self.filters)
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         return {
             **super().get_context_data(**kwargs),
-            "schools": School.objects.for_user(user),
-            "classes": SchoolClass.objects.for_user(user).select_related("school")[:500],
+            "places": PlaceFilterForm(self.request.GET, user=user, fields=("school",)),
+            "classes": selectors.filter_classes(user, school=self.filters["school"]),
             "statuses": Status.choices,
             "key_groups": KeyGroup.choices,
             "grades": range(1, 10),
-            "can_record": services.can_record(user),
-            "can_reveal": services.can_reveal(user),
             "incoming": selectors.incoming_transfers(user).count(),
         }
 
@@ -84,20 +88,20 @@ class StudentDetailView(ScopedMixin, DetailView):
             "events": student.events.select_related("school", "other_school", "operator"),
             "guardians": student.guardians.all(),
             "transfers": student.transfers.select_related("from_school", "to_school"),
-            "can_record": services.can_record(self.request.user),
-            "can_reveal": services.can_reveal(self.request.user),
         }
 
 
 class StudentCreateView(ServiceFormView):
-    capability = Capability.MANAGE_STUDENTS
+    requires = Capability.MANAGE_STUDENTS
     form_class = StudentForm
     title = "新增学生"
     success_message = "学生档案已建立。"
 
     def get_initial(self):
+        # ?school=<学校标识码> (from a school's page), else the account's own school.
         user = self.request.user
-        return {"school": user.school_id} if user.school_id else {}
+        school = self.request.GET.get("school") or user.school
+        return {"school": school} if school else {}
 
     def perform(self, data):
         return services.student_create(by=self.request.user, data=self.form.to_data())
@@ -121,7 +125,7 @@ class StudentUpdateView(StudentCreateView):
 
 
 class EventCreateView(ServiceFormView):
-    capability = Capability.MANAGE_STUDENTS
+    requires = Capability.MANAGE_STUDENTS
     form_class = EventForm
     target_model = Student
     title = "登记学籍异动：{target.name}"
@@ -139,7 +143,7 @@ class EventCreateView(ServiceFormView):
 @require_POST
 def reveal(request, pk):
     student = jurisdiction.get_or_404(request.user, Student.objects.select_related("school"), pk=pk)
-    check_capability(request.user, Capability.REVEAL_IDENTITY)
+    check(request.user, Capability.REVEAL_IDENTITY)
     try:
         id_number = services.reveal_id_number(by=request.user, student=student)
     except AppError as exc:
@@ -153,11 +157,13 @@ def reveal(request, pk):
 
 
 def transfer_list(request):
-    transfers = selectors.incoming_transfers(request.user)
+    transfers = list(selectors.incoming_transfers(request.user))
+    # Each transfer offers only the classes it may put the child in (services.transfer_decide).
+    classes = selectors.transfer_class_choices(transfers)
     return render(
         request,
         "students/transfer_list.html",
-        {"transfers": transfers, "form": TransferDecisionForm(user=request.user)},
+        {"rows": [(transfer, classes[transfer.pk]) for transfer in transfers]},
     )
 
 
@@ -166,8 +172,8 @@ def transfer_decide(request, pk):
     transfer = jurisdiction.get_or_404(
         request.user, selectors.incoming_transfers(request.user), pk=pk
     )
-    check_capability(request.user, Capability.MANAGE_STUDENTS)
-    form = TransferDecisionForm(request.POST, user=request.user)
+    check(request.user, Capability.MANAGE_STUDENTS)
+    form = TransferDecisionForm(request.POST, user=request.user, transfer=transfer)
     if not form.is_valid():
         messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
         return redirect("transfer-list")

@@ -22,8 +22,15 @@ class Endpoint:
     method: str = "get"
     # Roles that may use the endpoint on an in-area record (others: 403 or 404, never 200).
     allowed: frozenset[str] | None = None  # None: everyone who can see the record
-    # The body a POST sends for the record, one an allowed role gets a 200 or 302 with.
+    # The body a POST, PATCH or PUT sends for the record, one an allowed role gets a 200 or
+    # 302 with.
     body: Callable[[object], dict] | None = None  # None: {"active": "0"}
+    # A write's effect, read back from the database: true once an allowed role's request did
+    # what it says, false after every refused one (a 302 back to the page is not "done").
+    done: Callable[[object], bool] | None = None
+    # What a request for another county's record answers: 404, except where the URL names a
+    # natural key (a sync client's PUT of someone else's child is a refused create, 400).
+    outside: int = 404
 
 
 def _school(prefix):
@@ -205,6 +212,11 @@ def _confirm_outcome(entry):
     return {"outcome": "confirm"}
 
 
+def _took(*actions: Action):
+    """Whether the entry's timeline shows one of ``actions``: the action was taken."""
+    return lambda entry: entry.events.filter(action__in=actions).exists()
+
+
 def _ledger_api(path: str, pick, body, *actions: Action) -> Endpoint:
     """A POST action of the ledger API, for the roles that may take ``actions``."""
     return Endpoint(
@@ -214,7 +226,23 @@ def _ledger_api(path: str, pick, body, *actions: Action) -> Endpoint:
         method="post",
         allowed=_may(*actions),
         body=body,
+        done=_took(*actions),
     )
+
+
+# The body each action page's form posts.
+_PAGE_BODIES = {
+    Action.EXCLUDE: _note,
+    Action.CONFIRM: _note,
+    Action.ASSIGN: lambda entry: {"township": entry.township.code},
+    Action.RETURN: _note,
+    Action.PROPOSE: _closure,
+    Action.APPROVE: _comment,
+    Action.REJECT: _comment,
+    Action.REOPEN: _note,
+    Action.REVIEW: _note,
+    Action.UPDATE: lambda entry: {"reason": "poverty", "whereabouts": "working", "note": "已更新"},
+}
 
 
 def _county_term(prefix):
@@ -303,6 +331,46 @@ class DatedURL(str):
         return str.format(self, pk=pk, day=day)
 
 
+MOVED = "南涧镇新政村12号"
+MEASURES = "班主任和驻村干部两次家访"
+
+
+def _fresh(record):
+    return type(record)._default_manager.get(pk=record.pk)
+
+
+def _revealed(student) -> bool:
+    from accounts.models import AuditEvent
+
+    return AuditEvent.objects.filter(
+        action="reveal", object_type="students.Student", object_id=str(student.pk)
+    ).exists()
+
+
+def _student_body(student) -> dict:
+    """The whole student as a PUT sends it, with a new address."""
+    from students.api.serializers import current_values
+
+    values = current_values(student)
+    guardians = [vars(g) for g in values.pop("guardians")]
+    body = {
+        name: value
+        for name, value in values.items()
+        if name not in ("school", "klass", "hukou_region", "key_groups")
+    }
+    return {
+        **body,
+        "birth_date": student.birth_date.isoformat(),
+        "entry_date": student.entry_date.isoformat() if student.entry_date else None,
+        "school": student.school_id,
+        "klass": student.klass_id,
+        "hukou_region": student.hukou_region_id,
+        "key_groups": sorted(values["key_groups"]),
+        "guardians": guardians,
+        "address": MOVED,
+    }
+
+
 COUNTY_ADMIN_ONLY = frozenset({"county_admin"})
 STUDENT_RECORDERS = frozenset(
     {"principal", "school_staff", "county_staff", "county_admin", "api_client"}
@@ -325,6 +393,7 @@ ENDPOINTS = [
         _account,
         method="post",
         allowed=COUNTY_ADMIN_ONLY,
+        done=lambda account: not _fresh(account).is_active,
     ),
     Endpoint("job page", "/jobs/{pk}/", _finished_job),
     Endpoint("job download", "/jobs/{pk}/download/", _finished_job),
@@ -334,7 +403,12 @@ ENDPOINTS = [
         "student event page", "/students/{pk}/events/new/", _student, allowed=STUDENT_RECORDERS
     ),
     Endpoint(
-        "student reveal", "/students/{pk}/reveal/", _student, method="post", allowed=REVEALERS
+        "student reveal",
+        "/students/{pk}/reveal/",
+        _student,
+        method="post",
+        allowed=REVEALERS,
+        done=_revealed,
     ),
     Endpoint(
         "transfer decision",
@@ -342,6 +416,52 @@ ENDPOINTS = [
         _transfer,
         method="post",
         allowed=STUDENT_RECORDERS,
+        body=lambda transfer: {"decision": "reject", "note": "不符合转入条件"},
+        done=lambda transfer: _fresh(transfer).status == "rejected",
+    ),
+    Endpoint(
+        "student API PATCH",
+        "/api/v1/students/{pk}/",
+        _student,
+        method="patch",
+        allowed=STUDENT_RECORDERS,
+        body=lambda student: {"address": MOVED},
+        done=lambda student: _fresh(student).address == MOVED,
+    ),
+    Endpoint(
+        "student API PUT",
+        "/api/v1/students/{pk}/",
+        _student,
+        method="put",
+        allowed=STUDENT_RECORDERS,
+        body=_student_body,
+        done=lambda student: _fresh(student).address == MOVED,
+    ),
+    Endpoint(
+        "student by ID number API PUT",
+        NaturalKeyURL(
+            "/api/v1/students/by-id-number/{pk}/", model="students.Student", field="id_number"
+        ),
+        _student,
+        method="put",
+        allowed=STUDENT_RECORDERS,
+        body=_student_body,
+        done=lambda student: _fresh(student).address == MOVED,
+        outside=400,
+    ),
+    Endpoint(
+        "student by student number API PUT",
+        NaturalKeyURL(
+            "/api/v1/students/by-student-number/{pk}/",
+            model="students.Student",
+            field="student_number",
+        ),
+        _student_with_number,
+        method="put",
+        allowed=STUDENT_RECORDERS,
+        body=_student_body,
+        done=lambda student: _fresh(student).address == MOVED,
+        outside=400,
     ),
     Endpoint("region API", "/api/v1/regions/{pk}/", _township),
     Endpoint("school API", "/api/v1/schools/{pk}/", _school),
@@ -376,6 +496,27 @@ ENDPOINTS = [
     ),
     Endpoint("ledger evidence download", "/ledger/evidence/{pk}/", _evidence_event),
     Endpoint("ledger API", "/api/v1/ledger-entries/{pk}/", _pending_entry),
+    Endpoint(
+        "ledger API PATCH",
+        "/api/v1/ledger-entries/{pk}/",
+        _pending_entry,
+        method="patch",
+        allowed=_may(Action.UPDATE),
+        body=lambda entry: {"measures": MEASURES},
+        done=lambda entry: _fresh(entry).measures == MEASURES,
+    ),
+    *(
+        Endpoint(
+            f"ledger {action.value} page POST",
+            f"/ledger/{{pk}}/{action.value}/",
+            pick,
+            method="post",
+            allowed=_may(action),
+            body=_PAGE_BODIES[action],
+            done=_took(action),
+        )
+        for action, pick in _ACTION_ENTRIES.items()
+    ),
     Endpoint("attendance API", "/api/v1/attendance/{pk}/", _roll_call),
     Endpoint("attendance today", "/attendance/{pk}/", _class),
     Endpoint(
@@ -398,6 +539,7 @@ ENDPOINTS = [
         _county_term,
         method="post",
         allowed=frozenset({"county_admin", "county_staff"}),
+        done=lambda term: not type(term).objects.filter(pk=term.pk).exists(),
     ),
     Endpoint(
         "calendar day delete",
@@ -405,10 +547,84 @@ ENDPOINTS = [
         _school_day,
         method="post",
         allowed=frozenset({"principal", "school_staff"}),
+        done=lambda day: not type(day).objects.filter(pk=day.pk).exists(),
     ),
-    Endpoint("notification read", "/notifications/{pk}/read/", _notification, method="post"),
+    Endpoint(
+        "notification read",
+        "/notifications/{pk}/read/",
+        _notification,
+        method="post",
+        done=lambda notice: _fresh(notice).read_at is not None,
+    ),
     Endpoint("notification API", "/api/v1/notifications/{pk}/", _notification),
     Endpoint(
-        "notification read API", "/api/v1/notifications/{pk}/read/", _notification, method="post"
+        "notification read API",
+        "/api/v1/notifications/{pk}/read/",
+        _notification,
+        method="post",
+        done=lambda notice: _fresh(notice).read_at is not None,
     ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists: every list page and API list holds the in-area record for whoever may see it, and
+# never the other county's.
+
+
+@dataclass(frozen=True)
+class ListEndpoint:
+    name: str
+    url: str
+    pick: Callable[[str], object]
+    ids: Callable[[object], set[int]]  # the response → the ids it lists
+    # Roles that may open the list (others: 403). None: everyone.
+    allowed: frozenset[str] | None = None
+
+
+def _api_ids(response) -> set[int]:
+    return {row["id"] for row in response.json()["results"]}
+
+
+def _page_ids(name: str = "object_list"):
+    return lambda response: {record.pk for record in response.context[name]}
+
+
+def _audit_event(prefix):
+    """The audit line of a student the county's first 中心校 registered."""
+    from accounts.models import AuditEvent
+
+    student = _student(prefix)
+    return AuditEvent.objects.filter(object_id=str(student.pk)).latest("pk")
+
+
+def _api_list(name: str, path: str, pick) -> ListEndpoint:
+    return ListEndpoint(f"{name} API list", f"/api/v1/{path}/?page_size=500", pick, _api_ids)
+
+
+LIST_ENDPOINTS = [
+    _api_list("region", "regions", _township),
+    _api_list("school", "schools", _school),
+    _api_list("class", "classes", _class),
+    _api_list("student", "students", _student),
+    _api_list("ledger", "ledger-entries", _pending_entry),
+    _api_list("attendance", "attendance", _roll_call),
+    _api_list("notification", "notifications", _notification),
+    ListEndpoint("region list page", "/org/regions/", _township, _page_ids()),
+    ListEndpoint("school list page", "/org/schools/", _school, _page_ids()),
+    ListEndpoint("student list page", "/students/", _student, _page_ids()),
+    ListEndpoint("ledger list page", "/ledger/", _pending_entry, _page_ids()),
+    ListEndpoint(
+        "transfer list page",
+        "/students/transfers/",
+        _transfer,
+        lambda response: {transfer.pk for transfer, _ in response.context["rows"]},
+    ),
+    ListEndpoint(
+        "account list page", "/accounts/", _account, _page_ids(), allowed=COUNTY_ADMIN_ONLY
+    ),
+    ListEndpoint(
+        "audit list page", "/audit/", _audit_event, _page_ids("page_obj"), allowed=COUNTY_ADMIN_ONLY
+    ),
+    ListEndpoint("notification list page", "/notifications/", _notification, _page_ids("page_obj")),
 ]

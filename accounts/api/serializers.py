@@ -1,7 +1,25 @@
 from django.contrib.auth import authenticate
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 
+from .. import lockout
 from ..models import Notification, Region, School, SchoolClass
+
+
+class AccountLocked(APIException):
+    """429 with when the lock ends, in the message, as ``locked_until`` and as Retry-After."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked"
+
+    def __init__(self, username: str):
+        until = lockout.locked_until(username)
+        # DRF's handler turns ``wait`` into the Retry-After header.
+        self.wait = lockout.seconds_left(until)
+        detail = {"detail": lockout.message(until)}
+        if until is not None:
+            detail["locked_until"] = until.isoformat()
+        super().__init__(detail)
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -17,6 +35,10 @@ class TokenRequestSerializer(serializers.Serializer):
             password=attrs["password"],
         )
         if user is None:
+            if getattr(self.context.get("request"), "axes_locked_out", False):
+                # django-axes refused (or this failure reached the limit): say so and until
+                # when, rather than "wrong password" to the right password.
+                raise AccountLocked(attrs["username"])
             # Same answer for an unknown user, a wrong password and a disabled account.
             raise serializers.ValidationError(
                 {"non_field_errors": ["用户名或密码错误，或账号已停用。"]}, code="authorization"

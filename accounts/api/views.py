@@ -3,7 +3,6 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from kongchuo.pagination import IdCursorPagination
@@ -12,6 +11,7 @@ from .. import notifications, services
 from ..models import Notification, Region, School, SchoolClass
 from . import filters, serializers
 from .base import ScopedReadOnlyViewSet
+from .throttles import TokenAccountThrottle, TokenAddressThrottle
 
 
 class TokenView(APIView):
@@ -19,8 +19,7 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [TokenAddressThrottle, TokenAccountThrottle]
 
     @extend_schema(
         request=serializers.TokenRequestSerializer, responses=serializers.TokenSerializer

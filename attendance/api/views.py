@@ -3,31 +3,18 @@
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import jurisdiction
-from accounts.api.base import ScopedReadOnlyViewSet
+from accounts.api.base import Permitted, ScopedReadOnlyViewSet
 from accounts.choices import Capability
 from accounts.models import SchoolClass
-from accounts.services import has_capability
 from kongchuo.pagination import IdCursorPagination
 
 from .. import services
 from ..models import AttendanceMark, RollCall
 from . import filters, serializers
-
-
-class TakesAttendance(BasePermission):
-    """Only the roles that take the roll submit one; the service still decides the rest
-    (the class's area, the school day, the cut-off)."""
-
-    message = "当前账号不能登记考勤。"
-
-    def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or has_capability(
-            request.user, Capability.TAKE_ATTENDANCE
-        )
 
 
 class NewestDayFirstPagination(IdCursorPagination):
@@ -57,7 +44,8 @@ class RollCallViewSet(ScopedReadOnlyViewSet):
     serializer_class = serializers.RollCallSerializer
     filterset_class = filters.RollCallFilter
     pagination_class = NewestDayFirstPagination
-    permission_classes = [IsAuthenticated, TakesAttendance]
+    permission_classes = [IsAuthenticated, Permitted]
+    write_permission = Capability.TAKE_ATTENDANCE
 
     @extend_schema(
         summary="提交某班某日考勤（同一班级同一天可重复提交，以最后一次为准）",

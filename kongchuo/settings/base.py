@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
+            "builtins": ["accounts.templatetags.permissions"],
         },
     },
 ]
@@ -152,9 +153,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "kongchuo.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers of every operation.
+    "DEFAULT_SCHEMA_CLASS": "kongchuo.schema.AutoSchema",
     "EXCEPTION_HANDLER": "kongchuo.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min")},
+    # The token endpoint (accounts.api.throttles): per account, and wider per address.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min"),
+        "auth_address": os.environ.get("AUTH_ADDRESS_THROTTLE_RATE", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "控辍保学台账 API",
@@ -180,9 +186,14 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Term starts (month, day) until the school calendar exists; the ledger is classified within
-# one month of each (DOMAIN.md §5). Province settings may differ.
-LEDGER_TERM_STARTS = ((3, 1), (9, 1))
+# Plausible ages (周岁, both ends included) of a pupil on 1 September of the current school
+# year; outside them the birth date is mistyped (born 1949 in grade 1) and the record is
+# refused on the page, the API and the import (students.services.check_age). A child who is 6
+# by 31 August enters grade 1 (DOMAIN.md §3), and one who turns 6 later that autumn may enter
+# early, at 5. Grade 9 is normally 14; late entry, repeated years and special education
+# (送教上门, which follows disabled children beyond the usual age) leave some pupils up to a
+# few years older, so the upper end is 20, not the ledger's 16.
+STUDENT_AGE_RANGE = (5, 20)
 
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"
 CELERY_TASK_IGNORE_RESULT = True
@@ -216,6 +227,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Exchange tables too, not a control/ folder in whatever directory the worker runs.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 

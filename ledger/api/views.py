@@ -1,61 +1,35 @@
 """Ledger API: the pages' selectors and services behind /api/v1/ledger-entries/. Every entry
 is looked up through the jurisdiction scope first (outside the area: 404), then the caller's
-role is checked against the state machine (may not act: 403), then the service decides."""
+permission is asked (may not act: 403), then the service decides."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.api.base import ScopedReadOnlyViewSet
+from accounts.api.base import Permitted, ScopedReadOnlyViewSet
 
-from .. import consistency, services
+from .. import consistency, permissions, selectors, services
 from ..choices import Action
 from ..models import LedgerEntry
-from ..transitions import COUNTY, CREATORS, may, refusal
 from . import filters, serializers
 
-# The ledger actions behind each write on an entry (view action → state machine actions).
-_WRITES = {
-    "partial_update": (Action.UPDATE,),
-    "verify": (Action.EXCLUDE, Action.CONFIRM),
-    "confirm": (Action.CONFIRM,),
-    "assign": (Action.ASSIGN,),
-    "record_return": (Action.RETURN,),
-    "propose_closure": (Action.PROPOSE,),
-    "approve": (Action.APPROVE,),
-    "reject": (Action.REJECT,),
-    "reopen": (Action.REOPEN,),
-    "review": (Action.REVIEW,),
+# The permission actions behind each write on an entry, and the county's 人账相符 check.
+_PERMISSIONS = {
+    "create": permissions.CREATE,
+    "partial_update": permissions.key(Action.UPDATE),
+    "verify": (permissions.key(Action.EXCLUDE), permissions.key(Action.CONFIRM)),
+    "confirm": permissions.key(Action.CONFIRM),
+    "assign": permissions.key(Action.ASSIGN),
+    "record_return": permissions.key(Action.RETURN),
+    "propose_closure": permissions.key(Action.PROPOSE),
+    "approve": permissions.key(Action.APPROVE),
+    "reject": permissions.key(Action.REJECT),
+    "reopen": permissions.key(Action.REOPEN),
+    "review": permissions.key(Action.REVIEW),
+    "consistency_check": permissions.CONSISTENCY,
 }
-
-
-class TakesLedgerActions(BasePermission):
-    """Writes are for the roles ledger.transitions names: creating for CREATORS, each action
-    for its roles. On an entry the check comes after the scoped look-up, so an entry outside
-    the area is 404 for everyone and a role that sees it but may not act gets 403."""
-
-    message = "当前账号的角色不能登记台账记录。"
-
-    def has_permission(self, request, view):
-        return view.action != "create" or request.user.role in CREATORS
-
-    def has_object_permission(self, request, view, obj):
-        if request.method in SAFE_METHODS:
-            return True
-        actions = _WRITES[view.action]
-        if any(may(request.user, ledger_action) for ledger_action in actions):
-            return True
-        self.message = refusal(actions[0], obj.state, request.user)
-        return False
-
-
-class CountyOnly(BasePermission):
-    message = "只有县教体局可以查看人账相符检查结果。"
-
-    def has_permission(self, request, view):
-        return request.user.role in COUNTY
 
 
 def _action_schema(summary: str, request):
@@ -74,7 +48,12 @@ class LedgerEntryViewSet(ScopedReadOnlyViewSet):
 
     queryset = LedgerEntry.objects.select_related("school", "township", "hukou_region")
     filterset_class = filters.LedgerEntryFilter
-    permission_classes = [IsAuthenticated, TakesLedgerActions]
+    permission_classes = [IsAuthenticated, Permitted]
+    permission_actions = _PERMISSIONS
+
+    def get_queryset(self):
+        # is_overdue (逾期未分类) is computed in SQL for the whole page, as on the pages.
+        return selectors.with_overdue(super().get_queryset())
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -180,7 +159,6 @@ class LedgerEntryViewSet(ScopedReadOnlyViewSet):
         detail=False,
         methods=["get"],
         url_path="consistency",
-        permission_classes=[IsAuthenticated, CountyOnly],
         filter_backends=[],
         pagination_class=None,
     )

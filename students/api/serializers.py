@@ -6,10 +6,11 @@ from rest_framework import serializers
 
 from accounts.api.base import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField
 from accounts.models import Region, School, SchoolClass
-from kongchuo.api import by_id_or_code
+from kongchuo.api import BlankAsNullChoiceField, by_id_or_code
 
 from ..choices import DisabilityGrade, DisabilityType, EventKind, Gender, KeyGroup
 from ..models import EnrollmentEvent, Guardian, Student, Transfer
+from ..selectors import transfer_targets
 from ..services import GuardianData, StudentData
 
 # ---------------------------------------------------------------------------------------------
@@ -56,15 +57,27 @@ class StudentInputSerializer(serializers.Serializer):
     student_number = serializers.CharField(
         label="学籍号", max_length=30, allow_blank=True, default=""
     )
-    hukou_region = ScopedPrimaryKeyRelatedField(
-        what="户籍地",
+    # A migrant child's 户籍地 may be anywhere in the country, and the divisions are public
+    # reference data: looked up among all regions. Its level (乡镇 or 村) is the service's rule.
+    hukou_region = serializers.PrimaryKeyRelatedField(
         label="户籍地编号",
         queryset=Region.objects.all(),
         allow_null=True,
         default=None,
+        error_messages={
+            "does_not_exist": "户籍地“{pk_value}”不存在。",
+            "incorrect_type": "户籍地应填写数字编号。",
+        },
     )
-    hukou_region_code = ScopedCodeRelatedField(
-        what="户籍地", label="户籍地区划代码", queryset=Region.objects.all(), required=False
+    hukou_region_code = serializers.SlugRelatedField(
+        label="户籍地区划代码",
+        slug_field="code",
+        queryset=Region.objects.all(),
+        required=False,
+        error_messages={
+            "does_not_exist": "户籍地区划代码“{value}”不存在。",
+            "invalid": "户籍地区划代码无效。",
+        },
     )
     address = serializers.CharField(label="现住址", max_length=200, allow_blank=True, default="")
     guardians = GuardianInputSerializer(label="监护人", many=True, default=list)
@@ -147,6 +160,9 @@ class StudentSerializer(serializers.ModelSerializer):
         source="hukou_region.code", label="户籍地区划代码", allow_null=True, read_only=True
     )
     key_groups = serializers.SerializerMethodField(label="重点群体")
+    disability_type = BlankAsNullChoiceField(
+        label="残疾类型", choices=DisabilityType.choices, help_text="无残疾时为 null"
+    )
     guardians = GuardianSerializer(many=True, read_only=True)
 
     class Meta:
@@ -195,10 +211,11 @@ class EventInputSerializer(serializers.Serializer):
     reason = serializers.CharField(label="原因", max_length=200, allow_blank=True)
     document = serializers.CharField(label="证明材料", max_length=200, allow_blank=True, default="")
     # The receiving school of a 转出 is usually outside the sender's area (another township or
-    # county), so it is looked up among all schools: the directory of schools is public.
+    # county): any school a 转出 may name (selectors.transfer_targets; the service also
+    # refuses the student's own school).
     to_school = serializers.PrimaryKeyRelatedField(
         label="转入学校编号（系统内）",
-        queryset=School.objects.all(),
+        queryset=transfer_targets(),
         allow_null=True,
         default=None,
         error_messages={"does_not_exist": "转入学校“{pk_value}”不存在。"},
@@ -206,7 +223,7 @@ class EventInputSerializer(serializers.Serializer):
     to_school_code = serializers.SlugRelatedField(
         label="转入学校标识码（系统内）",
         slug_field="code",
-        queryset=School.objects.all(),
+        queryset=transfer_targets(),
         required=False,
         error_messages={"does_not_exist": "学校标识码“{value}”不存在。"},
     )

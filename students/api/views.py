@@ -1,3 +1,5 @@
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -5,30 +7,20 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import clone_request
 from rest_framework.response import Response
 
 from accounts import jurisdiction
-from accounts.api.base import ScopedReadOnlyViewSet
+from accounts.api.base import Permitted, ScopedReadOnlyViewSet
+from accounts.choices import Capability
 
 from .. import services
 from ..identity import normalise_id_number
 from ..models import Student, Transfer
 from . import filters, serializers
-
-
-class RecordsStudents(BasePermission):
-    """Only the roles that record 学籍 write. On a record the check comes after the scoped
-    look-up, so a record outside the area is 404 for everyone."""
-
-    message = "当前账号不能登记或修改学生学籍。"
-
-    def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or view.detail or services.can_record(request.user)
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in SAFE_METHODS or services.can_record(request.user)
 
 
 def _normalise_student_number(raw: str) -> str:
@@ -64,6 +56,25 @@ def _natural_key_schema(field: str, label: str):
     ]
 
 
+class _NaturalKeyMetadata(SimpleMetadata):
+    """OPTIONS on a natural-key route. DRF describes a PUT by loading the record by ``pk``,
+    which these routes do not have (an AssertionError, a 500): the input is described
+    instead, to whoever may write."""
+
+    def determine_actions(self, request, view):
+        if "PUT" not in view.allowed_methods:
+            return {}
+        view.request = clone_request(request, "PUT")
+        try:
+            view.check_permissions(view.request)
+        except (APIException, PermissionDenied, Http404):
+            return {}
+        finally:
+            view.request = request
+        incoming = serializers.StudentInputSerializer(context=view.get_serializer_context())
+        return {"PUT": self.get_serializer_info(incoming)}
+
+
 def _apply_all(decorators):
     def wrap(function):
         for decorator in decorators:
@@ -81,7 +92,8 @@ class StudentViewSet(ScopedReadOnlyViewSet):
     )
     serializer_class = serializers.StudentSerializer
     filterset_class = filters.StudentFilter
-    permission_classes = [IsAuthenticated, RecordsStudents]
+    permission_classes = [IsAuthenticated, Permitted]
+    write_permission = Capability.MANAGE_STUDENTS
 
     def _incoming(self, request, *, data=None, partial=False):
         incoming = serializers.StudentInputSerializer(
@@ -131,23 +143,27 @@ class StudentViewSet(ScopedReadOnlyViewSet):
             return Response(self.get_serializer(student).data)
         if not key:
             raise ValidationError({field: ["请求地址中缺少该值。"]})
+        if not isinstance(request.data, dict):  # a JSON array, string, number or null
+            raise ValidationError(
+                {"non_field_errors": ["请求体应为 JSON 对象（{…}），逐项给出学生信息。"]}
+            )
         payload = request.data.copy()
         given = payload.get(field)
-        if given not in (None, "") and _NATURAL_KEYS[field](given) != key:
-            raise ValidationError({field: ["与请求地址中的值不一致。"]})
+        if given not in (None, ""):
+            if not isinstance(given, str):
+                raise ValidationError({field: ["应为文本。"]})
+            if _NATURAL_KEYS[field](given) != key:
+                raise ValidationError({field: ["与请求地址中的值不一致。"]})
         payload[field] = key
         incoming = self._incoming(request, data=payload)
-        # Only a record the caller may see is updated. One outside the area is not found
-        # here, so creating it runs into the service's duplicate check, which refuses
-        # without saying where the record is.
-        existing = self.get_queryset().filter(**{field: key}).first()
-        if existing is None:
-            student = services.student_create(by=request.user, data=incoming.student_data())
-            return self._render(student, status_code=status.HTTP_201_CREATED)
-        student = services.student_update(
-            by=request.user, student=existing, data=incoming.student_data()
+        # The service finds the record by the key among all students and refuses one outside
+        # the caller's area without saying where it is, as the roster import does.
+        student, created = services.student_upsert(
+            by=request.user, data=incoming.student_data(), key=field
         )
-        return self._render(student)
+        return self._render(
+            student, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @_apply_all(_natural_key_schema("id_number", "身份证号"))
     @action(
@@ -156,6 +172,7 @@ class StudentViewSet(ScopedReadOnlyViewSet):
         url_path=r"by-id-number/(?P<id_number>[^/]+)",
         filter_backends=[],
         pagination_class=None,
+        metadata_class=_NaturalKeyMetadata,
     )
     def by_id_number(self, request, id_number=None):
         return self._by_natural_key(request, "id_number", id_number)
@@ -167,6 +184,7 @@ class StudentViewSet(ScopedReadOnlyViewSet):
         url_path=r"by-student-number/(?P<student_number>[^/]+)",
         filter_backends=[],
         pagination_class=None,
+        metadata_class=_NaturalKeyMetadata,
     )
     def by_student_number(self, request, student_number=None):
         return self._by_natural_key(request, "student_number", student_number)

@@ -16,19 +16,19 @@ def county(code="532926"):
 
 def test_county_admin_adds_a_township_and_a_village_with_valid_codes(world):
     admin = world.user("xian_admin")
-    township = services.region_create(by=admin, parent=county(), code="532926105", name="新镇")
-    village = services.region_create(by=admin, parent=township, code="532926105201", name="新村")
+    township = services.region_create(by=admin, parent=county(), code="532926106", name="新镇")
+    village = services.region_create(by=admin, parent=township, code="532926106201", name="新村")
     assert township.level == RegionLevel.TOWNSHIP and village.level == RegionLevel.VILLAGE
     event = AuditEvent.objects.get(action=AuditAction.CREATE, object_id=str(village.pk))
-    assert event.changes["code"] == [None, "532926105201"]
-    assert event.actor == admin and event.region_code == "532926105201"
+    assert event.changes["code"] == [None, "532926106201"]
+    assert event.actor == admin and event.region_code == "532926106201"
 
 
 @pytest.mark.parametrize(
     ("code", "field", "message"),
     [
         ("53292610", "code", "乡镇级区划代码应为9位数字"),
-        ("5329261051", "code", "乡镇级区划代码应为9位数字"),
+        ("5329261061", "code", "乡镇级区划代码应为9位数字"),
         ("53292610x", "code", "乡镇级区划代码应为9位数字"),
         ("530102105", "code", "应以上级区划"),
         ("532926000", "code", "后3位不能为000"),
@@ -65,7 +65,7 @@ def test_only_county_administrators_manage_the_organisation_tree(world, username
 
 def test_school_create_and_update_are_audited_with_before_and_after(world):
     admin = world.user("xian_admin")
-    township = Region.objects.get(code="532926100")
+    township = Region.objects.get(code="532926101")
     school = services.school_create(
         by=admin, code="1329269999", name="测试小学", kind=SchoolKind.PRIMARY, township=township
     )
@@ -83,7 +83,7 @@ def test_school_create_and_update_are_audited_with_before_and_after(world):
 
 def test_school_code_must_be_ten_digits_and_unique(world):
     admin = world.user("xian_admin")
-    township = Region.objects.get(code="532926100")
+    township = Region.objects.get(code="532926101")
     with pytest.raises(AppError, match="10位数字"):
         services.school_create(
             by=admin, code="12345", name="x", kind=SchoolKind.PRIMARY, township=township

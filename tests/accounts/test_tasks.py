@@ -14,16 +14,44 @@ from accounts.tasks import TRANSIENT_ERRORS, purge_expired_sessions
 from kongchuo.celery import app
 
 
-def test_nightly_session_purge_is_scheduled():
-    entry = settings.CELERY_BEAT_SCHEDULE["purge-expired-sessions"]
-    assert entry["task"] == purge_expired_sessions.name
-    assert settings.CELERY_BEAT_SCHEDULER.startswith("django_celery_beat")
+def test_every_scheduled_job_names_a_task_the_worker_knows():
+    """Beat sends each scheduled entry by task name: a name that no module registers (a task
+    moved to another app) would be sent and never run. The worker's registry is filled the
+    way the worker fills it, by autodiscovery."""
+    app.loader.import_default_modules()
+    schedule = app.conf.beat_schedule
+    assert set(schedule) == set(settings.CELERY_BEAT_SCHEDULE)
+    for name, entry in schedule.items():
+        assert entry["task"] in app.tasks, f"{name}: no task {entry['task']}"
+    assert "attendance.tasks.attendance_rule" in {e["task"] for e in schedule.values()}
 
 
-def test_tasks_retry_only_transient_errors_with_backoff():
-    assert purge_expired_sessions.autoretry_for == TRANSIENT_ERRORS
-    assert purge_expired_sessions.retry_backoff and purge_expired_sessions.max_retries == 5
-    assert ValueError not in TRANSIENT_ERRORS
+def test_tasks_retry_transient_errors_and_not_others(monkeypatch):
+    """A database that is away for a moment is retried; a bug fails at once."""
+    from django.db import OperationalError
+
+    import accounts.tasks
+
+    calls = []
+
+    def flaky(name):
+        calls.append(name)
+        if len(calls) < 3:
+            raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(accounts.tasks, "call_command", flaky)
+    assert purge_expired_sessions.apply().successful()
+    assert calls == ["clearsessions"] * 3
+    assert OperationalError in TRANSIENT_ERRORS
+
+    def broken(name):
+        calls.append(name)
+        raise ValueError("a bug")
+
+    calls.clear()
+    monkeypatch.setattr(accounts.tasks, "call_command", broken)
+    assert purge_expired_sessions.apply().failed()
+    assert calls == ["clearsessions"]
 
 
 @pytest.mark.django_db

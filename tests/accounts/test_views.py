@@ -26,8 +26,8 @@ def test_each_role_lands_on_a_home_page_of_its_own_area(world, username, heading
 
 def test_school_list_search_and_filters_stay_in_area(world):
     client = world.client("xian_admin")
-    township = Region.objects.get(code="532926101")
-    page = client.get("/org/schools/", {"township": township.pk}).content.decode()
+    township = Region.objects.get(code="532926102")
+    page = client.get("/org/schools/", {"township": township.code}).content.decode()
     assert "小湾东镇中心学校" in page and "南涧镇中心学校" not in page
     foreign = School.objects.filter(township__code__startswith="530102").first()
     page = client.get("/org/schools/", {"q": foreign.code}).content.decode()
@@ -36,10 +36,10 @@ def test_school_list_search_and_filters_stay_in_area(world):
 
 def test_county_admin_creates_a_school_through_the_page(world):
     client = world.client("xian_admin")
-    township = Region.objects.get(code="532926100")
+    township = Region.objects.get(code="532926101")
     response = client.post(
         "/org/schools/new/",
-        {"code": "1329268888", "name": "新建小学", "kind": "primary", "township": township.pk},
+        {"code": "1329268888", "name": "新建小学", "kind": "primary", "township": township.code},
     )
     assert response.status_code == 302
     assert School.objects.get(code="1329268888").township == township
@@ -47,14 +47,29 @@ def test_county_admin_creates_a_school_through_the_page(world):
 
 def test_bad_school_form_shows_chinese_errors_and_saves_nothing(world):
     client = world.client("xian_admin")
-    foreign_township = Region.objects.get(code="530102100")
+    foreign_township = Region.objects.get(code="530102101")
     before = School.objects.count()
     page = client.post(
         "/org/schools/new/",
-        {"code": "12", "name": "", "kind": "primary", "township": foreign_township.pk},
+        {"code": "12", "name": "", "kind": "primary", "township": foreign_township.code},
     ).content.decode()
     assert "该字段是必填项" in page
-    assert "选择一个有效的选项" in page  # the other county's township is not on offer
+    # Townships are searched nationally; the service refuses one outside the county.
+    outside = client.post(
+        "/org/schools/new/",
+        {
+            "code": "1329268889",
+            "name": "越界小学",
+            "kind": "primary",
+            "township": foreign_township.code,
+        },
+    ).content.decode()
+    assert "所选单位不在您的管辖范围内" in outside
+    unknown = client.post(
+        "/org/schools/new/",
+        {"code": "1329268889", "name": "越界小学", "kind": "primary", "township": "999999999"},
+    ).content.decode()
+    assert "请从搜索结果中选择" in unknown
     assert School.objects.count() == before
 
 
@@ -67,7 +82,7 @@ def test_county_admin_creates_and_disables_an_account(world):
             "username": "new_teacher",
             "full_name": "赵老师",
             "role": "class_teacher",
-            "school": school.pk,
+            "school": school.code,
             "password": "Strong#pass-2026",
         },
     )
@@ -84,7 +99,7 @@ def test_account_form_reports_weak_password_and_wrong_unit(world):
         "username": "weak",
         "full_name": "x",
         "role": "township_official",
-        "region": Region.objects.get(code="532926").pk,
+        "region": Region.objects.get(code="532926").code,
     }
     weak = client.post("/accounts/new/", {**form, "password": "12345678"}).content.decode()
     assert "密码长度太短" in weak
@@ -97,13 +112,13 @@ def test_account_form_reports_weak_password_and_wrong_unit(world):
 
 def test_county_admin_adds_a_village_through_the_page(world):
     client = world.client("xian_admin")
-    township = Region.objects.get(code="532926100")
+    township = Region.objects.get(code="532926101")
     client.post(
-        "/org/regions/new/", {"parent": township.pk, "code": "532926100299", "name": "新村"}
+        "/org/regions/new/", {"parent": township.code, "code": "532926101299", "name": "新村"}
     )
-    assert Region.objects.get(code="532926100299").parent == township
+    assert Region.objects.get(code="532926101299").parent == township
     page = client.post(
-        "/org/regions/new/", {"parent": township.pk, "code": "5329261002", "name": "错"}
+        "/org/regions/new/", {"parent": township.code, "code": "5329261002", "name": "错"}
     ).content.decode()
     assert "村级区划代码应为12位数字" in page
 
@@ -148,7 +163,7 @@ def test_county_admin_edits_a_class_and_its_school_through_the_pages(world):
             "code": "0000000000",
             "name": "改名学校",
             "kind": school.kind,
-            "township": school.township_id,
+            "township": school.township.code,
         },
     )
     school.refresh_from_db()

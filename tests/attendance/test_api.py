@@ -148,15 +148,20 @@ def test_the_county_sync_client_submits_with_its_token_within_the_cutoff(world, 
     client = world.token_client("api_xian")
     late = post(client, body(klass, MON, {pupils[0]: Mark.SICK}))
     assert late.status_code == 400 and "date" in late.json()["errors"]
+    assert not RollCall.objects.exists()
     open_to_teachers()
     response = post(client, body(klass, MON, {pupils[0]: Mark.SICK}))
     assert response.status_code == 201, response.content
+    roll = RollCall.objects.get()
+    assert (roll.klass, roll.date, roll.submitted_by.username) == (klass, MON, "api_xian")
+    assert list(roll.marks.values_list("student", "status")) == [(pupils[0].pk, Mark.SICK)]
 
 
 @pytest.mark.parametrize("username", ["xian_staff", "xz1_ganbu", "shi_dudao"])
 def test_roles_that_do_not_take_the_roll_get_403(world, klass, pupils, username):
     response = post(api(world, username), body(klass, MON))
     assert response.status_code == 403
+    assert "提交考勤" in response.json()["detail"]
     assert_nothing_saved()
 
 
@@ -268,9 +273,10 @@ def test_a_class_teacher_cannot_submit_for_another_class_of_the_school(world, kl
 
 
 def test_a_class_that_does_not_exist_is_404(world, klass):
-    assert post(
-        api(world), {"klass": 999999, "date": MON.isoformat(), "marks": []}
-    ).status_code == (404)
+    response = post(api(world), {"klass": 999999, "date": MON.isoformat(), "marks": []})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "未找到该记录。"
+    assert_nothing_saved()
 
 
 def test_the_third_unexcused_day_returns_the_entry_it_opened(world, klass, pupils):

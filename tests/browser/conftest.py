@@ -52,9 +52,38 @@ def page(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def phone(browser, live_server):
+    """A phone-sized touch screen, 390 px wide as the phones the staff use."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="en-US",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
 def login(page, username, password):
     page.goto("/login/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+
+
+def choose(page, label: str, typed: str, code: str) -> None:
+    """Search a lookup field (accounts.lookups) by typing ``typed`` and pick the suggestion
+    whose code is ``code``, as a datalist choice does (the native popup cannot be driven
+    headless: the choice sets the input to the option's value)."""
+    field = page.get_by_label(label)
+    field.press_sequentially(typed, delay=20)
+    field_id = field.get_attribute("id")
+    option = page.locator(f"#{field_id}-options option[value$=' · {code}']")
+    option.wait_for(state="attached")
+    field.fill(option.get_attribute("value"))
+    assert field.input_value() == code

@@ -33,22 +33,6 @@ def shot(page, name: str) -> None:
 
 
 @pytest.fixture
-def phone(browser, live_server):
-    """A phone-sized touch screen."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        locale="en-US",
-        viewport={"width": 375, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
-@pytest.fixture
 def live_class(live_world):
     """County A in its autumn term, past days open to the class teacher, and the teacher's
     class with three pupils."""

@@ -9,7 +9,7 @@ import pytest
 
 from ledger.models import LedgerEntry
 from students.choices import Status
-from tests.browser.conftest import login
+from tests.browser.conftest import choose, login
 from tests.ledger.conftest import make_student
 
 pytestmark = [pytest.mark.browser]
@@ -62,7 +62,7 @@ def test_a_child_from_school_report_to_closure_and_back_as_a_rebound(page, live_
     page.goto("/ledger/")
     page.get_by_test_id("entries").get_by_role("link", name=child.name).click()
     page.get_by_role("link", name="落实劝返主体").click()
-    page.get_by_label("负责劝返的乡镇").select_option(label=entry.township.name)
+    choose(page, "负责劝返的乡镇", entry.township.name, entry.township.code)
     page.get_by_role("button", name="保存").click()
     assert state(page) == "辍学 · 劝返中"
 

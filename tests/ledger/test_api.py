@@ -23,12 +23,12 @@ from ledger.choices import (
     Whereabouts,
 )
 from ledger.models import EntryEvent, LedgerEntry
-from ledger.terms import term_of
 from students import services as student_services
 from students.choices import EventKind, KeyGroup, Status
 from tests.ledger.conftest import (
     COUNTY_USER,
     SCHOOL_USER,
+    add_term,
     create_entry,
     entry_in,
     footprint,
@@ -160,9 +160,13 @@ def test_every_filter(world, ledger):
     assert ids(client.get(LIST, {"reason": Reason.WORK})) == {fang.pk, gang.pk}
     assert ids(client.get(LIST, {"reason": Reason.POVERTY})) == {fang.pk}
     assert ids(client.get(LIST, {"key_group": KeyGroup.LEFT_BEHIND})) == {ming.pk}
+    today = timezone.localdate()
+    county = Region.objects.get(code="532926")
+    add_term(county, today - datetime.timedelta(days=450), today - datetime.timedelta(days=200))
+    this_term = add_term(county, today - datetime.timedelta(days=100), today)
     assert ids(client.get(LIST, {"term": ming.found_on.isoformat()})) == {ming.pk}
-    this_term = term_of(timezone.localdate()).start.isoformat()
-    assert ids(client.get(LIST, {"term": this_term})) == {fang.pk, gang.pk, unborn.pk}
+    this_start = this_term.start.isoformat()
+    assert ids(client.get(LIST, {"term": this_start})) == {fang.pk, gang.pk, unborn.pk}
     assert ids(client.get(LIST, {"q": "王芳"})) == {fang.pk}
     assert ids(client.get(LIST, {"q": unborn.id_number.lower()})) == {unborn.pk}
     # The school sees its own entries only, whatever it asks for.
@@ -178,22 +182,26 @@ def test_rebound_filter_and_link(world, child):
     assert client.get(url(again)).json()["previous"] == first.pk
 
 
-def test_overdue_filter(world, ledger, settings):
-    # The current term started 40 days ago: its classification month is over.
+def test_overdue_filter(world, ledger):
+    # County A's current term started 40 days ago: its classification month is over.
     start = timezone.localdate() - datetime.timedelta(days=40)
-    settings.LEDGER_TERM_STARTS = ((start.month, min(start.day, 28)),)
-    LedgerEntry.objects.update(reviewed_term=term_of(timezone.localdate()).label)
+    add_term(Region.objects.get(code="532926"), start, start + datetime.timedelta(days=120))
     LedgerEntry.objects.filter(pk__in=[ledger["ming"].pk, ledger["gang"].pk]).update(
-        reviewed_term=""
+        reviewed_on=start - datetime.timedelta(days=1)
     )
     services.entry_exclude(by=world.user("xz2_xx1_guanli"), entry=ledger["gang"], note="病假")
     client = api(world, COUNTY_STAFF)
     assert ids(client.get(LIST, {"overdue": "true"})) == {ledger["ming"].pk}
     assert client.get(url(ledger["ming"])).json()["is_overdue"] is True
     assert client.get(url(ledger["fang"])).json()["is_overdue"] is False
+    listed = {row["id"]: row for row in client.get(LIST).json()["results"]}
+    assert {pk for pk, row in listed.items() if row["is_overdue"]} == {ledger["ming"].pk}
+    day_before = (start - datetime.timedelta(days=1)).isoformat()
+    assert listed[ledger["ming"].pk]["reviewed_on"] == day_before
     # Reviewing the entry for this term takes it off the list.
     reviewed = client.post(url(ledger["ming"], "review"), {"note": "在家务农"}, format="json")
     assert reviewed.status_code == 200 and reviewed.json()["is_overdue"] is False
+    assert reviewed.json()["reviewed_on"] == timezone.localdate().isoformat()
     assert ids(client.get(LIST, {"overdue": "true"})) == set()
 
 
@@ -356,6 +364,16 @@ def test_no_record_needs_every_field_of_the_check(world, field):
     assert not LedgerEntry.objects.exists()
 
 
+def test_no_record_names_every_missing_field_of_the_check_at_once(world):
+    blank = dict.fromkeys(
+        ["person_status", "family_situation", "parent_contact", "department_opinion"], ""
+    )
+    response = api(world, TOWNSHIP).post(LIST, not_enrolled_body(**blank), format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == set(blank)
+    assert not LedgerEntry.objects.exists()
+
+
 BAD_INPUT = [
     ("reason not in the list", {"reason": "lazy"}, "reason"),
     ("other reason not in the list", {"other_reasons": ["lazy"]}, "other_reasons"),
@@ -400,7 +418,11 @@ def test_api_client_may_create_but_not_act(world, child):
     response = client.post(LIST, suspected_body(child, source=Source.COMPARISON), format="json")
     assert response.status_code == 201, response.content
     entry = LedgerEntry.objects.get()
-    assert client.post(url(entry, "confirm"), {}, format="json").status_code == 403
+    assert (entry.source, entry.created_by.username) == (Source.COMPARISON, "api_xian")
+    refused = client.post(url(entry, "confirm"), {}, format="json")
+    assert refused.status_code == 403 and "确认辍学" in refused.json()["detail"]
+    entry.refresh_from_db()
+    assert entry.state == State.PENDING and entry.events.count() == 1
 
 
 # --- the state machine: every endpoint -----------------------------------------------------------
@@ -459,8 +481,10 @@ def test_confirming_records_the_dropout_in_the_student_record(world, child):
 def test_return_of_a_child_never_enrolled_links_the_new_student(world, child):
     entry = services.entry_create(by=world.user(COUNTY_STAFF), data=unenrolled_data(world))
     client = api(world, TOWNSHIP)
+    before = footprint(entry)
     missing = client.post(url(entry, "return"), {"note": "已入学"}, format="json")
     assert missing.status_code == 400 and "student" in missing.json()["errors"]
+    assert footprint(entry) == before
     response = client.post(
         url(entry, "return"), {"note": "已入学", "student": child.pk}, format="json"
     )
@@ -513,8 +537,10 @@ def test_a_required_note_is_asked_for_by_name(world, child):
 
 def test_verify_needs_a_known_outcome(world, child):
     entry = create_entry(world, child)
+    before = footprint(entry)
     response = api(world).post(url(entry, "verify"), {"outcome": "maybe"}, format="json")
     assert response.status_code == 400 and "outcome" in response.json()["errors"]
+    assert footprint(entry) == before
 
 
 def test_patch_updates_the_situation(world, child):
@@ -611,6 +637,8 @@ def test_evidence_of_a_type_not_accepted_is_refused(world, child):
     )
     assert response.status_code == 400 and "evidence_file" in response.json()["errors"]
     assert not EntryEvent.objects.filter(action=Action.PROPOSE).exists()
+    entry.refresh_from_db()
+    assert entry.state == State.CONFIRMED and entry.closure_reason == ""
 
 
 # --- who may write ---------------------------------------------------------------------------------
@@ -659,6 +687,7 @@ def test_a_role_that_sees_the_entry_but_may_not_act_gets_403(world, child):
 def test_a_class_teacher_cannot_create_entry(world, child):
     response = api(world, "xz1_xx1_banzhuren").post(LIST, suspected_body(child), format="json")
     assert response.status_code == 403
+    assert "不能登记台账记录" in response.json()["detail"]
     assert not LedgerEntry.objects.exists()
 
 

@@ -173,7 +173,7 @@ def test_check_ledger_command_prints_the_problems(world):
 
 
 def test_check_ledger_command_refuses_an_unknown_county(world):
-    for code in ("999999", "532926100"):  # no such county; a township
+    for code in ("999999", "532926101"):  # no such county; a township
         with pytest.raises(CommandError, match=code):
             call_command("check_ledger", "--county", code, stdout=StringIO())
     assert not ConsistencyRun.objects.exists()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from kongchuo.errors import AppError
-from ledger import consistency, selectors, services
+from ledger import consistency, permissions, selectors, services
 from ledger.choices import (
     OPEN_STATES,
     Action,
@@ -24,7 +24,6 @@ from ledger.choices import (
     State,
 )
 from ledger.models import EntryEvent, LedgerEntry
-from ledger.terms import term_of
 from students import services as student_services
 from students.choices import EventKind, KeyGroup, Status
 from students.models import EnrollmentEvent
@@ -32,6 +31,7 @@ from tests.ledger.conftest import (
     APPROVER,
     COUNTY_USER,
     SCHOOL_USER,
+    add_term,
     create_entry,
     entry_data,
     entry_in,
@@ -140,6 +140,19 @@ def test_no_xueji_requires_each_field_of_the_check_and_names_the_missing_one(wor
         field=field,
     )
     assert label in error.message
+
+
+def test_no_xueji_reports_every_missing_field_at_once(world):
+    """Issue 10: a 无学籍 check with all four fields missing names all four, not the first."""
+    blank = dict.fromkeys(services.NO_RECORD_FIELDS, "")
+    error = _refused(
+        lambda: services.entry_create(
+            by=world.user("xz1_ganbu"), data=unenrolled_data(world, **blank)
+        ),
+    )
+    assert set(error.errors) == set(services.NO_RECORD_FIELDS)
+    for field, label in services.NO_RECORD_FIELDS.items():
+        assert label in error.errors[field][0] and label in error.message
 
 
 @pytest.mark.parametrize("outcome", [RecordCheck.IN_PROVINCE, RecordCheck.OUT_OF_PROVINCE])
@@ -365,8 +378,8 @@ def test_approving_ones_own_proposal_is_refused(world, child):
     staff = world.user(COUNTY_USER)
     entry = _propose(world, entry_in(world, State.CONFIRMED, child), username=COUNTY_USER)
     _refused(lambda: services.entry_approve(by=staff, entry=entry), entry, match="自己提交")
-    assert Action.APPROVE not in services.possible_actions(staff, entry)
-    assert Action.APPROVE in services.possible_actions(world.user(APPROVER), entry)
+    assert Action.APPROVE not in permissions.possible_actions(staff, entry)
+    assert Action.APPROVE in permissions.possible_actions(world.user(APPROVER), entry)
     entry = services.entry_approve(by=world.user(APPROVER), entry=entry, comment="同意")
     # Proposer and approver are both on the timeline.
     actors = dict(entry.events.values_list("action", "actor__username"))
@@ -432,7 +445,7 @@ def test_a_closed_entry_stays_closed_and_in_history(world, child):
         lambda: services.entry_reject(by=admin, entry=entry, comment="退回"),
     ):
         _refused(call, entry, match="已销号")
-    assert services.possible_actions(admin, entry) == []
+    assert permissions.possible_actions(admin, entry) == []
     assert entry in selectors.entries(admin)
     with pytest.raises(ProtectedError), transaction.atomic():
         # Nor can it be deleted: its timeline holds it.
@@ -596,16 +609,20 @@ def test_a_class_teacher_sees_their_class_but_keeps_no_ledger(world, child):
     other = create_entry(world, make_student(world, grade=2))
     assert list(selectors.entries(teacher)) == [entry]
     assert child.klass == head_class(world) and other.student.klass is None
-    assert services.possible_actions(teacher, entry) == []
+    assert permissions.possible_actions(teacher, entry) == []
 
 
-def test_review_records_the_current_term(world, child):
+def test_review_records_the_day_and_names_the_term_of_the_entrys_calendar(world, child):
     entry = create_entry(world, child)
-    LedgerEntry.objects.filter(pk=entry.pk).update(reviewed_term="2020-2021学年第一学期")
+    LedgerEntry.objects.filter(pk=entry.pk).update(reviewed_on=datetime.date(2020, 9, 1))
     entry = services.entry_review(by=world.user(SCHOOL_USER), entry=entry, note="仍在家")
-    label = term_of(timezone.localdate()).label
-    assert fresh(entry).reviewed_term == label
-    assert entry.events.order_by("-id")[0].note == f"{label}：仍在家"
+    assert fresh(entry).reviewed_on == timezone.localdate()
+    # County A has no calendar yet: the note alone.
+    assert entry.events.order_by("-id")[0].note == "仍在家"
+    today = timezone.localdate()
+    add_term(child.school.township.parent, today - datetime.timedelta(days=10), today, "秋季学期")
+    entry = services.entry_review(by=world.user(SCHOOL_USER), entry=entry, note="已家访")
+    assert entry.events.order_by("-id")[0].note == "秋季学期：已家访"
 
 
 def test_a_student_with_a_record_here_cannot_be_checked_as_no_record(world, child):

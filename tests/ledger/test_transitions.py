@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kongchuo.errors import AppError
-from ledger import consistency, services
+from ledger import consistency, permissions, services
 from ledger.choices import Action, ClosureReason, EntryKind, Reason, State, Whereabouts
 from ledger.transitions import REOPENED_STATE, TRANSITIONS
 from students import services as student_services
@@ -81,7 +81,7 @@ def test_every_action_from_every_state_by_every_role_is_allowed_or_refused_with_
         by = world.user(username)
         before = footprint(entry)
         role_ok, state_ok = role in transition.roles, state in transition.sources
-        assert (action in services.possible_actions(by, entry)) == (role_ok and state_ok)
+        assert (action in permissions.possible_actions(by, entry)) == (role_ok and state_ok)
         with transaction.atomic():
             if role_ok and state_ok:
                 result = _call(world, action, by, entry)
@@ -213,9 +213,9 @@ def test_reopen_of_a_returned_child_makes_them_a_dropout_again(world, child):
 def test_reopen_is_refused_while_the_child_has_another_open_entry(world, child):
     excluded = entry_in(world, State.EXCLUDED, child)
     user = world.user(SCHOOL_USER)
-    assert Action.REOPEN in services.possible_actions(user, excluded)
+    assert Action.REOPEN in permissions.possible_actions(user, excluded)
     create_entry(world, child)
-    assert Action.REOPEN not in services.possible_actions(user, excluded), "not offered"
+    assert Action.REOPEN not in permissions.possible_actions(user, excluded), "not offered"
     before = footprint(excluded)
     with pytest.raises(AppError, match="另一条在册"):
         services.entry_reopen(by=world.user(SCHOOL_USER), entry=excluded, note="排除有误")

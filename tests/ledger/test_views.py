@@ -2,20 +2,31 @@
 its timeline and the actions the user may take, the add form with the 学籍 check step, the
 export, the consistency list — each through the same services and jurisdiction."""
 
+import datetime
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Region, School
 from ledger import services
 from ledger.choices import ClosureReason, State
 from ledger.exports import HEADINGS
 from ledger.models import EntryEvent, LedgerEntry
 from students import services as student_services
 from students.choices import EventKind
-from tests.ledger.conftest import entry_data, make_student
+from tests.ledger.conftest import (
+    add_term,
+    create_entry,
+    entry_data,
+    make_student,
+    school_of,
+    unenrolled_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +50,10 @@ def test_county_list_shows_counts_by_state_and_filters(world, entry):
     assert (State.CONFIRMED.value, State.CONFIRMED.label, 1) in counts
     filtered = client.get("/ledger/", {"grade": "5"}).context["object_list"]
     assert [e.name for e in filtered] == ["王小红"]
-    assert [e.name for e in client.get("/ledger/", {"state": "pending"}).context["object_list"]]
+    pending = client.get("/ledger/", {"state": "pending"}).context["object_list"]
+    assert [e.pk for e in pending] == [entry.pk]
+    confirmed = client.get("/ledger/", {"state": "confirmed"}).context["object_list"]
+    assert [e.name for e in confirmed] == ["王小红"]
 
 
 def test_list_and_entry_page_mask_the_id_number(world, entry):
@@ -110,7 +124,7 @@ def test_not_enrolled_child_needs_the_no_record_fields_on_the_form(world):
     form = {
         "kind": "not_enrolled", "source": "manual", "reason": "poverty",
         "whereabouts": "at_home", "record_check": "none", "name": "赵未入",
-        "gender": "F", "birth_date": "2017-05-01", "hukou_region": township.pk,
+        "gender": "F", "birth_date": "2017-05-01", "hukou_region": township.code,
         "person_status": "在家务农", "family_situation": "父母外出",
         "department_opinion": "乡政府已登记",
     }  # fmt: skip
@@ -118,6 +132,10 @@ def test_not_enrolled_child_needs_the_no_record_fields_on_the_form(world):
     assert response.status_code == 200
     assert "须填写父母联系方式" in response.content.decode()
     assert not LedgerEntry.objects.exists()
+    # Every missing field of the check is named at once, each beside its field.
+    bare = {k: v for k, v in form.items() if k not in ("person_status", "family_situation")}
+    errors = client.post("/ledger/new/", bare).context["form"].errors
+    assert {"person_status", "family_situation", "parent_contact"} <= set(errors)
     response = client.post("/ledger/new/", {**form, "parent_contact": "13812345678"})
     entry = LedgerEntry.objects.get()
     assert response["Location"] == f"/ledger/{entry.pk}/"
@@ -179,8 +197,13 @@ def test_county_approves_on_the_page_but_not_its_own_proposal(world, entry):
     assert "approve" not in [
         a.value for a in world.client("xian_staff").get(f"/ledger/{own.pk}/").context["actions"]
     ]
-    response = world.client("xian_staff").post(f"/ledger/{own.pk}/approve/", {"comment": ""})
+    response = world.client("xian_staff").post(
+        f"/ledger/{own.pk}/approve/", {"comment": ""}, follow=True
+    )
+    assert response.redirect_chain == [(f"/ledger/{own.pk}/", 302)]
     assert "不能审批自己提交的销号申请" in response.content.decode()
+    own.refresh_from_db()
+    assert own.state == State.PROPOSED
 
 
 def _sheet(response):
@@ -223,3 +246,55 @@ def test_consistency_page_lists_mismatches_for_the_county_only(world, child):
     page = world.client("xian_staff").get("/ledger/consistency/").content.decode()
     assert "学籍为辍学但台账无在册记录" in page and child.name in page
     assert world.client("xz1_xx1_guanli").get("/ledger/consistency/").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/ledger/", "/ledger/export/"])
+def test_list_page_and_export_queries_do_not_grow_with_rows(world, path):
+    """Overdue flags, reviewed terms and the term filter come from one read of the calendars,
+    whatever the number of entries, schools and calendars (a school here overrides)."""
+    today = timezone.localdate()
+    add_term(Region.objects.get(code="532926"), today - datetime.timedelta(days=40), today)
+    add_term(school_of(world, "xz1_xx4_guanli"), today - datetime.timedelta(days=30), today)
+    services.entry_create(by=world.user("xian_staff"), data=unenrolled_data(world))
+    client = world.client("xian_staff")
+
+    def add(count):
+        for _ in range(count):
+            create_entry(world, make_student(world))
+            create_entry(world, make_student(world, "xz1_xx4_guanli", grade=8), "xz1_xx4_guanli")
+
+    def queries(params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path, params)
+        assert response.status_code == 200
+        return len(captured)
+
+    for params in ({}, {"term": today.isoformat(), "overdue": "1", "key_group": "left_behind"}):
+        add(1)
+        few = queries(params)
+        add(4)
+        assert queries(params) == few, params
+
+
+def test_list_filters_by_township_and_school_take_searched_codes(world, entry):
+    """Townships and schools are searched, not listed (an area can hold thousands): the
+    filters carry their codes, and one the area does not hold finds nothing, with the reason."""
+    other = services.entry_create(
+        by=world.user("xz2_xx1_guanli"),
+        data=entry_data(make_student(world, "xz2_xx1_guanli", name="王小二")),
+    )
+    client = world.client("xian_staff")
+
+    def listed(**params):
+        response = client.get("/ledger/", params)
+        assert response.status_code == 200
+        return {e.pk for e in response.context["object_list"]}, response.content.decode()
+
+    assert listed(township=entry.township.code)[0] == {entry.pk}
+    assert listed(school=other.school.code)[0] == {other.pk}
+    foreign = School.objects.filter(township__code__startswith="530102").first()
+    found, page = listed(school=foreign.code)
+    assert found == set() and "请从搜索结果中选择" in page
+    export = client.get("/ledger/export/", {"township": other.township.code})
+    rows = _sheet(export)
+    assert [row[HEADINGS.index("姓名")] for row in rows[1:]] == ["王小二"]

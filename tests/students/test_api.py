@@ -344,7 +344,7 @@ def test_list_query_count_does_not_grow_with_rows(world):
         return len(captured), len(response.json()["results"])
 
     client = api(world, "xian_staff")
-    township = Region.objects.get(code="532926100")
+    township = Region.objects.get(code="532926101")
     user = world.user(STAFF_A)
 
     def add(count):
@@ -446,8 +446,15 @@ def test_roles_that_do_not_record_cannot_write(world):
 
 
 def test_api_client_account_writes_in_its_county(world):
-    response = api(world, "api_xian").post(LIST, body(school_of(world)), format="json")
+    payload = body(school_of(world))
+    response = api(world, "api_xian").post(LIST, payload, format="json")
     assert response.status_code == 201, response.content
+    student = Student.objects.get(pk=response.json()["id"])
+    assert (student.id_number, student.school) == (payload["id_number"], school_of(world))
+    assert student.events.get().operator.username == "api_xian"
+    assert AuditEvent.objects.filter(
+        actor__username="api_xian", object_id=str(student.pk), action="create"
+    ).exists()
 
 
 # --- sync by natural key ------------------------------------------------------------------------
@@ -492,11 +499,33 @@ def test_put_by_student_number_creates_then_updates(world):
     created = client.put(url, body(school), format="json")
     assert created.status_code == 201, created.content
     assert created.json()["student_number"] == "G2026007"
-    updated = client.put(url, body(school, id_number="", grade=3, name="李晓明"), format="json")
+    number = Student.objects.get().id_number
+    updated = client.put(url, body(school, id_number=number, name="李晓明"), format="json")
     assert updated.status_code == 200, updated.content
     student = Student.objects.get()
-    assert student.name == "李晓明" and student.id_number is None
+    assert student.name == "李晓明" and student.id_number == number
     assert client.get(url).json()["id"] == student.pk
+
+
+def test_put_by_student_number_does_not_erase_or_replace_the_id_number(world):
+    # As the roster import: a 学籍号 sync without the ID number would wipe the one the
+    # record was confirmed by; with another one it names another child.
+    client = api(world)
+    url = f"{LIST}by-student-number/G2026008/"
+    assert client.put(url, body(school_of(world)), format="json").status_code == 201
+    student = Student.objects.get()
+    erased = client.put(url, body(school_of(world), id_number="", name="改名"), format="json")
+    assert erased.status_code == 400
+    assert erased.json()["errors"] == {
+        "id_number": ["系统中该学籍号的学生已登记身份证号，请同时填写其身份证号。"]
+    }
+    other = client.put(url, body(school_of(world), name="改名"), format="json")
+    assert other.status_code == 400
+    assert other.json()["errors"]["student_number"] == [
+        f"该学籍号已登记：{student.school.name}三年级的李小明。"
+    ]
+    student.refresh_from_db()
+    assert student.name == "李小明" and Student.objects.count() == 1
 
 
 def test_natural_key_in_the_body_must_match_the_address(world):
