@@ -78,10 +78,11 @@ def diff(before: dict | None, after: dict | None) -> dict:
     before, after = before or {}, after or {}
     changes = {}
     # Written out (no helper call per field): the roster import diffs every row it writes.
-    if not before:  # a create, the common case in bulk: every value that is set
+    if not before:  # a create, the common case in bulk: every value that is set (an empty
+        # text or an unset flag says nothing and would double a bulk import's audit trail)
         for name in sorted(after):
             new = after[name]
-            if new is not None:
+            if new is not None and new != "" and new is not False:
                 if name in SENSITIVE_FIELDS:
                     changes[name] = ["", HIDDEN if new else ""]
                 else:

@@ -337,6 +337,10 @@ def _open_entry(*, by: User | None, data: EntryData) -> LedgerEntry:
     today = timezone.localdate()
     data.found_on = data.found_on or today
     student_services.not_in_future(data.found_on, field_name="found_on", label="发现日期")
+    if data.school is None and by is not None and by.school_id:
+        # A school that finds a child never enrolled keeps the entry with it: the school of
+        # the child's catchment (002: the 中心校 keeps the ledger of children not enrolled).
+        data.school = by.school
     township = _responsible_township(data)
     twin = _open_twin(data)
     if twin is not None:

@@ -298,3 +298,39 @@ def test_list_filters_by_township_and_school_take_searched_codes(world, entry):
     export = client.get("/ledger/export/", {"township": other.township.code})
     rows = _sheet(export)
     assert [row[HEADINGS.index("姓名")] for row in rows[1:]] == ["王小二"]
+
+
+def test_a_school_may_add_a_not_enrolled_child_on_the_page_as_on_the_api(world):
+    """Who opens a 未入学 entry is one rule (issue 10, item 4): every creator may, a school
+    included (002: the 中心校 keeps the ledger of children never enrolled); the page offers
+    the kind to a school and the API takes it from one."""
+    client = world.client("xz1_xx1_guanli")
+    form = client.get("/ledger/new/").context["form"]
+    assert "not_enrolled" in dict(form.fields["kind"].choices)
+    township = world.user("xz1_ganbu").region
+    response = client.post(
+        "/ledger/new/",
+        {
+            "kind": "not_enrolled", "source": "school_report", "reason": "poverty",
+            "whereabouts": "at_home", "record_check": "none", "name": "赵未入",
+            "gender": "F", "birth_date": "2018-05-01", "hukou_region": township.code,
+            "person_status": "在家", "family_situation": "父母外出",
+            "parent_contact": "13812345678", "department_opinion": "村委会已登记",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["form"].errors
+    entry = LedgerEntry.objects.get(name="赵未入")
+    assert response["Location"] == f"/ledger/{entry.pk}/"
+    assert (entry.kind, entry.created_by.username) == ("not_enrolled", "xz1_xx1_guanli")
+    assert entry.school == world.user("xz1_xx1_guanli").school  # the finding school keeps it
+    api = world.token_client("xz1_xx1_guanli").post(
+        "/api/v1/ledger-entries/",
+        {
+            "kind": "not_enrolled", "source": "school_report", "reason": "poverty",
+            "whereabouts": "at_home", "record_check": "out_of_province", "name": "钱未入",
+            "gender": "M", "birth_date": "2018-06-01", "hukou_region_code": township.code,
+        },
+        format="json",
+    )  # fmt: skip
+    assert api.status_code == 201, api.content
+    assert LedgerEntry.objects.get(name="钱未入").kind == "not_enrolled"
