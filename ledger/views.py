@@ -28,12 +28,12 @@ from .models import ConsistencyRun, EntryEvent, LedgerEntry
 logger = logging.getLogger(__name__)
 
 
-def list_filters(params, user) -> dict:
+def list_filters(params, places: PlaceFilterForm) -> dict:
     """The list's filters from query parameters (the export takes the same). Township and
-    school come as codes from the search fields (``PlaceFilterForm``)."""
+    school come as codes from the search fields, read by ``places``."""
     return {
         "query": params.get("q", ""),
-        **PlaceFilterForm(params, user=user).ids(),
+        **places.ids(),
         # A grade no record can have (not a whole number) matches nothing.
         "grade": page_integer(params.get("grade")),
         "kind": params.get("kind", ""),
@@ -52,17 +52,16 @@ class EntryListView(ScopedMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        # Every term of every calendar, read once for the page, its counts and its filters.
+        # Every term of every calendar, read once for the page, its counts and its filters;
+        # the searched township and school, looked up once too.
         self.calendars = term_calendars()
-        return selectors.entries(
-            self.request.user,
-            calendars=self.calendars,
-            **list_filters(self.request.GET, self.request.user),
-        )
+        self.places = PlaceFilterForm(self.request.GET, user=self.request.user)
+        self.filters = list_filters(self.request.GET, self.places)
+        return selectors.entries(self.request.user, calendars=self.calendars, **self.filters)
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        unfiltered_state = {**list_filters(self.request.GET, self.request.user), "state": ""}
+        unfiltered_state = {**self.filters, "state": ""}
         context = super().get_context_data(**kwargs)
         selectors.name_reviewed_terms(context["object_list"], self.calendars)
         return {
@@ -73,7 +72,7 @@ class EntryListView(ScopedMixin, ListView):
             "overdue_count": selectors.entries(
                 user, calendars=self.calendars, overdue=True
             ).count(),
-            "places": PlaceFilterForm(self.request.GET, user=user),
+            "places": self.places,
             "grades": range(1, 10),
             "kinds": EntryKind.choices,
             "states": State.choices,
@@ -209,7 +208,8 @@ def evidence(request, pk):
 
 
 def export(request):
-    entries = selectors.entries(request.user, **list_filters(request.GET, request.user))
+    places = PlaceFilterForm(request.GET, user=request.user)
+    entries = selectors.entries(request.user, **list_filters(request.GET, places))
     try:
         content, _ = exports.export_entries(
             by=request.user, entries=entries, reveal=request.GET.get("reveal") == "1"

@@ -19,9 +19,14 @@ from .forms import EventForm, StudentForm, TransferDecisionForm
 from .models import Student, Transfer
 
 
-def list_filters(params, user) -> dict:
+def school_filter(params, user) -> PlaceFilterForm:
+    """The list's school filter: a code from the search field."""
+    return PlaceFilterForm(params, user=user, fields=("school",))
+
+
+def list_filters(params, places: PlaceFilterForm) -> dict:
     """The list's search and filters from query parameters (the export takes the same). The
-    school comes as a code from the search field (``PlaceFilterForm``)."""
+    school comes as a code from the search field, read by ``places``."""
 
     def number(name):
         # An id or grade no record can have (too large, not a whole number) matches nothing.
@@ -29,7 +34,7 @@ def list_filters(params, user) -> dict:
 
     return {
         "query": params.get("q", ""),
-        **PlaceFilterForm(params, user=user, fields=("school",)).ids(),
+        **places.ids(),
         "klass": number("class"),
         "grade": number("grade"),
         "status": params.get("status", ""),
@@ -41,7 +46,7 @@ def list_filters(params, user) -> dict:
 def roster_export(request):
     check(request.user, Capability.MANAGE_STUDENTS)
     params = {
-        "filters": list_filters(request.POST, request.user),
+        "filters": list_filters(request.POST, school_filter(request.POST, request.user)),
         "reveal": request.POST.get("reveal") == "1",
     }
     try:
@@ -58,14 +63,15 @@ class StudentListView(ScopedMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        self.filters = list_filters(self.request.GET, self.request.user)
+        self.places = school_filter(self.request.GET, self.request.user)
+        self.filters = list_filters(self.request.GET, self.places)
         return selectors.students(self.request.user, **self.filters)
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         return {
             **super().get_context_data(**kwargs),
-            "places": PlaceFilterForm(self.request.GET, user=user, fields=("school",)),
+            "places": self.places,
             "classes": selectors.filter_classes(user, school=self.filters["school"]),
             "statuses": Status.choices,
             "key_groups": KeyGroup.choices,
