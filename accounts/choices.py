@@ -117,6 +117,7 @@ class JobKind(models.TextChoices):
     ACCOUNT_EXPORT = "account_export", "导出账号名单"
     ROSTER_IMPORT = "roster_import", "导入学生花名册"
     ROSTER_EXPORT = "roster_export", "导出学生花名册"
+    CONSISTENCY_CHECK = "consistency_check", "人账相符核查"
 
 
 class JobStatus(models.TextChoices):
@@ -130,4 +131,9 @@ class NotificationKind(models.TextChoices):
     SUSPECTED_DROPOUT = "suspected_dropout", "疑似辍学预警"
     NO_SHOW = "no_show", "开学未报到"
     LEDGER = "ledger", "台账提醒"
+    CLOSURE_PROPOSED = "closure_proposed", "销号待审核"
+    CLOSURE_REJECTED = "closure_rejected", "销号被退回"
+    RETURN_CASE = "return_case", "劝返指令"
+    RETURN_REMINDER = "return_reminder", "劝返提醒"
+    FOLLOW_UP_ALERT = "follow_up_alert", "复学跟踪预警"
     GENERAL = "general", "通知"

@@ -109,6 +109,14 @@ class PlaceFilterForm(ScopedForm):
     has fifteen thousand schools). The query parameters carry codes; ``ids`` turns them into
     the ids the selectors take."""
 
+    county = lookups.RegionField(
+        levels=(RegionLevel.COUNTY,),
+        label="县",
+        required=False,
+        widget=lookups.LookupInput(
+            "lookup-regions", "levels=3", attrs={"placeholder": "全部县", "aria-label": "县"}
+        ),
+    )
     township = lookups.RegionField(
         levels=(RegionLevel.TOWNSHIP,),
         label="乡镇",

@@ -23,18 +23,21 @@ from .permissions import can, require
 logger = logging.getLogger(__name__)
 
 Runner = Callable[[Job, User], None]
-RUNNERS: dict[str, tuple[Capability, Runner]] = {}
+# Kind → (the permission action it needs — a capability or an action another app
+# registered, such as ``ledger.consistency`` — and the function that does it).
+RUNNERS: dict[str, tuple[str, Runner]] = {}
 PROGRESS_EVERY = 1000
 TRANSIENT_ERRORS = (ConnectionError, TimeoutError)
 # The job's input file (an upload), kept under MEDIA_ROOT until the job has finished.
 UPLOAD_PARAM = "upload"
 
 
-def runner(kind: JobKind, capability: Capability):
-    """Register the function that does a kind of job, and the capability it needs."""
+def runner(kind: JobKind, capability: str):
+    """Register the function that does a kind of job, and the permission action it needs
+    (``can(user, capability)``, asked when the job is started and again when it runs)."""
 
     def register(fn: Runner) -> Runner:
-        RUNNERS[kind] = (capability, fn)
+        RUNNERS[kind] = (str(capability), fn)
         return fn
 
     return register

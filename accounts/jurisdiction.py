@@ -10,7 +10,9 @@ A user's *area* comes from their account's organisation unit:
 - personal records (a user's own background jobs) are seen by their owner only.
 
 Each model registers the lookups that place its rows in the tree: ``region`` paths lead to a
-region code, ``school`` paths to a school id, ``klass`` paths to a class id. A model that was
+region code, ``school`` paths to a school id, ``klass`` paths to a class id, and ``members``
+paths to accounts named on the row, who see it wherever it sits (a 劝返 case's team member
+from another township or a school). A model that was
 never registered cannot be scoped at all (deny by default). Rows outside the area are simply
 not in the queryset, so a look-up answers 404 whether the row is missing or not the user's.
 """
@@ -50,6 +52,7 @@ class Paths:
     klass: tuple[str, ...] = ()
     reference: bool = False
     owner: str = ""
+    members: tuple[str, ...] = ()
 
 
 _PATHS: dict[type[models.Model], Paths] = {}
@@ -63,14 +66,21 @@ def register(
     klass: tuple[str, ...] = (),
     reference: bool = False,
     owner: str = "",
+    members: tuple[str, ...] = (),
 ) -> None:
     """Declare where ``model``'s rows sit. ``reference`` data is visible county-wide to
     school and class accounts (they need it to fill in forms). ``owner`` names the account
-    field of personal records (a user's own background jobs) that only their owner sees."""
+    field of personal records (a user's own background jobs) that only their owner sees.
+    ``members`` paths lead to accounts that see the row besides everyone whose area holds it."""
     if not (region or owner):
         raise ImproperlyConfigured(f"{model.__name__}: give region paths or an owner field.")
     _PATHS[model] = Paths(
-        region=region, school=school, klass=klass, reference=reference, owner=owner
+        region=region,
+        school=school,
+        klass=klass,
+        reference=reference,
+        owner=owner,
+        members=members,
     )
 
 
@@ -152,7 +162,14 @@ def scope(user, queryset: models.QuerySet) -> models.QuerySet:
         return queryset
     if paths.owner:
         return queryset.filter(**{paths.owner: user}) if area.kind != NOTHING else queryset.none()
-    condition = area_filter(area, paths) if area.kind != NOTHING else None
+    if area.kind == NOTHING:
+        return queryset.none()
+    condition = area_filter(area, paths)
+    if paths.members:
+        # A subquery, not a join: a row with several members must not come back several times.
+        listed = queryset.model._base_manager.filter(_any(paths.members, "exact", user))
+        listed = models.Q(pk__in=listed.values("pk"))
+        condition = listed if condition is None else condition | listed
     return queryset.none() if condition is None else queryset.filter(condition)
 
 

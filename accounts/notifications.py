@@ -22,6 +22,15 @@ logger = logging.getLogger(__name__)
 EMAIL_FOOTER = "详情请登录控辍保学台账，在“通知”中查看。"
 
 
+def subject(name: str = "", *, school=None, klass=None) -> str:
+    """Whom a notification is about, as every title names them — school, class, child:
+    "南涧镇中心学校 一年级1班 何晓". A principal or a township official reads many titles in
+    a list; the school and the class tell whose child it is before opening any. Parts that
+    are unknown (a child never enrolled has no class) are left out."""
+    parts = (school.name if school is not None else "", str(klass) if klass else "", name)
+    return " ".join(part for part in parts if part)
+
+
 def notify(
     recipients: Iterable[User],
     *,

@@ -7,13 +7,14 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from kongchuo.errors import AppError
 
-from . import jobs, jurisdiction, lockout, notifications, permissions, selectors, services
+from . import home, jobs, jurisdiction, lockout, notifications, permissions, selectors, services
 from .choices import Capability, SchoolKind
 from .forms import (
     AccountForm,
@@ -111,9 +112,17 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
+        where = home.desk(user, timezone.localdate())
+        items, counted_at = home.today_work(where)
         return {
             **super().get_context_data(**kwargs),
             **selectors.home_summary(user),
+            "today": where.day,
+            "counted_at": counted_at,
+            "items": items,
+            "waiting": sum(item.urgent for item in items),
+            "county_columns": [item for item in items if item.by_county is not None],
+            "county_rows": home.county_rows(where.counties, items),
             "my_classes": SchoolClass.objects.for_user(user)
             .filter(head_teacher=user)
             .select_related("school"),

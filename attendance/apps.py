@@ -6,4 +6,6 @@ class AttendanceConfig(AppConfig):
     verbose_name = "考勤"
 
     def ready(self):
-        from . import permissions  # noqa: F401  (registers attendance's permission actions)
+        # Registers attendance's permission actions, its home page items and its panels on
+        # the student and ledger entry pages.
+        from . import home, panels, permissions  # noqa: F401

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts import jurisdiction
 from accounts.choices import NotificationKind, RegionLevel
 from accounts.models import Region, SchoolClass, User
-from accounts.notifications import notify
+from accounts.notifications import notify, subject
 from accounts.selectors import recipients_for_school, recipients_for_township
 from kongchuo.errors import AppError
 from ledger.choices import OPEN_STATES, Source
@@ -201,9 +201,9 @@ def check(
         entries = defaultdict(list)
         for entry in LedgerEntry.objects.filter(student_id__in=list(found)):
             entries[entry.student_id].append(entry)
-        students = Student.objects.select_related("school__township", "hukou_region").in_bulk(
-            list(found)
-        )
+        students = Student.objects.select_related(
+            "school__township", "klass", "hukou_region"
+        ).in_bulk(list(found))
         for pk, student_runs in found.items():
             run = student_runs[-1]
             if _handled(entries[pk], run):
@@ -231,12 +231,16 @@ def _open(student: Student, run: selectors.Run, threshold: int) -> LedgerEntry |
     notify(
         recipients,
         kind=NotificationKind.SUSPECTED_DROPOUT,
-        title=f"疑似辍学：{student.school.name}{student.grade_label}{student.name}",
+        title=f"{_subject(student)}：连续旷课{run.length}天",
         body=note,
         link=f"/ledger/{entry.pk}/",
         dedupe_key=f"suspected-dropout:{entry.pk}",
     )
     return entry
+
+
+def _subject(student: Student) -> str:
+    return subject(student.name, school=student.school, klass=student.klass)
 
 
 def check_all(as_of: datetime.date | None = None) -> int:
@@ -271,7 +275,7 @@ def corrected(*, by: User, student_ids: list[int], day: datetime.date) -> list[L
         notify(
             recipients_for_school(student.school),
             kind=NotificationKind.SUSPECTED_DROPOUT,
-            title=f"考勤更正：{student.name}的疑似辍学记录待核实",
+            title=f"{_subject(student)}：考勤更正，疑似辍学记录待核实",
             body=note,
             link=f"/ledger/{entry.pk}/",
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import Region, School, SchoolClass
+from accounts.models import Notification, Region, School, SchoolClass
 from students import calendar
 from students.choices import ENROLLED_STATUSES
 from students.models import Student
@@ -126,6 +126,93 @@ def trailing_run(days: Sequence[tuple[datetime.date, str]]) -> int:
     return count
 
 
+# How many school days the student page shows (issue 11: what a verification call needs).
+STUDENT_PAGE_DAYS = 20
+# How long before an entry's 发现日期 the run that opened it may have begun: the longest
+# threshold (20 school days), and a run may go on across a term's break.
+OPENING_REACH = datetime.timedelta(days=120)
+
+
+def recent_days(
+    student: Student, *, today: datetime.date | None = None, count: int = STUDENT_PAGE_DAYS
+) -> list[tuple[datetime.date, str]]:
+    """The student's last ``count`` school days up to ``today`` by their school's calendar,
+    ascending, each with its mark — "" when the day was not recorded (no roll call of the
+    class, no mark of the student): a gap, never "present". Five queries."""
+    today = today or timezone.localdate()
+    days = calendar.calendar_for(student.school_id).previous_school_days(
+        today, count, including=True
+    )
+    if not days:
+        return []
+    class_dates = (
+        list(
+            RollCall.objects.filter(
+                klass_id=student.klass_id, date__gte=days[0], date__lte=today
+            ).values_list("date", flat=True)
+        )
+        if student.klass_id
+        else []
+    )
+    recorded = dict(
+        student_days(today, [student.pk], {student.pk: class_dates}, {student.pk: days[0]})[
+            student.pk
+        ]
+    )
+    return [(day, recorded.get(day, "")) for day in days]
+
+
+def opening_runs(entries: Sequence, *, until: datetime.date | None = None) -> dict[int, Run | None]:
+    """For ledger entries the attendance rule opened (``attendance.rule``), by entry: the run
+    of unexcused days each was opened for — in the child's recorded days up to ``until``
+    (today), the run holding the entry's 发现日期, the day the run reached the threshold. It
+    may have gone on since. None when a correction has broken it (the rule then flags the
+    entry for review). Two queries for any number of entries (``entry.student`` loaded)."""
+    until = until or timezone.localdate()
+    entries = [entry for entry in entries if entry.student_id is not None]
+    if not entries:
+        return {}
+    since = {entry.student_id: entry.found_on - OPENING_REACH for entry in entries}
+    classes = {entry.student_id: entry.student.klass_id for entry in entries}
+    class_dates: dict[int, list[datetime.date]] = defaultdict(list)
+    for klass_id, date in (
+        RollCall.objects.filter(
+            klass_id__in={pk for pk in classes.values() if pk},
+            date__gte=min(since.values()),
+            date__lte=until,
+        )
+        .order_by()
+        .values_list("klass_id", "date")
+    ):
+        class_dates[klass_id].append(date)
+    days = student_days(
+        until, list(since), {pk: class_dates[klass] for pk, klass in classes.items()}, since
+    )
+    result = {}
+    for entry in entries:
+        found = entry.found_on
+        held = [run for run in runs(days[entry.student_id]) if run.start <= found <= run.end]
+        result[entry.pk] = held[0] if held else None
+    return result
+
+
+def notice_key(entry_pk: int) -> str:
+    """The dedupe key of the 疑似辍学 notification the rule sends about an entry."""
+    return f"suspected-dropout:{entry_pk}"
+
+
+def notified_roles(entries: Sequence) -> dict[int, set[str]]:
+    """Who the rule's notification about each entry reached, as the recipients' roles: what
+    the roll page may truthfully say was told (one query)."""
+    keys = {notice_key(entry.pk): entry.pk for entry in entries}
+    result: dict[int, set[str]] = {entry.pk: set() for entry in entries}
+    for key, role in Notification.objects.filter(dedupe_key__in=list(keys)).values_list(
+        "dedupe_key", "recipient__role"
+    ):
+        result[keys[key]].add(role)
+    return result
+
+
 @dataclass
 class SheetRow:
     student: Student
@@ -208,6 +295,14 @@ def _due_classes(school_ids: list[int]):
     return SchoolClass.objects.filter(school_id__in=school_ids).filter(Exists(on_roll))
 
 
+def unsubmitted(school_ids: Iterable[int], day: datetime.date):
+    """The classes of these schools that owe ``day``'s roll (a school day for them, students
+    on the roll) and have none yet."""
+    in_session = _in_session(calendar.calendars_for(school_ids), day)
+    taken = RollCall.objects.filter(klass=OuterRef("pk"), date=day)
+    return _due_classes(in_session).filter(~Exists(taken))
+
+
 def classes_day(
     classes, day: datetime.date
 ) -> tuple[list[tuple[SchoolClass, RollCall | None]], bool]:
@@ -283,7 +378,8 @@ def last_day_of_first_week(cal: calendar.Calendar, day: datetime.date) -> bool:
 @dataclass
 class SchoolDay:
     """What a school has to chase on a day: the classes without a roll call (gaps), the
-    day's absences, and in a term's first week the students who have not reported."""
+    day's absences, and in a term's first week the students who have not reported. For a
+    中心校, ``schools`` holds it and its attached schools, shown together."""
 
     school: School
     school_day: bool
@@ -292,29 +388,53 @@ class SchoolDay:
     absences: list[AttendanceMark]
     first_week: bool
     no_shows: list[Student]
+    schools: list[School] = field(default_factory=list)
 
 
 def school_day(school: School, day: datetime.date) -> SchoolDay:
-    cal = calendar.calendar_for(school)
+    return schools_day([school], day)
+
+
+def schools_day(schools: Sequence[School], day: datetime.date) -> SchoolDay:
+    """``school_day`` for several schools at once — a 中心校 with its 村小 and 教学点 (DOMAIN.md
+    §2: it sees and answers for them) — the first one leading. The same queries however many
+    schools: a school day at any of them counts, each class by its own school's calendar."""
+    ids = [school.pk for school in schools]
+    order = {pk: index for index, pk in enumerate(ids)}
+    calendars = calendar.calendars_for(ids)
     rolls = {
         roll.klass_id: roll
-        for roll in RollCall.objects.filter(school=school, date=day).select_related(
-            "klass", "submitted_by"
+        for roll in RollCall.objects.filter(school_id__in=ids, date=day).select_related(
+            "klass__school", "submitted_by"
         )
     }
-    first_week = first_week_start(cal, day) is not None
+    starting = [pk for pk, cal in calendars.items() if first_week_start(cal, day) is not None]
+    due = (
+        _due_classes(_in_session(calendars, day))
+        .select_related("school", "head_teacher")
+        .order_by("school_id", "grade", "name")
+    )
+    shown = no_shows(starting, day) if starting else {}
     return SchoolDay(
-        school=school,
-        school_day=cal.is_school_day(day),
-        missing=[k for k in expected_classes([school], day) if k.pk not in rolls],
-        submitted=sorted(rolls.values(), key=lambda roll: (roll.klass.grade, roll.klass.name)),
-        absences=list(
-            AttendanceMark.objects.filter(roll__school=school, date=day)
-            .select_related("student", "roll__klass")
-            .order_by("roll__klass__grade", "roll__klass__name", "student__name")
+        school=schools[0],
+        school_day=any(cal.is_school_day(day) for cal in calendars.values()),
+        missing=sorted(
+            (k for k in due if k.pk not in rolls),
+            key=lambda k: (order[k.school_id], k.grade, k.name),
         ),
-        first_week=first_week,
-        no_shows=no_shows([school.pk], day).get(school.pk, []) if first_week else [],
+        submitted=sorted(
+            rolls.values(),
+            key=lambda roll: (order[roll.school_id], roll.klass.grade, roll.klass.name),
+        ),
+        absences=sorted(
+            AttendanceMark.objects.filter(roll__school_id__in=ids, date=day)
+            .select_related("student", "roll__klass__school")
+            .order_by("roll__klass__grade", "roll__klass__name", "student__name"),
+            key=lambda mark: order[mark.roll.school_id],
+        ),
+        first_week=bool(starting),
+        no_shows=[student for pk in ids for student in shown.get(pk, [])],
+        schools=list(schools),
     )
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, Capability, NotificationKind, RegionLevel
 from accounts.models import Region, School, SchoolClass, User
-from accounts.notifications import notify
+from accounts.notifications import notify, subject
 from accounts.permissions import can, require
 from accounts.selectors import recipients_for_school
 from kongchuo.errors import AppError
@@ -100,11 +100,12 @@ def send_no_shows(day: datetime.date | None = None) -> int:
     lists = no_shows(due, day)
     schools = School.objects.in_bulk(list(lists))
     for school_id, students in lists.items():
-        names = "、".join(f"{student.klass}{student.name}" for student in students)
+        # One list per school: the title names the school, the body each child's class.
+        names = "、".join(subject(student.name, klass=student.klass) for student in students)
         notify(
             recipients_for_school(schools[school_id]),
             kind=NotificationKind.NO_SHOW,
-            title=f"开学一周未报到学生：{len(students)}人",
+            title=f"{subject(school=schools[school_id])}：开学一周未报到学生{len(students)}人",
             body=f"以下学生开学以来未到校，请逐一核查并登记：{names}。",
             link=f"/attendance/?date={day:%Y-%m-%d}",
             dedupe_key=f"no-show:{school_id}:{day:%Y-%m-%d}",

@@ -16,11 +16,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import jurisdiction
-from accounts.choices import Capability, RegionLevel
+from accounts.choices import Capability, RegionLevel, Role
 from accounts.models import Region, School, SchoolClass
 from accounts.views import ServiceFormView, check
 from kongchuo.errors import AppError
@@ -30,24 +30,12 @@ from . import selectors, services
 from .choices import Mark
 from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
 from .models import RollCall
+from .panels import day_cells, mark_label
 from .permissions import SET_RULES
 
-# One character per mark for the at-a-glance strip of recent days ("" = not recorded).
-SYMBOLS = {
-    Mark.PRESENT: "出",
-    Mark.LATE: "迟",
-    Mark.SICK: "病",
-    Mark.PERSONAL: "事",
-    Mark.UNEXCUSED: "旷",
-    "": "·",
-}
 ABSENT = frozenset({Mark.SICK, Mark.PERSONAL, Mark.UNEXCUSED})
 # How far ahead the roll page looks for the next school day to link to.
 _LOOKAHEAD = datetime.timedelta(days=21)
-
-
-def _label(mark: str) -> str:
-    return Mark(mark).label if mark else "未记"
 
 
 def _day_from_url(value: str) -> datetime.date:
@@ -75,10 +63,11 @@ class ClassStatus:
     roll: RollCall | None
 
 
-def _school_view(school: School, day: datetime.date) -> dict:
-    rules = selectors.rules_for_school(school)
+def _school_view(schools: list[School], day: datetime.date) -> dict:
+    """One school's day, or a 中心校's with its attached schools (the first one leads)."""
+    rules = selectors.rules_for_school(schools[0])
     return {
-        **vars(selectors.school_day(school, day)),
+        **vars(selectors.schools_day(schools, day)),
         "cutoff_text": _cutoff_text(rules),
         "threshold": rules.threshold,
     }
@@ -117,14 +106,21 @@ def overview(request):
         )
         context["my_classes"] = [ClassStatus(klass, roll) for klass, roll in classes]
         return render(request, "attendance/overview.html", context)
-    if school is None and user.school_id:
-        school = user.school
     several = not by_county and schools.count() > 1
-    if school is None and not by_county and not several:
-        school = schools.first()
     context["several_schools"] = several
+    # A school account sees its school and, for a 中心校, its attached 村小 and 教学点
+    # together (DOMAIN.md §2), its own first; choosing one of them narrows the page to it.
+    own = (
+        sorted(schools.select_related("township"), key=lambda each: each.pk != user.school_id)
+        if school is None and user.school_id
+        else []
+    )
     if school is not None:
-        context.update(_school_view(school, day))
+        context.update(_school_view([school], day))
+    elif own:
+        context.update(_school_view(own, day))
+    elif not by_county and not several and schools.exists():
+        context.update(_school_view([schools.first()], day))
     elif schools.exists():
         context.update(vars(selectors.area_day(schools, day, by_county=by_county)))
     return render(request, "attendance/overview.html", context)
@@ -151,7 +147,7 @@ class RollRow:
 
     @property
     def mark_label(self) -> str:
-        return _label(self.row.mark)
+        return mark_label(self.row.mark)
 
 
 def _rows(sheet: selectors.Sheet, form: RollForm) -> list[RollRow]:
@@ -160,7 +156,7 @@ def _rows(sheet: selectors.Sheet, form: RollForm) -> list[RollRow]:
             row=row,
             mark_field=form[f"mark_{row.student.pk}"],
             note_field=form[f"note_{row.student.pk}"],
-            strip=[(d, SYMBOLS[m], _label(m), m or "none") for d, m in row.recent],
+            strip=day_cells(row.recent),
             warn=row.warn,
         )
         for row in sheet.rows
@@ -203,7 +199,9 @@ def _attach(form: RollForm, exc: AppError) -> None:
             form.add_error(form.field_for(key), error)
 
 
-def _submitted_message(request, result: services.Submission, marks) -> None:
+def _submitted_message(request, result: services.Submission, marks, threshold: int) -> None:
+    """What the submission did: the counts, and for each child it put on the ledger, the run
+    of unexcused days and who was told."""
     counts = Counter(mark.status for mark in marks)
     away = sum(counts[m] for m in ABSENT)
     present = len(marks) - away
@@ -211,15 +209,33 @@ def _submitted_message(request, result: services.Submission, marks) -> None:
     verb = "已提交考勤" if result.created or not result.changes else "已修改考勤"
     messages.success(request, f"{verb}：出勤{present}人{late}，缺勤/请假{away}人。")
     if result.flagged:
-        links = format_html_join(
-            "、",
-            '<a href="{}">{}</a>',
-            ((reverse("ledger-detail", args=[entry.pk]), entry.name) for entry in result.flagged),
-        )
-        messages.warning(
-            request,
-            format_html("已自动登记疑似辍学：{}。请尽快核实并开展劝返。", links),
-        )
+        runs = selectors.opening_runs(result.flagged)
+        told = selectors.notified_roles(result.flagged)
+        for entry in result.flagged:
+            run = runs.get(entry.pk)
+            messages.warning(
+                request,
+                format_html(
+                    '<a href="{}">{}</a>已连续旷课{}天，已登记为疑似辍学{}。请尽快核实并开展劝返。',
+                    reverse("ledger-detail", args=[entry.pk]),
+                    entry.name,
+                    run.length if run else threshold,
+                    _told(told[entry.pk]),
+                ),
+            )
+
+
+# Whom the 疑似辍学 notification reaches (attendance.rule), named as the teacher knows them.
+_TOLD = {Role.PRINCIPAL: "校长", Role.TOWNSHIP_OFFICIAL: "乡镇干部"}
+
+
+def _told(roles: set[str]) -> str:
+    """Who the rule's notification reached, as the message says it (并通知校长和乡镇干部)."""
+    names = [name for role, name in _TOLD.items() if role in roles]
+    names += sorted(Role(role).label for role in roles if role not in _TOLD)
+    if not names:
+        return "，但学校和乡镇暂无接收通知的账号，请直接告知校长"
+    return "并通知" + ("、".join(names[:-1]) + "和" + names[-1] if len(names) > 1 else names[0])
 
 
 def _class_or_404(request, pk) -> SchoolClass:
@@ -253,7 +269,7 @@ def roll(request, pk, day):
         except AppError as exc:
             _attach(form, exc)
         else:
-            _submitted_message(request, result, marks)
+            _submitted_message(request, result, marks, sheet.rules.threshold)
             return redirect("attendance-roll", pk=klass.pk, day=day.isoformat())
     return _roll_page(request, sheet, form, status=400)
 

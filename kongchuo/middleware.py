@@ -1,6 +1,8 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.utils.cache import add_never_cache_headers
 
+from . import views
+
 
 class DenyByDefaultMiddleware(LoginRequiredMiddleware):
     """Every page needs a login unless its view is marked ``login_not_required``.
@@ -24,4 +26,25 @@ class NoStoreMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         add_never_cache_headers(response)
+        return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django answers a request with the wrong method (``require_POST``; log-out, which only
+    takes a POST) with an empty 405, which a browser shows as a blank page: a person who
+    opens such an address from the address bar or a bookmark gets the site's page instead.
+    The API's 405s already carry JSON and are left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.streaming
+            and not response.content
+            and not request.path_info.startswith("/api/")
+        ):
+            return views.method_not_allowed(request, response.get("Allow", ""))
         return response

@@ -1,16 +1,19 @@
 """Error pages, and their JSON twins for the API: under /api/ every answer is JSON, whether the
-error comes from DRF, from Django's URL resolver or from an exception nothing else caught."""
+error comes from DRF, from Django's URL resolver or from an exception nothing else caught.
+Outside the API every error a person can meet — 400, 403 (a refusal or a failed CSRF check),
+404, 405, 500 — is a page in Chinese in the site's layout with a way home, whatever DEBUG."""
 
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.views import defaults
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from kongchuo.api import NOT_FOUND_MESSAGE
 
 SERVER_ERROR_MESSAGE = "服务器内部错误，已记录，请稍后重试。"
 BAD_REQUEST_MESSAGE = "请求无效。"
 FORBIDDEN_MESSAGE = "您没有执行此操作的权限。"
+CSRF_MESSAGE = "安全校验未通过，请刷新页面后重试。"
 # If even 500.html cannot be rendered (a template or static-file problem is often what failed).
 _PLAIN_SERVER_ERROR = (
     '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>服务器内部错误</title>'
@@ -45,7 +48,29 @@ def forbidden(request, exception=None):
 def bad_request(request, exception=None):
     if _is_api(request):
         return _json(BAD_REQUEST_MESSAGE, 400)
-    return defaults.bad_request(request, exception)
+    return render(request, "400.html", status=400)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent with a stale or missing token (a page left open past
+    the session, opened before a log-in in another tab, cookies refused). Django has already
+    logged ``reason``; the person is told that nothing was done and how to send it again."""
+    if _is_api(request):
+        return _json(CSRF_MESSAGE, 403)
+    referer = request.META.get("HTTP_REFERER", "")
+    safe = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return render(request, "403_csrf.html", {"back": referer if safe else ""}, status=403)
+
+
+def method_not_allowed(request, allowed: str = ""):
+    """A page in place of the empty 405 that ``require_POST`` and POST-only views (log-out)
+    answer to an address opened in the browser (kongchuo.middleware)."""
+    response = render(request, "405.html", status=405)
+    if allowed:
+        response["Allow"] = allowed
+    return response
 
 
 def server_error(request):

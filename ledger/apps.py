@@ -6,4 +6,6 @@ class LedgerConfig(AppConfig):
     verbose_name = "控辍保学台账"
 
     def ready(self):
-        from . import permissions  # noqa: F401  (registers the ledger's permission actions)
+        # Registers the ledger's permission actions, the 立即核查 background-job runner,
+        # the home page's items and its panel on the student page.
+        from . import consistency, home, panels, permissions  # noqa: F401

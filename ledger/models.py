@@ -202,12 +202,22 @@ class EntryEvent(AppendOnlyModel):
 
 
 class ConsistencyRun(models.Model):
-    """One 人账相符 check of a county, kept so the county sees what the nightly run found."""
+    """One 人账相符 check of a county, kept so the county sees what the nightly run, or a
+    check one of its staff asked for, found."""
 
     county = models.ForeignKey(
         Region, verbose_name="县", on_delete=models.PROTECT, related_name="+"
     )
     ran_at = models.DateTimeField("检查时间", auto_now_add=True)
+    # Empty: the nightly run (or the management command), not a person.
+    ran_by = models.ForeignKey(
+        User,
+        verbose_name="核查人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     problem_count = models.PositiveIntegerField("问题数")
     problems = models.JSONField("问题清单", default=list)
 

@@ -2,14 +2,15 @@
 who sees the 人账相符 check, and ``ledger.<action>`` for each transition of the state machine,
 decided by its table (ledger.transitions) and, on an entry, by its state and the few rules
 that look further (nobody approves their own 销号 proposal; an entry is not reopened while
-the child has another open one)."""
+the child has another open one; a township acts only on the entries it persuades)."""
 
 from accounts import permissions
+from accounts.choices import RegionLevel
 from accounts.permissions import can
 
 from . import selectors
 from .choices import Action
-from .transitions import COUNTY, CREATORS, TRANSITIONS, refusal
+from .transitions import COUNTY, CREATORS, TOWNSHIP, TRANSITIONS, refusal
 
 CREATE = "ledger.create"
 CONSISTENCY = "ledger.consistency"
@@ -32,12 +33,28 @@ def _other_open_entry(user, entry) -> str | None:
     return None
 
 
+def township_of(user) -> int | None:
+    """The township a township official or a village cadre works for (a cadre: the village's)."""
+    region = user.region
+    return region.parent_id if region.level == RegionLevel.VILLAGE else region.pk
+
+
+def _other_township(user, entry) -> str | None:
+    # The township of the child's school sees the entry (jurisdiction) but the 劝返主体 acts
+    # on it (DOMAIN.md §7), as on the 劝返 case.
+    if user.role in TOWNSHIP and township_of(user) != entry.township_id:
+        return "该记录的劝返主体为其他乡镇，本乡镇只能查看，不能办理。"
+    return None
+
+
 _FURTHER = {Action.APPROVE: _own_proposal, Action.REOPEN: _other_open_entry}
 
 
 def _transition(action: Action):
     def decide(user, entry=None) -> str | None:
         reason = refusal(action, entry.state if entry is not None else None, user)
+        if reason is None and entry is not None:
+            reason = _other_township(user, entry)
         if reason is None and entry is not None and action in _FURTHER:
             reason = _FURTHER[action](user, entry)
         return reason

@@ -101,6 +101,7 @@ def filtered(
     result: QuerySet[LedgerEntry],
     *,
     query: str = "",
+    county: int | None = None,
     township: int | None = None,
     school: int | None = None,
     grade: int | None = None,
@@ -121,6 +122,8 @@ def filtered(
     query = query.strip()
     if query:
         result = result.filter(Q(name__icontains=query) | Q(id_number=normalise_id_number(query)))
+    if county:
+        result = result.filter(township__parent_id=county)
     if township:
         result = result.filter(township_id=township)
     if school:

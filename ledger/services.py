@@ -8,12 +8,14 @@ from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, jurisdiction
-from accounts.choices import AuditAction, RegionLevel
+from accounts.choices import PREFIX_LENGTH, AuditAction, NotificationKind, RegionLevel
 from accounts.models import Region, School, User
-from accounts.permissions import require
+from accounts.notifications import notify, subject
+from accounts.permissions import can, require
 from kongchuo.errors import AppError
 from students import services as student_services
 from students.choices import ENROLLED_STATUSES, EventKind, Gender, KeyGroup, Status
@@ -21,7 +23,7 @@ from students.identity import validate_id_number
 from students.models import Student
 from students.transitions import TRANSITIONS as STUDENT_TRANSITIONS
 
-from . import permissions, terms
+from . import permissions, selectors, terms
 from .choices import (
     OPEN_STATES,
     Action,
@@ -34,7 +36,7 @@ from .choices import (
     Whereabouts,
 )
 from .models import EntryEvent, LedgerEntry
-from .transitions import REOPENED_STATE
+from .transitions import COUNTY, REOPENED_STATE
 
 # The 学籍 change an approved 销号 records, so that ledger and 学籍 agree (人账相符).
 # Reasons without one leave 学籍 as it is.
@@ -299,6 +301,63 @@ def _move(*, by, entry, action, state, note="", evidence=None, fields=()) -> Led
     return entry
 
 
+# -- who is told ------------------------------------------------------------------------------
+
+
+def _subject(entry: LedgerEntry) -> str:
+    klass = entry.student.klass if entry.student is not None else None
+    return subject(entry.name, school=entry.school, klass=klass)
+
+
+def _name(user: User) -> str:
+    return user.full_name or user.username
+
+
+def approvers(entry: LedgerEntry) -> list[User]:
+    """The active accounts that may approve ``entry``'s 销号 now: the county roles of the
+    counties that see the entry (the responsible township's and the school's — a migrant
+    child's two places), as the permission check decides (so never the proposer)."""
+    size = PREFIX_LENGTH[RegionLevel.COUNTY]
+    counties = {entry.township.code[:size]}
+    if entry.school is not None:
+        counties.add(entry.school.township.code[:size])
+    candidates = User.objects.filter(
+        role__in=COUNTY, is_active=True, region__level=RegionLevel.COUNTY, region__code__in=counties
+    ).order_by("pk")
+    action = permissions.key(Action.APPROVE)
+    return [user for user in candidates if can(user, action, entry)]
+
+
+def _tell_approvers(*, by: User, entry: LedgerEntry, evidence_text: str) -> None:
+    reason = ClosureReason(entry.closure_reason).label
+    notify(
+        approvers(entry),
+        kind=NotificationKind.CLOSURE_PROPOSED,
+        title=f"{_subject(entry)}：申请销号（{reason}），待审核",
+        body=f"{_name(by)}申请以“{reason}”销号。{evidence_text}".rstrip("。")
+        + "。请核对证明材料后批准或退回。",
+        link=reverse("ledger-detail", args=[entry.pk]),
+    )
+
+
+def _tell_proposer(
+    *, by: User, entry: LedgerEntry, proposer: User | None, reason: str, comment: str
+) -> None:
+    """A proposal sent back waits on whoever made it: they supplement the evidence or go on
+    working the case. Sent back by themselves (a county account may both propose and send
+    back), nobody needs telling."""
+    if proposer is None or proposer == by:
+        return
+    notify(
+        [proposer],
+        kind=NotificationKind.CLOSURE_REJECTED,
+        title=f"{_subject(entry)}：销号申请被退回",
+        body=f"{_name(by)}退回了以“{ClosureReason(reason).label}”提出的销号申请，"
+        f"台账记录回到“{entry.get_state_display()}”。退回意见：{comment}",
+        link=reverse("ledger-detail", args=[entry.pk]),
+    )
+
+
 # -- creating ----------------------------------------------------------------------------------
 
 
@@ -515,7 +574,7 @@ def entry_propose_closure(
     if reason == ClosureReason.RETURNED and entry.state != State.RETURNED:
         raise AppError("以“已复学”销号前，须先登记复学并跟踪。", field="closure_reason")
     entry.proposed_from, entry.closure_reason = entry.state, reason
-    return _move(
+    _move(
         by=by,
         entry=entry,
         action=Action.PROPOSE,
@@ -524,6 +583,8 @@ def entry_propose_closure(
         evidence=evidence_file,
         fields=("proposed_from", "closure_reason"),
     )
+    _tell_approvers(by=by, entry=entry, evidence_text=evidence_text)
+    return entry
 
 
 @transaction.atomic
@@ -559,9 +620,10 @@ def entry_reject(*, by: User, entry: LedgerEntry, comment: str) -> LedgerEntry:
     state it was proposed from."""
     entry = _locked(by, entry, Action.REJECT)
     comment = _required(comment, field_name="comment", message="请填写退回意见。")
-    back = State(entry.proposed_from)
+    back, reason = State(entry.proposed_from), entry.closure_reason
+    proposer = selectors.proposer_of(entry)
     entry.proposed_from, entry.closure_reason = "", ""
-    return _move(
+    _move(
         by=by,
         entry=entry,
         action=Action.REJECT,
@@ -569,6 +631,8 @@ def entry_reject(*, by: User, entry: LedgerEntry, comment: str) -> LedgerEntry:
         note=comment,
         fields=("proposed_from", "closure_reason"),
     )
+    _tell_proposer(by=by, entry=entry, proposer=proposer, reason=reason, comment=comment)
+    return entry
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ urlpatterns: list = [
     path("ledger/export/", views.export, name="ledger-export"),
     path("ledger/consistency/", views.consistency_list, name="ledger-consistency"),
     path("ledger/<int:pk>/", views.EntryDetailView.as_view(), name="ledger-detail"),
+    path("ledger/<int:pk>/contacts/", views.entry_contacts, name="ledger-contacts"),
     path("ledger/evidence/<int:pk>/", views.evidence, name="ledger-evidence"),
     *(
         path(

@@ -2,30 +2,45 @@
 the actions a user is offered come from the state machine."""
 
 import logging
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, ListView
 
 from accounts import jurisdiction
 from accounts.forms import PlaceFilterForm
+from accounts.home import above_county
 from accounts.permissions import refusal
 from accounts.views import ScopedMixin, ServiceFormView, check
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
+from students import selectors as student_selectors
+from students import services as student_services
 from students.calendar import term_calendars
 from students.choices import KeyGroup
 from students.models import Student
+from students.permissions import GUARDIAN_PHONES
+from students.selectors import Contact
 
 from . import consistency, exports, permissions, selectors, services
 from .choices import Action, EntryKind, Reason, State
 from .forms import ACTION_FORMS, EntryForm, UpdateForm
-from .models import ConsistencyRun, EntryEvent, LedgerEntry
+from .models import EntryEvent, LedgerEntry
+from .panels import entry_page
 
 logger = logging.getLogger(__name__)
+
+
+def place_filters(params, user) -> PlaceFilterForm:
+    """The list's township and school filters, and the county above the county."""
+    fields = ("county", "township", "school") if above_county(user) else ("township", "school")
+    return PlaceFilterForm(params, user=user, fields=fields)
 
 
 def list_filters(params, places: PlaceFilterForm) -> dict:
@@ -43,6 +58,7 @@ def list_filters(params, places: PlaceFilterForm) -> dict:
         "term": params.get("term", ""),
         "overdue": params.get("overdue") == "1",
         "rebound": params.get("rebound") == "1",
+        "open_only": params.get("open") == "1",
     }
 
 
@@ -55,7 +71,7 @@ class EntryListView(ScopedMixin, ListView):
         # Every term of every calendar, read once for the page, its counts and its filters;
         # the searched township and school, looked up once too.
         self.calendars = term_calendars()
-        self.places = PlaceFilterForm(self.request.GET, user=self.request.user)
+        self.places = place_filters(self.request.GET, self.request.user)
         self.filters = list_filters(self.request.GET, self.places)
         return selectors.entries(self.request.user, calendars=self.calendars, **self.filters)
 
@@ -102,7 +118,70 @@ class EntryDetailView(ScopedMixin, DetailView):
             "actions": permissions.possible_actions(user, entry),
             "rebounds": entry.rebounds.for_user(user),
             "rule_actor": services.RULE_ACTOR,
+            # What a verification call needs: the panels of the apps above (the days that
+            # opened the entry), the guardians' numbers (masked unless revealed), the list.
+            "panels": entry_page.panels(user, entry),
+            "contacts": student_selectors.contacts(entry.student, _entry_contacts(entry)),
+            "contacts_url": reverse("ledger-contacts", args=[entry.pk]),
+            "contacts_refusal": refusal(user, GUARDIAN_PHONES, entry),
+            "back": back_to_list(self.request),
         }
+
+
+def back_to_list(request) -> str:
+    """The ledger list the user came from, with its filters and page: the ``back`` parameter
+    (which the list's links and this page's forms carry) or else the Referer, whichever is
+    the list on this site; otherwise the whole list. Nothing but the list's own path is ever
+    taken from them, so no link leads elsewhere."""
+    base = reverse("ledger-list")
+    candidates = [
+        (request.GET.get("back") or request.POST.get("back") or "", False),
+        (request.META.get("HTTP_REFERER", ""), True),
+    ]
+    for candidate, absolute in candidates:
+        parts = urlsplit(candidate)
+        if absolute and not url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            continue
+        if not absolute and (parts.scheme or parts.netloc):
+            continue
+        if parts.path == base:
+            return f"{base}?{parts.query}" if parts.query else base
+    return base
+
+
+def _entry_contacts(entry: LedgerEntry) -> list[Contact]:
+    """The entry's own 父母联系方式, after the student record's guardians."""
+    if not entry.parent_contact:
+        return []
+    return [Contact(name="父母联系方式", relation="台账登记", phone=entry.parent_contact)]
+
+
+@require_POST
+def entry_contacts(request, pk):
+    """The guardians' full numbers on an entry's page: the same audited reveal as the
+    student page's (students.services.reveal_contacts), of the entry."""
+    entry = jurisdiction.get_or_404(
+        request.user, LedgerEntry.objects.select_related("student"), pk=pk
+    )
+    check(request.user, GUARDIAN_PHONES, entry)
+    detail = reverse("ledger-detail", args=[entry.pk])
+    back = back_to_list(request)
+    if back != reverse("ledger-list"):
+        detail = f"{detail}?{urlencode({'back': back})}"
+    try:
+        contacts = student_services.reveal_contacts(
+            by=request.user, record=entry, student=entry.student, extra=_entry_contacts(entry)
+        )
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect(detail)
+    return render(
+        request,
+        "students/reveal.html",
+        {"title": entry.name, "contacts": contacts, "back": detail},
+    )
 
 
 class EntryCreateView(ServiceFormView):
@@ -208,7 +287,7 @@ def evidence(request, pk):
 
 
 def export(request):
-    places = PlaceFilterForm(request.GET, user=request.user)
+    places = place_filters(request.GET, request.user)
     entries = selectors.entries(request.user, **list_filters(request.GET, places))
     try:
         content, _ = exports.export_entries(
@@ -225,13 +304,33 @@ def export(request):
     return response
 
 
+@require_http_methods(["GET", "POST"])
 def consistency_list(request):
-    check(request.user, permissions.CONSISTENCY)
+    """The live mismatches of the user's area and the latest kept check; POST is 立即核查:
+    the check of the user's county as a background job, whose progress the page shows."""
+    user = request.user
+    check(user, permissions.CONSISTENCY)
+    if request.method == "POST":
+        try:
+            _, started = consistency.check_now(by=user)
+        except AppError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                "已开始核查本县台账，完成后本页显示结果。"
+                if started
+                else "上一次核查还在进行，请稍候查看结果。",
+            )
+        return redirect("ledger-consistency")
+    last_run, job = consistency.latest(user)
     return render(
         request,
         "ledger/consistency.html",
         {
-            "mismatches": consistency.for_user(request.user),
-            "last_run": ConsistencyRun.objects.for_user(request.user).first(),
+            "mismatches": consistency.for_user(user),
+            "last_run": last_run,
+            "job": job,
+            "can_check_now": consistency.may_check_now(user),
         },
     )

@@ -6,6 +6,6 @@ class StudentsConfig(AppConfig):
     verbose_name = "学生与学籍"
 
     def ready(self):
-        # Registers the roster import's and export's background-job runners and the
-        # calendar's permission action.
-        from . import exports, imports, permissions  # noqa: F401
+        # Registers the roster import's and export's background-job runners, the
+        # calendar's permission action and the home page's transfers item.
+        from . import exports, home, imports, permissions  # noqa: F401

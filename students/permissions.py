@@ -1,8 +1,11 @@
-"""The students app's permission actions (accounts.permissions): who edits which calendar."""
+"""The students app's permission actions (accounts.permissions): who edits which calendar,
+who sees guardians' phone numbers."""
 
 from accounts import jurisdiction, permissions
-from accounts.choices import Capability
+from accounts.choices import Capability, Role
 from accounts.models import School
+
+from .models import Student
 
 CALENDAR_EDIT = "calendar.edit"
 _NOT_YOURS = "县级账号只能修改本县默认校历，学校账号只能修改本校校历。"
@@ -22,3 +25,30 @@ def _calendar_edit(user, owner=None) -> str | None:
 
 
 permissions.register(CALENDAR_EDIT, _calendar_edit)
+
+
+# Guardians' phone numbers (DOMAIN.md §10: shown only to those who need them, masked
+# elsewhere). The child's school calls the family (the class teacher for their own class,
+# through jurisdiction), and so does the county that keeps the ledger; the township and the
+# village cadre call them about a case — from a record of the case (a ledger entry, which
+# the ledger passes), not from the roster. Supervisors above the county and sync clients
+# never do.
+GUARDIAN_PHONES = "students.guardian_phones"
+_ROSTER_CALLERS = frozenset(
+    {Role.CLASS_TEACHER, Role.SCHOOL_STAFF, Role.PRINCIPAL, Role.COUNTY_STAFF, Role.COUNTY_ADMIN}
+)
+_CASE_CALLERS = _ROSTER_CALLERS | {Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE}
+
+
+def _guardian_phones(user, record=None) -> str | None:
+    """``record``: the student, or a higher app's record about the child (a case)."""
+    if user.role in _ROSTER_CALLERS:
+        return None
+    if user.role in _CASE_CALLERS:
+        if isinstance(record, Student):
+            return "乡镇和驻村干部请在该学生的台账记录上查看监护人电话。"
+        return None
+    return "当前账号无权查看监护人电话。"
+
+
+permissions.register(GUARDIAN_PHONES, _guardian_phones)

@@ -1,11 +1,15 @@
 """Reads of students, always through the jurisdiction filter."""
 
 import operator
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import reduce
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import School, SchoolClass, current_school_year
+from kongchuo.masking import mask_phone
 
 from .choices import KeyGroup, TransferStatus
 from .identity import normalise_id_number
@@ -99,3 +103,44 @@ def filter_classes(user, *, school: int | None) -> QuerySet[SchoolClass]:
     if school:
         return classes.filter(school_id=school)
     return classes if user.school_id else classes.none()
+
+
+_DIALABLE = re.compile(r"\+?\d{5,20}")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A number to call about a child: a guardian on the student record, or one that a
+    higher app's record about the child holds (a ledger entry's 父母联系方式)."""
+
+    name: str
+    relation: str
+    phone: str
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def dial(self) -> str:
+        """The number as a phone dials it (a ``tel:`` link), or "" when the text is not
+        just a number (a ledger entry's contact is free text)."""
+        number = self.phone.replace(" ", "").replace("-", "")
+        return number if _DIALABLE.fullmatch(number) else ""
+
+
+def contacts(student: Student | None, extra: Iterable[Contact] = ()) -> list[Contact]:
+    """The guardians of ``student`` (one query), then each of ``extra`` whose number is not
+    listed yet. Shown masked (``masked_phone``) unless revealed through
+    ``services.reveal_contacts``."""
+    found = (
+        [Contact(g.name, g.relation, g.phone) for g in student.guardians.all()]
+        if student is not None
+        else []
+    )
+    numbers = {contact.phone for contact in found if contact.phone}
+    for contact in extra:
+        if contact.phone and contact.phone not in numbers:
+            found.append(contact)
+            numbers.add(contact.phone)
+    return found

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .choices import (
 )
 from .identity import validate_id_number
 from .models import EnrollmentEvent, Guardian, Student, Transfer
+from .permissions import GUARDIAN_PHONES
 from .transitions import GRADUATION_GRADE, TRANSITIONS, refusal
 
 # Frozen once: an enum's .values builds a new list on every call, and the roster import
@@ -612,7 +614,26 @@ def reveal_id_number(*, by: User, student: Student) -> str:
         raise AppError("该学生不在您的管辖范围内。")
     if not can(by, Capability.REVEAL_IDENTITY):
         raise AppError("当前账号无权查看完整身份证号。")
-    audit.record(
-        actor=by, action=AuditAction.REVEAL, obj=student, detail="查看完整身份证号及监护人电话"
-    )
+    audit.record(actor=by, action=AuditAction.REVEAL, obj=student, detail="查看完整身份证号")
     return student.id_number or ""
+
+
+@transaction.atomic
+def reveal_contacts(
+    *,
+    by: User,
+    record,
+    student: Student | None,
+    extra: Iterable[selectors.Contact] = (),
+) -> list[selectors.Contact]:
+    """The full phone numbers to call about a child (``selectors.contacts``), for a user
+    who may see them, written to the audit trail as a reveal of ``record``. The one way a
+    guardian's number is shown whole: ``record`` is the student (the student page) or a
+    higher app's record about the child inside the user's area (the ledger entry page:
+    ``student`` its child, if any, and ``extra`` the entry's own contact)."""
+    if not jurisdiction.contains(by, record):
+        raise AppError("该记录不在您的管辖范围内。")
+    require(by, GUARDIAN_PHONES, record)
+    found = selectors.contacts(student, extra)
+    audit.record(actor=by, action=AuditAction.REVEAL, obj=record, detail="查看监护人联系电话")
+    return found

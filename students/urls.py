@@ -10,6 +10,7 @@ urlpatterns: list = [
     path("students/<int:pk>/edit/", views.StudentUpdateView.as_view(), name="student-update"),
     path("students/<int:pk>/events/new/", views.EventCreateView.as_view(), name="event-create"),
     path("students/<int:pk>/reveal/", views.reveal, name="student-reveal"),
+    path("students/<int:pk>/contacts/", views.contacts_reveal, name="student-contacts"),
     path("students/transfers/", views.transfer_list, name="transfer-list"),
     path("students/transfers/<int:pk>/decide/", views.transfer_decide, name="transfer-decide"),
     path("students/import/", import_views.RosterImportView.as_view(), name="roster-import"),

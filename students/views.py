@@ -9,6 +9,7 @@ from django.views.generic import DetailView, ListView
 from accounts import jobs, jurisdiction
 from accounts.choices import Capability, JobKind
 from accounts.forms import PlaceFilterForm
+from accounts.permissions import refusal
 from accounts.views import ScopedMixin, ServiceFormView, check
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
@@ -17,6 +18,8 @@ from . import selectors, services
 from .choices import KeyGroup, Status
 from .forms import EventForm, StudentForm, TransferDecisionForm
 from .models import Student, Transfer
+from .panels import student_page
+from .permissions import GUARDIAN_PHONES
 
 
 def school_filter(params, user) -> PlaceFilterForm:
@@ -81,6 +84,10 @@ class StudentListView(ScopedMixin, ListView):
 
 
 class StudentDetailView(ScopedMixin, DetailView):
+    """The student's record, and what a verification call needs: the panels higher apps
+    add (the open ledger entry, the recent school days — ``students.panels``) and the
+    guardians' numbers, masked unless revealed."""
+
     model = Student
     template_name = "students/student_detail.html"
 
@@ -88,12 +95,15 @@ class StudentDetailView(ScopedMixin, DetailView):
         return super().get_queryset().select_related("school", "klass", "hukou_region")
 
     def get_context_data(self, **kwargs):
-        student = self.object
+        student, user = self.object, self.request.user
         return {
             **super().get_context_data(**kwargs),
             "events": student.events.select_related("school", "other_school", "operator"),
-            "guardians": student.guardians.all(),
+            "contacts": selectors.contacts(student),
+            "contacts_url": reverse("student-contacts", args=[student.pk]),
+            "contacts_refusal": refusal(user, GUARDIAN_PHONES, student),
             "transfers": student.transfers.select_related("from_school", "to_school"),
+            "panels": student_page.panels(user, student),
         }
 
 
@@ -158,7 +168,32 @@ def reveal(request, pk):
     return render(
         request,
         "students/reveal.html",
-        {"student": student, "id_number": id_number, "guardians": student.guardians.all()},
+        {
+            "title": student.name,
+            "id_number": id_number,
+            "back": reverse("student-detail", args=[pk]),
+        },
+    )
+
+
+@require_POST
+def contacts_reveal(request, pk):
+    """The guardians' full numbers, to call them (students.services.reveal_contacts)."""
+    student = jurisdiction.get_or_404(request.user, Student, pk=pk)
+    check(request.user, GUARDIAN_PHONES, student)
+    try:
+        contacts = services.reveal_contacts(by=request.user, record=student, student=student)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("student-detail", pk=pk)
+    return render(
+        request,
+        "students/reveal.html",
+        {
+            "title": student.name,
+            "contacts": contacts,
+            "back": reverse("student-detail", args=[pk]),
+        },
     )
 
 

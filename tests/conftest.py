@@ -63,6 +63,14 @@ def _require_services(request):
             pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache (the home page keeps a province's counts)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_sessionstart(session):
     if REQUIRE_SERVICES and "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         raise pytest.UsageError(

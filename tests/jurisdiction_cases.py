@@ -347,6 +347,16 @@ def _revealed(student) -> bool:
     ).exists()
 
 
+def _contacts_revealed(record) -> bool:
+    """Whether the guardians' numbers of ``record`` (a student or a ledger entry) were
+    revealed: the audited reveal of students.services.reveal_contacts."""
+    from accounts.models import AuditEvent
+
+    return AuditEvent.objects.filter(
+        action="reveal", object_id=str(record.pk), detail="查看监护人联系电话"
+    ).exists()
+
+
 def _student_body(student) -> dict:
     """The whole student as a PUT sends it, with a new address."""
     from students.api.serializers import current_values
@@ -376,6 +386,9 @@ STUDENT_RECORDERS = frozenset(
     {"principal", "school_staff", "county_staff", "county_admin", "api_client"}
 )
 REVEALERS = frozenset({"principal", "school_staff", "county_staff", "county_admin"})
+# students.permissions.GUARDIAN_PHONES: from the roster, and from a case (a ledger entry).
+ROSTER_CALLERS = REVEALERS | {"class_teacher"}
+CASE_CALLERS = ROSTER_CALLERS | {"township_official", "village_cadre"}
 
 ENDPOINTS = [
     Endpoint("school page", "/org/schools/{pk}/", _school),
@@ -409,6 +422,14 @@ ENDPOINTS = [
         method="post",
         allowed=REVEALERS,
         done=_revealed,
+    ),
+    Endpoint(
+        "student contacts reveal",
+        "/students/{pk}/contacts/",
+        _student,
+        method="post",
+        allowed=ROSTER_CALLERS,
+        done=_contacts_revealed,
     ),
     Endpoint(
         "transfer decision",
@@ -485,6 +506,14 @@ ENDPOINTS = [
         _student_with_number,
     ),
     Endpoint("ledger page", "/ledger/{pk}/", _pending_entry),
+    Endpoint(
+        "ledger contacts reveal",
+        "/ledger/{pk}/contacts/",
+        _pending_entry,
+        method="post",
+        allowed=CASE_CALLERS,
+        done=_contacts_revealed,
+    ),
     *(
         Endpoint(
             f"ledger {action.value} page",

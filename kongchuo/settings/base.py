@@ -25,6 +25,8 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# A failed CSRF check is a page in Chinese in the site's layout, not Django's English one.
+CSRF_FAILURE_VIEW = "kongchuo.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Innermost: the page it puts in place of an empty 405 still passes through the others.
+    "kongchuo.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "kongchuo.urls"
@@ -195,6 +199,24 @@ SPECTACULAR_SETTINGS = {
 # few years older, so the upper end is 20, not the ledger's 16.
 STUDENT_AGE_RANGE = (5, 20)
 
+# 劝返 cases (DOMAIN.md §7, §9; issue 12). Reminders: an instruction not signed for within
+# RETURNS_ACK_DAYS, a 责令改正 deadline within RETURNS_DEADLINE_NEAR_DAYS, no action logged for
+# RETURNS_IDLE_DAYS.
+RETURNS_ACK_DAYS = 2
+RETURNS_DEADLINE_NEAR_DAYS = 3
+RETURNS_IDLE_DAYS = 14
+# A returned child is followed for this many school days; one unexcused absence alerts the team.
+RETURNS_FOLLOW_UP_SCHOOL_DAYS = 40
+# Suggested grade on return by months out of school: under 3 months the same grade, under 12
+# one lower; longer, by age and an assessment (no suggestion).
+RETURNS_GRADE_BY_MONTHS = ((3, 0), (12, 1))
+# 延缓入学/休学 only after all four steps, or this many 联合劝返, or a court ruling with the
+# guardian's duty done (003, 004); a province that drops a ground sets it to False / None.
+RETURNS_DEFER_AFTER_ALL_STEPS = True
+RETURNS_DEFER_JOINT_ACTIONS = 3
+RETURNS_DEFER_COURT_RULING = True
+RETURNS_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -220,6 +242,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attendance.tasks.term_start_no_shows",
         "schedule": crontab(minute=0, hour=19),
     },
+    # Morning, so that a township official sees the day's 劝返 reminders at work.
+    "return-case-reminders": {
+        "task": "returns.tasks.reminders",
+        "schedule": crontab(minute=0, hour=7),
+    },
 }
 if CELERY_BROKER_URL == "filesystem://":
     BROKER_DIR = DATA_DIR / "broker"
@@ -244,6 +271,8 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 # The address users reach the site at (https://kzbx.example.gov.cn), for links in e-mails.
 KONGCHUO_SITE_URL = os.environ.get("KONGCHUO_SITE_URL", "")
+# How long a city's or a province's home page counts are kept (accounts.home.today_work).
+HOME_CACHE_SECONDS = int(os.environ.get("HOME_CACHE_SECONDS", "300"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "控辍保学台账 <noreply@localhost>")
 
 LOGGING = {

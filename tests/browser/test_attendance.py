@@ -71,7 +71,9 @@ def test_three_days_of_unexcused_absence_reach_the_principal(phone, live_world, 
         assert row.get_by_role("radio", name="旷课").is_checked()
 
     flagged = phone.locator(".messages").get_by_role("link", name=child.name)
-    assert "已自动登记疑似辍学" in phone.locator(".messages").inner_text()
+    assert f"{child.name}已连续旷课3天，已登记为疑似辍学并通知校长" in (
+        phone.locator(".messages").inner_text()
+    )
     assert flagged.get_attribute("href").startswith("/ledger/")
     shot(phone, "roll-after-third-submit")
 

@@ -594,13 +594,21 @@ def test_acting_on_an_entry_outside_the_area_is_refused(world, child, username):
         _refused(call, entry, match="不在您的管辖范围内")
 
 
-def test_the_responsible_township_and_the_schools_township_may_both_act(world):
-    """A child schooled in township 1 with 户籍 in township 2: both townships follow them."""
+def test_only_the_responsible_township_acts_the_schools_township_reads(world):
+    """A child schooled in township 1 with 户籍 in township 2 (issue 12, rule 2): township 2
+    (the 劝返主体) acts on the entry; township 1, where the school is, reads it but does not
+    act on it."""
     student = make_student(world, hukou_region=township(world, "xz2_ganbu"))
     entry = create_entry(world, student)
-    for username in ("xz1_ganbu", "xz2_ganbu", "xz2_cungan"):
+    for username in ("xz2_ganbu", "xz2_cungan"):
         entry = services.entry_review(by=world.user(username), entry=entry, note="复核")
-    assert entry.events.filter(action=Action.REVIEW).count() == 3
+    assert entry.events.filter(action=Action.REVIEW).count() == 2
+    schools_township = world.user("xz1_ganbu")
+    assert entry in selectors.entries(schools_township)
+    assert permissions.possible_actions(schools_township, entry) == []
+    with pytest.raises(AppError, match="劝返主体为其他乡镇"):
+        services.entry_review(by=schools_township, entry=entry, note="复核")
+    assert entry.events.filter(action=Action.REVIEW).count() == 2
 
 
 def test_a_class_teacher_sees_their_class_but_keeps_no_ledger(world, child):

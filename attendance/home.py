@@ -1,0 +1,109 @@
+"""Attendance's items on the home page (accounts.home): the day's rolls.
+
+- a class teacher: each of their classes with today's roll, one tap into it;
+- a school (a 中心校 with its attached 村小 and 教学点): the classes without today's roll, the
+  day's absences and, in a term's first week, the students who have not reported;
+- the county, and per county above it: the schools with classes missing today's roll.
+"""
+
+from django.urls import reverse
+
+from accounts import home
+from accounts.models import School, SchoolClass
+
+from . import selectors
+from .choices import Mark
+from .models import AttendanceMark
+
+ABSENT = (Mark.SICK, Mark.PERSONAL, Mark.UNEXCUSED)
+
+
+def _teacher(where: home.Desk) -> list[home.Item]:
+    mine = SchoolClass.objects.for_user(where.user).filter(head_teacher=where.user)
+    classes, school_day = selectors.classes_day(mine.order_by("grade", "name"), where.day)
+    if not classes:
+        return []
+    lines = [
+        home.Line(
+            label=f"{klass.school.name} {klass}",
+            url=reverse("attendance-today", args=[klass.pk]),
+            status="已提交" if roll else ("未提交" if school_day else "非上课日"),
+            done=roll is not None or not school_day,
+            key=f"roll-link-{klass.pk}",
+        )
+        for klass, roll in classes
+    ]
+    return [
+        home.Item(
+            key="attendance-my-rolls",
+            label="今日未交考勤的班级",
+            count=sum(not line.done for line in lines),
+            hint="点班级进入点名" if school_day else "今天不是上课日",
+            lines=lines,
+        )
+    ]
+
+
+def _school(where: home.Desk) -> list[home.Item]:
+    school_ids = list(School.objects.for_user(where.user).values_list("pk", flat=True))
+    url = reverse("attendance")
+    items = [
+        home.Item(
+            key="attendance-missing",
+            label="今日未交考勤的班级",
+            count=selectors.unsubmitted(school_ids, where.day).count(),
+            hint="含所属村小、教学点" if len(school_ids) > 1 else "请提醒班主任点名",
+            url=url,
+        ),
+        home.Item(
+            key="attendance-absent",
+            label="今日缺勤学生",
+            count=AttendanceMark.objects.filter(
+                roll__school_id__in=school_ids, date=where.day, status__in=ABSENT
+            ).count(),
+            hint="病假、事假和旷课",
+            url=url,
+            alarming=False,
+        ),
+    ]
+    no_shows = selectors.no_shows(school_ids, where.day)
+    if no_shows:
+        items.append(
+            home.Item(
+                key="attendance-no-shows",
+                label="开学未报到学生",
+                count=sum(len(students) for students in no_shows.values()),
+                hint="开学第一周仍未到校，请逐一核实",
+                url=url,
+            )
+        )
+    return items
+
+
+def _area(where: home.Desk) -> list[home.Item]:
+    school_ids = list(School.objects.for_user(where.user).values_list("pk", flat=True))
+    return [
+        home.counted(
+            where,
+            selectors.unsubmitted(school_ids, where.day),
+            "school__township__parent_id",
+            of="school_id",
+            key="attendance-missing-schools",
+            label="今日有班级未交考勤的学校",
+            hint="请督促学校完成点名",
+            url=reverse("attendance"),
+            county_param="county",
+            county_by_pk=True,
+        )
+    ]
+
+
+@home.register(10)
+def attendance_items(where: home.Desk) -> list[home.Item]:
+    if where.teacher:
+        return _teacher(where)
+    if where.at_school:
+        return _school(where)
+    if where.county or where.above_county:
+        return _area(where)
+    return []

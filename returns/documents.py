@@ -1,0 +1,278 @@
+"""The printable documents of a 劝返 case (issue 12 item 7; the forms of 002 and the 责令改正 of 003).
+
+One function per document kind builds the template's context from a case; the templates under
+``templates/returns/documents/`` document that context and take nothing else, so they can be
+rendered (and tested) from plain values. ``render_document`` turns a case into PDF bytes with
+the SHA-256 and the template version, which the service that stores and logs a generated
+document records with it.
+
+Personal identifiers are masked as everywhere else an export leaves the system (DOMAIN.md §10):
+the ID number and phone numbers unless the caller passes ``reveal=True``.
+"""
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from accounts.divisions import full_name
+from kongchuo.errors import AppError
+from kongchuo.masking import mask_id_number, mask_phone
+from kongchuo.pdf import render_pdf
+
+from .choices import CaseState, Department
+from .models import ReturnCase
+
+
+class Kind:
+    SURVEY = "survey"
+    RETURN_NOTICE = "return_notice"
+    CORRECTION_ORDER = "correction_order"
+    ACTION_RECORD = "action_record"
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    key: str
+    title: str
+    template: str
+    # Bump when a template's wording or layout changes: stored documents keep the version
+    # they were printed with.
+    version: str
+
+
+KINDS = {
+    kind.key: kind
+    for kind in (
+        DocumentKind(Kind.SURVEY, "辍学学生基本情况调查表", "returns/documents/survey.html", "1"),
+        DocumentKind(
+            Kind.RETURN_NOTICE, "辍学劝返复学通知书", "returns/documents/return_notice.html", "1"
+        ),
+        DocumentKind(
+            Kind.CORRECTION_ORDER,
+            "责令限期改正通知书",
+            "returns/documents/correction_order.html",
+            "1",
+        ),
+        DocumentKind(
+            Kind.ACTION_RECORD, "劝返情况记录表", "returns/documents/action_record.html", "1"
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    kind: DocumentKind
+    pdf: bytes
+    sha256: str
+
+    @property
+    def template_version(self) -> str:
+        return self.kind.version
+
+    @property
+    def filename(self) -> str:
+        return f"{self.kind.title}.pdf"
+
+
+_DEPARTMENTS = dict(Department.choices)
+
+
+def _person(user) -> str:
+    return user.full_name or user.username
+
+
+def _issuer(case: ReturnCase) -> str:
+    # The township government acts (003); a case the county holds is the county's.
+    region = case.township or case.county
+    return f"{region.name}人民政府"
+
+
+def _school(case: ReturnCase):
+    return case.return_school or case.school or case.entry.school
+
+
+def _guardians(case: ReturnCase) -> list:
+    student = case.entry.student
+    return list(student.guardians.all()) if student is not None else []
+
+
+def _notes(case: ReturnCase, kind: DocumentKind, today: datetime.date) -> dict:
+    return {
+        "header_note": f"劝返案件编号 {case.pk}",
+        "footer_note": f"{kind.title} · 模板第{kind.version}版 · 生成于{today:%Y-%m-%d}",
+    }
+
+
+def survey_context(case: ReturnCase, *, reveal: bool = False, filled_by: str = "") -> dict:
+    """辍学学生基本情况调查表: the ledger entry's survey fields and the child's record."""
+    entry = case.entry
+    student = entry.student
+    phone = (lambda value: value) if reveal else mask_phone
+    school = entry.school
+    return {
+        "reporting_unit": school.name if school else _issuer(case),
+        "filled_on": timezone.localdate(),
+        "filled_by": filled_by,
+        "student": {
+            "name": entry.name,
+            "gender": entry.get_gender_display(),
+            "ethnicity": student.ethnicity if student else "",
+            "birth_date": entry.birth_date,
+            "id_number": entry.id_number if reveal else mask_id_number(entry.id_number),
+            "student_number": (student.student_number or "") if student else "",
+            "hukou": full_name(entry.hukou_region) if entry.hukou_region_id else "",
+            "address": student.address if student else "",
+        },
+        "school_name": school.name if school else "",
+        "grade": entry.grade_label,
+        "class_name": student.klass.name if student and student.klass_id else "",
+        "dropout_date": entry.found_on,
+        "record_check": entry.get_record_check_display(),
+        "guardians": [
+            {"name": g.name, "relation": g.relation, "phone": phone(g.phone), "work": ""}
+            for g in _guardians(case)
+        ],
+        "parent_contact": entry.parent_contact,
+        "family_situation": entry.family_situation,
+        "reason": entry.get_reason_display(),
+        "other_reasons": entry.other_reason_labels,
+        "whereabouts": entry.get_whereabouts_display(),
+        "person_status": entry.person_status,
+        "key_groups": entry.key_group_labels,
+        "responsible_township": _issuer(case),
+        "department_opinion": entry.department_opinion,
+        "measures": entry.measures,
+    }
+
+
+def return_notice_context(
+    case: ReturnCase,
+    *,
+    return_by: datetime.date,
+    contact_name: str = "",
+    contact_phone: str = "",
+    document_number: str = "",
+) -> dict:
+    """辍学劝返复学通知书: to the guardian, the date to bring the child back to school."""
+    entry = case.entry
+    school = _school(case)
+    guardians = _guardians(case)
+    return {
+        "document_number": document_number,
+        "guardian_name": guardians[0].name if guardians else "",
+        "student_name": entry.name,
+        "school_name": school.name if school else "",
+        "grade": case.return_grade_label or entry.grade_label,
+        "dropout_date": entry.found_on,
+        "return_by": return_by,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "issuer": _issuer(case),
+        "issued_on": timezone.localdate(),
+    }
+
+
+def correction_order_context(
+    case: ReturnCase,
+    *,
+    contact_name: str = "",
+    contact_phone: str = "",
+    document_number: str = "",
+) -> dict:
+    """责令限期改正通知书: the legal order with the case's 责令改正 deadline."""
+    if case.step_deadline is None:
+        raise AppError(
+            "责令限期改正通知书需要改正期限，请先在责令改正步骤中填写期限。", field="step_deadline"
+        )
+    entry = case.entry
+    school = _school(case)
+    guardians = _guardians(case)
+    return {
+        "document_number": document_number,
+        "guardian_name": guardians[0].name if guardians else "",
+        "student_name": entry.name,
+        "school_name": school.name if school else "",
+        "grade": entry.grade_label,
+        "dropout_date": entry.found_on,
+        "persuasion_count": case.actions.count(),
+        "deadline": case.step_deadline,
+        "issuer": _issuer(case),
+        "issued_on": timezone.localdate(),
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+    }
+
+
+def _outcome(case: ReturnCase) -> str:
+    if case.state in (CaseState.RETURNED, CaseState.CLOSED) and case.returned_on:
+        where = case.return_school.name if case.return_school_id else ""
+        return (
+            f"{case.returned_on:%Y-%m-%d} 复学：{case.get_placement_display()}，"
+            f"{where}{case.return_grade_label}"
+        )
+    if case.state == CaseState.DEFERRED:
+        return f"延缓入学或休学（继续劝返）：{case.deferral_reason}"
+    return ""
+
+
+def action_record_context(case: ReturnCase, *, reveal: bool = False, filled_by: str = "") -> dict:
+    """劝返情况记录表: every action of the case, oldest first, with the team and the outcome."""
+    entry = case.entry
+    school = entry.school
+    guardians = _guardians(case)
+    actions = case.actions.order_by("date", "id").prefetch_related("participants")
+    rows = []
+    for action in actions:
+        names = [_person(user) for user in action.participants.all()]
+        if action.participant_names:
+            names.append(action.participant_names)
+        rows.append(
+            {
+                "date": action.date,
+                "method": action.get_method_display(),
+                "departments": [_DEPARTMENTS.get(d, d) for d in action.departments],
+                "participants": "、".join(names),
+                "result": action.result,
+                "step": action.get_step_display(),
+            }
+        )
+    guardian_phone = guardians[0].phone if guardians else ""
+    return {
+        "student_name": entry.name,
+        "gender": entry.get_gender_display(),
+        "birth_date": entry.birth_date,
+        "school_name": school.name if school else "",
+        "grade": entry.grade_label,
+        "guardian_name": guardians[0].name if guardians else "",
+        "guardian_phone": guardian_phone if reveal else mask_phone(guardian_phone),
+        "responsible_township": _issuer(case),
+        "team": [
+            {"name": _person(member.user), "duty": member.get_duty_display()}
+            for member in case.members.select_related("user")
+        ],
+        "actions": rows,
+        "current_step": case.get_step_display(),
+        "outcome": _outcome(case),
+        "filled_by": filled_by,
+        "filled_on": timezone.localdate(),
+    }
+
+
+BUILDERS = {
+    Kind.SURVEY: survey_context,
+    Kind.RETURN_NOTICE: return_notice_context,
+    Kind.CORRECTION_ORDER: correction_order_context,
+    Kind.ACTION_RECORD: action_record_context,
+}
+
+
+def render_document(kind: str, case: ReturnCase, **options) -> RenderedDocument:
+    """The PDF of document ``kind`` for ``case``; ``options`` go to that kind's builder."""
+    document_kind = KINDS[kind]
+    context = BUILDERS[kind](case, **options)
+    context.update(_notes(case, document_kind, timezone.localdate()))
+    pdf = render_pdf(document_kind.template, context)
+    return RenderedDocument(document_kind, pdf, hashlib.sha256(pdf).hexdigest())
