@@ -14,3 +14,5 @@ class Mark(models.TextChoices):
 
 # What is stored: one row per student who was not simply present.
 NOT_PRESENT = frozenset(set(Mark) - {Mark.PRESENT})
+# Away from school (the day's absences): either kind of leave, or unexcused.
+ABSENT = frozenset({Mark.SICK, Mark.PERSONAL, Mark.UNEXCUSED})

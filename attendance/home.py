@@ -12,10 +12,8 @@ from accounts import home
 from accounts.models import School, SchoolClass
 
 from . import selectors
-from .choices import Mark
+from .choices import ABSENT
 from .models import AttendanceMark
-
-ABSENT = (Mark.SICK, Mark.PERSONAL, Mark.UNEXCUSED)
 
 
 def _teacher(where: home.Desk) -> list[home.Item]:

@@ -27,13 +27,12 @@ from kongchuo.errors import AppError
 from students import calendar
 
 from . import selectors, services
-from .choices import Mark
+from .choices import ABSENT, Mark
 from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
 from .models import RollCall
 from .panels import day_cells, mark_label
 from .permissions import SET_RULES
 
-ABSENT = frozenset({Mark.SICK, Mark.PERSONAL, Mark.UNEXCUSED})
 # How far ahead the roll page looks for the next school day to link to.
 _LOOKAHEAD = datetime.timedelta(days=21)
 
