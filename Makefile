@@ -34,8 +34,10 @@ lint: install
 		DATABASE_URL=postgres://check-deploy@db.invalid:5432/check-deploy REDIS_URL=redis://broker.invalid:6379/0 \
 		ALLOWED_HOSTS=kongchuo.example.gov.cn $(PY) manage.py check --deploy --fail-level WARNING
 
+# One test process per CPU (pytest-xdist); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
 test: lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 bench: install
 	$(PY) benchmarks/run.py

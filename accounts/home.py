@@ -153,21 +153,18 @@ def today_work(where: Desk) -> tuple[list[Item], datetime.datetime | None]:
     return found
 
 
-def per_county(queryset: QuerySet, county_path: str, of: str = "pk") -> dict[int, int]:
-    """Count ``queryset`` (the distinct values of ``of``) grouped by the county id found at
-    ``county_path``, in one query."""
-    rows = queryset.order_by().values(county_path).annotate(n=Count(of, distinct=of != "pk"))
+def per_county(queryset: QuerySet, county_path: str) -> dict[int, int]:
+    """Count ``queryset`` grouped by the county id found at ``county_path``, in one query."""
+    rows = queryset.order_by().values(county_path).annotate(n=Count("pk"))
     return {row[county_path]: row["n"] for row in rows if row[county_path] is not None}
 
 
-def counted(where: Desk, queryset: QuerySet, county_path: str, of: str = "pk", **item) -> Item:
-    """An item counting ``queryset`` (the distinct values of ``of``): per county above the
-    county (the total is their sum), else one COUNT."""
+def counted(where: Desk, queryset: QuerySet, county_path: str, **item) -> Item:
+    """An item counting ``queryset``: per county above the county (the total is their sum),
+    else one COUNT."""
     if where.above_county:
-        by_county = per_county(queryset, county_path, of)
+        by_county = per_county(queryset, county_path)
         return Item(count=sum(by_county.values()), by_county=by_county, **item)
-    if of != "pk":
-        queryset = queryset.order_by().values(of).distinct()
     return Item(count=queryset.count(), **item)
 
 

@@ -79,13 +79,11 @@ def _school(where: home.Desk) -> list[home.Item]:
 
 
 def _area(where: home.Desk) -> list[home.Item]:
-    school_ids = list(School.objects.for_user(where.user).values_list("pk", flat=True))
     return [
         home.counted(
             where,
-            selectors.unsubmitted(school_ids, where.day),
-            "school__township__parent_id",
-            of="school_id",
+            selectors.schools_missing_roll(School.objects.for_user(where.user), where.day),
+            "township__parent_id",
             key="attendance-missing-schools",
             label="今日有班级未交考勤的学校",
             hint="请督促学校完成点名",

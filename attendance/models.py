@@ -90,6 +90,9 @@ class RollCall(models.Model):
             models.Index(fields=["school", "date"], name="rollcall_school_date"),
             # The API's newest-first cursor over a whole area.
             models.Index(fields=["-date", "-id"], name="rollcall_newest_first"),
+            # A day's roll calls of every class, read from the index alone: which classes
+            # of a province owe the day's roll (attendance.selectors.schools_missing_roll).
+            models.Index(fields=["date", "klass"], name="rollcall_date_class"),
         ]
 
     def __str__(self):

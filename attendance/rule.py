@@ -1,6 +1,7 @@
 """The attendance rule (DOMAIN.md §4, 001/003): a student with N school days of unexcused
 absence in a row (N is the county's setting, 3 by default) is marked 疑似辍学 — a ledger
-entry opens by itself, and the principal and the township are told the same day.
+entry opens by itself, and the principal (of a 村小 or 教学点: its 中心校's too) and the
+township are told the same day.
 
 Days are the class's recorded school days, in order: weekends, holidays and the break between
 terms have no roll call and so neither count nor break a run; a school day whose roll was not
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from accounts import jurisdiction
 from accounts.choices import NotificationKind, RegionLevel
-from accounts.models import Region, SchoolClass, User
+from accounts.models import Region, School, SchoolClass, User
 from accounts.notifications import notify, subject
 from accounts.selectors import recipients_for_school, recipients_for_township
 from kongchuo.errors import AppError
@@ -227,16 +228,25 @@ def _open(student: Student, run: selectors.Run, threshold: int) -> LedgerEntry |
         # ledger's rules refuse the child: said in the log, the night goes on.
         logger.warning("考勤规则未登记学生 %s：%s", student.pk, exc.message)
         return None
-    recipients = [*recipients_for_school(student.school), *recipients_for_township(entry.township)]
+    recipients = [*_principals(student.school), *recipients_for_township(entry.township)]
     notify(
         recipients,
         kind=NotificationKind.SUSPECTED_DROPOUT,
         title=f"{_subject(student)}：连续旷课{run.length}天",
         body=note,
         link=f"/ledger/{entry.pk}/",
-        dedupe_key=f"suspected-dropout:{entry.pk}",
+        dedupe_key=selectors.notice_key(entry.pk),
     )
     return entry
+
+
+def _principals(school: School) -> list[User]:
+    """Who answers for a child of ``school``: its principal and, for an attached 村小 or
+    教学点, the principal of its 中心校 too (DOMAIN.md §2: a 中心校 answers for them)."""
+    principals = list(recipients_for_school(school))
+    if school.parent_id:
+        principals.extend(recipients_for_school(school.parent_id))
+    return principals
 
 
 def _subject(student: Student) -> str:
@@ -273,7 +283,7 @@ def corrected(*, by: User, student_ids: list[int], day: datetime.date) -> list[L
         )
         flagged.append(entry_flag_for_review(by=by, entry=entry, note=note))
         notify(
-            recipients_for_school(student.school),
+            _principals(student.school),
             kind=NotificationKind.SUSPECTED_DROPOUT,
             title=f"{_subject(student)}：考勤更正，疑似辍学记录待核实",
             body=note,

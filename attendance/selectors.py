@@ -291,16 +291,32 @@ def _in_session(calendars: dict[int, calendar.Calendar], day: datetime.date) -> 
 def _due_classes(school_ids: list[int]):
     """The classes of these (in-session) schools that owe a roll call: those with students
     on the roll."""
+    return _with_pupils(SchoolClass.objects.filter(school_id__in=school_ids))
+
+
+def _with_pupils(classes):
     on_roll = Student.objects.filter(klass=OuterRef("pk"), status__in=ENROLLED_STATUSES)
-    return SchoolClass.objects.filter(school_id__in=school_ids).filter(Exists(on_roll))
+    return classes.filter(Exists(on_roll))
+
+
+def _without_roll(classes, day: datetime.date):
+    return classes.filter(~Exists(RollCall.objects.filter(klass=OuterRef("pk"), date=day)))
 
 
 def unsubmitted(school_ids: Iterable[int], day: datetime.date):
     """The classes of these schools that owe ``day``'s roll (a school day for them, students
     on the roll) and have none yet."""
     in_session = _in_session(calendar.calendars_for(school_ids), day)
-    taken = RollCall.objects.filter(klass=OuterRef("pk"), date=day)
-    return _due_classes(in_session).filter(~Exists(taken))
+    return _without_roll(_due_classes(in_session), day)
+
+
+def schools_missing_roll(schools, day: datetime.date):
+    """Those of ``schools`` (a query) with a class that ``unsubmitted`` would list, in one
+    query that lists neither the schools nor their classes (a province has 170,000): the
+    day's roll calls are read from the (date, class) index alone, and before the morning's
+    first roll each school stops at its first class."""
+    owing = _without_roll(_with_pupils(SchoolClass.objects.all()), day)
+    return calendar.in_session(schools, day).filter(pk__in=owing.values("school_id"))
 
 
 def classes_day(

@@ -13,6 +13,7 @@ that shared font configuration (fontconfig and Pango under it) is not safe to us
 threads at once.
 """
 
+import logging
 import threading
 from functools import cache
 from urllib.parse import unquote, urlsplit
@@ -62,6 +63,10 @@ def static_path(url: str):
 def _weasyprint():
     # Imported on first use: WeasyPrint loads Pango through cffi, which pages that never print
     # a document should not pay for.
+    # Their INFO lines (each layout step of every document, each font decoded; the import
+    # already parses the default stylesheets) would be most of the application's log.
+    for name in ("weasyprint.progress", "fontTools.ttLib.woff2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -111,14 +116,16 @@ def render_html(template_name: str, context: dict) -> str:
     return render_to_string(template_name, context)
 
 
-def render_pdf(template_name: str, context: dict) -> bytes:
-    """Render ``template_name`` with ``context`` and return the PDF bytes.
-
-    Page size and margins come from the template's ``@page`` rule (A4 for our documents).
-    """
-    html = render_html(template_name, context)
+def html_to_pdf(html: str) -> bytes:
+    """The PDF of an HTML document, with the shared fonts and the local-only fetcher. Page size
+    and margins come from its ``@page`` rule (A4 for our documents)."""
     weasyprint, _, _ = _weasyprint()
     with _render_lock:
         font_config, stylesheets, fetcher = _shared_resources()
         document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
         return document.write_pdf(stylesheets=stylesheets, font_config=font_config)
+
+
+def render_pdf(template_name: str, context: dict) -> bytes:
+    """Render ``template_name`` with ``context`` and return the PDF bytes."""
+    return html_to_pdf(render_html(template_name, context))

@@ -51,7 +51,11 @@ def _in_state(where: home.Desk, state: State, key: str, label: str, hint: str) -
 
 
 def _overdue(where: home.Desk) -> home.Item:
-    condition = terms.overdue_q(term_calendars(), where.day)
+    # Only the terms that tell each calendar's current term on the day, not all their years.
+    # Every county's: an area's entries may follow the calendar of a school elsewhere (a
+    # child persuaded by a township of the area, at school in another county), and finding
+    # those would cost a scan of the area's entries, more than reading the current terms.
+    condition = terms.overdue_q(term_calendars(on=where.day), where.day)
     entries = LedgerEntry.objects.for_user(where.user)
     entries = entries.filter(condition) if condition is not None else entries.none()
     return home.counted(

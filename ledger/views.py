@@ -5,7 +5,7 @@ import logging
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from accounts.forms import PlaceFilterForm
 from accounts.home import above_county
 from accounts.permissions import refusal
 from accounts.views import ScopedMixin, ServiceFormView, check
+from kongchuo import xlsx
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
 from students import selectors as student_selectors
@@ -89,6 +90,7 @@ class EntryListView(ScopedMixin, ListView):
                 user, calendars=self.calendars, overdue=True
             ).count(),
             "places": self.places,
+            "chosen_county": self.places.cleaned_data.get("county"),
             "grades": range(1, 10),
             "kinds": EntryKind.choices,
             "states": State.choices,
@@ -124,7 +126,7 @@ class EntryDetailView(ScopedMixin, DetailView):
             "contacts": student_selectors.contacts(entry.student, _entry_contacts(entry)),
             "contacts_url": reverse("ledger-contacts", args=[entry.pk]),
             "contacts_refusal": refusal(user, GUARDIAN_PHONES, entry),
-            "back": back_to_list(self.request),
+            **_back_context(self.request),
         }
 
 
@@ -151,6 +153,23 @@ def back_to_list(request) -> str:
     return base
 
 
+def _back_context(request) -> dict:
+    """``back``, the list to return to, and ``back_query``, the query string that carries it
+    to the entry's other pages (empty for the whole list)."""
+    back = back_to_list(request)
+    return {
+        "back": back,
+        "back_query": "" if back == reverse("ledger-list") else urlencode({"back": back}),
+    }
+
+
+def entry_url(entry_pk: int, request) -> str:
+    """The entry's page, carrying the list the user came from (see ``back_to_list``)."""
+    query = _back_context(request)["back_query"]
+    detail = reverse("ledger-detail", args=[entry_pk])
+    return f"{detail}?{query}" if query else detail
+
+
 def _entry_contacts(entry: LedgerEntry) -> list[Contact]:
     """The entry's own 父母联系方式, after the student record's guardians."""
     if not entry.parent_contact:
@@ -166,10 +185,7 @@ def entry_contacts(request, pk):
         request.user, LedgerEntry.objects.select_related("student"), pk=pk
     )
     check(request.user, GUARDIAN_PHONES, entry)
-    detail = reverse("ledger-detail", args=[entry.pk])
-    back = back_to_list(request)
-    if back != reverse("ledger-list"):
-        detail = f"{detail}?{urlencode({'back': back})}"
+    detail = entry_url(entry.pk, request)
     try:
         contacts = student_services.reveal_contacts(
             by=request.user, record=entry, student=entry.student, extra=_entry_contacts(entry)
@@ -241,9 +257,11 @@ def _run(action: Action, by, entry: LedgerEntry, data: dict) -> LedgerEntry:
 
 class EntryActionView(ServiceFormView):
     """One form per action. A role that may not take it gets 403; an entry not in a state
-    the action starts from goes back to its page with the reason."""
+    the action starts from goes back to its page with the reason. The list the user came
+    from (``back``) goes through the form and its redirect back to the entry's page."""
 
     action: Action = Action.REVIEW
+    template_name = "ledger/action_form.html"
 
     def dispatch(self, request, *args, **kwargs):
         self.target = jurisdiction.get_or_404(request.user, LedgerEntry, pk=kwargs["pk"])
@@ -251,7 +269,7 @@ class EntryActionView(ServiceFormView):
         problem = refusal(request.user, permissions.key(self.action), self.target)
         if problem:
             messages.error(request, problem)
-            return redirect("ledger-detail", pk=self.target.pk)
+            return redirect(entry_url(self.target.pk, request))
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_class(self):
@@ -262,14 +280,20 @@ class EntryActionView(ServiceFormView):
 
     def get_context_data(self, **kwargs):
         title = f"{self.action.label}：{self.target.name}"
-        return {**super().get_context_data(**kwargs), "title": title, "entry": self.target}
+        return {
+            **super().get_context_data(**kwargs),
+            **_back_context(self.request),
+            "title": title,
+            "entry": self.target,
+            "entry_url": entry_url(self.target.pk, self.request),
+        }
 
     def perform(self, data):
         self.success_message = f"已{self.action.label}。"
         return _run(self.action, self.request.user, self.target, data)
 
     def get_success_url(self, saved):
-        return reverse("ledger-detail", args=[saved.pk])
+        return entry_url(saved.pk, self.request)
 
 
 def evidence(request, pk):
@@ -296,12 +320,7 @@ def export(request):
     except AppError as exc:
         messages.error(request, exc.message)
         return redirect("ledger-list")
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    filename = f"ledger-{timezone.localdate():%Y%m%d}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx.download(content, f"ledger-{timezone.localdate():%Y%m%d}.xlsx")
 
 
 @require_http_methods(["GET", "POST"])

@@ -101,3 +101,13 @@ class Action(models.TextChoices):
     DEFER = "defer", "延缓入学或休学"
     ALERT = "alert", "跟踪期旷课预警"
     CLOSE = "close", "结案"
+    DOCUMENT = "document", "生成文书"
+
+
+class DocumentType(models.TextChoices):
+    """The printable documents of a case (002; the 责令改正 of 003)."""
+
+    SURVEY = "survey", "辍学学生基本情况调查表"
+    RETURN_NOTICE = "return_notice", "辍学劝返复学通知书"
+    CORRECTION_ORDER = "correction_order", "责令限期改正通知书"
+    ACTION_RECORD = "action_record", "劝返情况记录表"

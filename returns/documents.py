@@ -3,8 +3,10 @@
 One function per document kind builds the template's context from a case; the templates under
 ``templates/returns/documents/`` document that context and take nothing else, so they can be
 rendered (and tested) from plain values. ``render_document`` turns a case into PDF bytes with
-the SHA-256 and the template version, which the service that stores and logs a generated
-document records with it.
+the SHA-256 and the template version; ``generate`` is the one write path of a printed document:
+it checks who prints and whether the case allows the kind now (``available``), stores the PDF
+with the case (CaseDocument: its hash and template version), and puts the print on the case's
+timeline and the audit trail. ``download`` hands a stored document back, logged.
 
 Personal identifiers are masked as everywhere else an export leaves the system (DOMAIN.md §10):
 the ID number and phone numbers unless the caller passes ``reveal=True``.
@@ -14,52 +16,50 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts import audit, jurisdiction
+from accounts.choices import AuditAction, Capability
 from accounts.divisions import full_name
+from accounts.models import User
+from accounts.permissions import require
 from kongchuo.errors import AppError
 from kongchuo.masking import mask_id_number, mask_phone
 from kongchuo.pdf import render_pdf
 
-from .choices import CaseState, Department
-from .models import ReturnCase
-
-
-class Kind:
-    SURVEY = "survey"
-    RETURN_NOTICE = "return_notice"
-    CORRECTION_ORDER = "correction_order"
-    ACTION_RECORD = "action_record"
+from .choices import OPEN_CASE_STATES, Action, CaseState, Department, Step
+from .choices import DocumentType as Kind
+from .models import CaseDocument, CaseEvent, ReturnCase
+from .permissions import DOCUMENT
 
 
 @dataclass(frozen=True)
 class DocumentKind:
     key: str
-    title: str
     template: str
     # Bump when a template's wording or layout changes: stored documents keep the version
     # they were printed with.
     version: str
 
+    @property
+    def title(self) -> str:
+        return Kind(self.key).label
+
 
 KINDS = {
     kind.key: kind
     for kind in (
-        DocumentKind(Kind.SURVEY, "辍学学生基本情况调查表", "returns/documents/survey.html", "1"),
-        DocumentKind(
-            Kind.RETURN_NOTICE, "辍学劝返复学通知书", "returns/documents/return_notice.html", "1"
-        ),
-        DocumentKind(
-            Kind.CORRECTION_ORDER,
-            "责令限期改正通知书",
-            "returns/documents/correction_order.html",
-            "1",
-        ),
-        DocumentKind(
-            Kind.ACTION_RECORD, "劝返情况记录表", "returns/documents/action_record.html", "1"
-        ),
+        DocumentKind(Kind.SURVEY, "returns/documents/survey.html", "1"),
+        DocumentKind(Kind.RETURN_NOTICE, "returns/documents/return_notice.html", "1"),
+        DocumentKind(Kind.CORRECTION_ORDER, "returns/documents/correction_order.html", "1"),
+        DocumentKind(Kind.ACTION_RECORD, "returns/documents/action_record.html", "1"),
     )
 }
+# The notice asks the guardian to bring the child back: pointless once the child is back.
+_NOT_RETURNED = OPEN_CASE_STATES - {CaseState.RETURNED}
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,6 @@ class RenderedDocument:
     @property
     def template_version(self) -> str:
         return self.kind.version
-
-    @property
-    def filename(self) -> str:
-        return f"{self.kind.title}.pdf"
 
 
 _DEPARTMENTS = dict(Department.choices)
@@ -151,12 +147,13 @@ def survey_context(case: ReturnCase, *, reveal: bool = False, filled_by: str = "
 def return_notice_context(
     case: ReturnCase,
     *,
-    return_by: datetime.date,
+    return_by: datetime.date | None = None,
     contact_name: str = "",
     contact_phone: str = "",
     document_number: str = "",
 ) -> dict:
-    """辍学劝返复学通知书: to the guardian, the date to bring the child back to school."""
+    """辍学劝返复学通知书: to the guardian, the date to bring the child back to school (a blank
+    line to fill in by hand without ``return_by``)."""
     entry = case.entry
     school = _school(case)
     guardians = _guardians(case)
@@ -269,10 +266,149 @@ BUILDERS = {
 }
 
 
+def kind_of(kind: str) -> DocumentKind:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise AppError("不支持的文书类型。", field="kind") from None
+
+
 def render_document(kind: str, case: ReturnCase, **options) -> RenderedDocument:
     """The PDF of document ``kind`` for ``case``; ``options`` go to that kind's builder."""
-    document_kind = KINDS[kind]
-    context = BUILDERS[kind](case, **options)
+    document_kind = kind_of(kind)
+    context = BUILDERS[document_kind.key](case, **options)
     context.update(_notes(case, document_kind, timezone.localdate()))
     pdf = render_pdf(document_kind.template, context)
     return RenderedDocument(document_kind, pdf, hashlib.sha256(pdf).hexdigest())
+
+
+# -- stored documents --------------------------------------------------------------------------
+
+
+def unavailable(case: ReturnCase, kind: str) -> str | None:
+    """Why the case's state does not allow document ``kind`` now, or None: the 复学通知书 while
+    the child is still out of school; the 责令限期改正通知书 from step 责令改正 on, with its
+    deadline; the survey and the record at any time."""
+    if kind == Kind.RETURN_NOTICE and case.state not in _NOT_RETURNED:
+        return f"劝返案件状态为“{case.get_state_display()}”，不再生成辍学劝返复学通知书。"
+    if kind == Kind.CORRECTION_ORDER and (case.step < Step.ORDER or case.step_deadline is None):
+        return "责令限期改正通知书在案件进入“责令改正”步骤并填写改正期限后才能生成。"
+    return None
+
+
+def available(case: ReturnCase) -> list[DocumentKind]:
+    """The kinds the case's state allows now, in the order of the forms."""
+    return [kind for kind in KINDS.values() if unavailable(case, kind.key) is None]
+
+
+def stored(case: ReturnCase) -> QuerySet[CaseDocument]:
+    """The case's printed documents, newest first (the case page, the API)."""
+    return case.documents.select_related("generated_by").order_by("-generated_at", "-id")
+
+
+def _options(kind: str, by: User, *, reveal: bool, return_by: datetime.date | None) -> dict:
+    """The builder options of a print by ``by``: who filled in the form, or whom the guardian
+    contacts about a notice."""
+    if kind in (Kind.SURVEY, Kind.ACTION_RECORD):
+        return {"reveal": reveal, "filled_by": _person(by)}
+    options = {"contact_name": _person(by), "contact_phone": by.phone}
+    if kind == Kind.RETURN_NOTICE:
+        options["return_by"] = return_by
+    return options
+
+
+def _for_printing(case: ReturnCase) -> ReturnCase:
+    return ReturnCase.objects.select_related(
+        "entry__student__klass",
+        "entry__school",
+        "entry__hukou_region",
+        "county",
+        "township",
+        "school",
+        "return_school",
+    ).get(pk=case.pk)
+
+
+@transaction.atomic
+def generate(
+    *,
+    by: User,
+    case: ReturnCase,
+    kind: str,
+    reveal: bool = False,
+    return_by: datetime.date | None = None,
+) -> CaseDocument:
+    """Print document ``kind`` of ``case`` and keep it with the case (issue 12 item 7): by
+    those who work the case or the county (``returns.document``), when the case allows the
+    kind (``unavailable``); full identifiers only with 查看完整身份证号 (``reveal``).
+    ``return_by``: the 复学通知书's date to bring the child back (blank without it)."""
+    document_kind = kind_of(kind)
+    if not jurisdiction.contains(by, case):
+        raise AppError("该劝返案件不在您的管辖范围内。")
+    case = _for_printing(case)
+    require(by, DOCUMENT, case)
+    if reveal:
+        require(by, Capability.REVEAL_IDENTITY)
+    reason = unavailable(case, document_kind.key)
+    if reason is not None:
+        raise AppError(reason, field="kind")
+    rendered = render_document(
+        document_kind.key,
+        case,
+        **_options(document_kind.key, by, reveal=reveal, return_by=return_by),
+    )
+    document = CaseDocument.objects.create(
+        case=case,
+        kind=document_kind.key,
+        title=document_kind.title,
+        # The case and the hash name the file; the child's name never reaches the disk.
+        file=ContentFile(
+            rendered.pdf, name=f"case{case.pk}-{document_kind.key}-{rendered.sha256[:16]}.pdf"
+        ),
+        sha256=rendered.sha256,
+        template_version=rendered.template_version,
+        size=len(rendered.pdf),
+        generated_by=by,
+    )
+    note = f"{document_kind.title}（模板第{document_kind.version}版）"
+    CaseEvent.objects.create(
+        case=case,
+        action=Action.DOCUMENT,
+        state_before=case.state,
+        state_after=case.state,
+        step_before=case.step,
+        step_after=case.step,
+        note=note,
+        actor=by,
+    )
+    audit.record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=document,
+        detail=f"生成{note}，SHA-256 {rendered.sha256}",
+    )
+    if reveal:
+        audit.record(
+            actor=by, action=AuditAction.REVEAL, obj=document, detail=f"{note}含完整身份证号"
+        )
+    return document
+
+
+def download_name(document: CaseDocument) -> str:
+    return f"{document.title}-案件{document.case_id}-{document.generated_at:%Y%m%d%H%M}.pdf"
+
+
+def download(*, by: User, document: CaseDocument) -> tuple[str, bytes]:
+    """The stored PDF of ``document`` and the name to save it as, for anyone who sees the
+    case; logged. A file that no longer matches its recorded hash is refused."""
+    if not jurisdiction.contains(by, document):
+        raise AppError("该文书不在您的管辖范围内。")
+    try:
+        with document.file.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise AppError("文书文件已丢失，请重新生成或联系系统管理员。") from None
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise AppError("文书文件与生成时的校验值不一致，已拒绝下载，请联系系统管理员。")
+    audit.record(actor=by, action=AuditAction.EXPORT, obj=document, detail=f"下载{document.title}")
+    return download_name(document), data

@@ -9,6 +9,7 @@ from .choices import (
     OPEN_CASE_STATES,
     Action,
     CaseState,
+    DocumentType,
     Duty,
     Method,
     Placement,
@@ -321,22 +322,57 @@ class CaseEvent(AppendOnlyModel):
         return self.case.audit_region_code
 
 
+class CaseDocument(AppendOnlyModel):
+    """A printed document of a case as it was generated: the PDF, its SHA-256 and the version
+    of the template it was printed with. A new print is a new row; none is ever replaced."""
+
+    case = models.ForeignKey(
+        ReturnCase, verbose_name="劝返案件", on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField("文书类型", max_length=30, choices=DocumentType.choices)
+    title = models.CharField("文书名称", max_length=50)
+    # The stored name carries the case and the hash, never the child's name.
+    file = models.FileField("文件", upload_to="returns/documents/%Y/%m/", max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    template_version = models.CharField("模板版本", max_length=20)
+    size = models.PositiveIntegerField("大小（字节）")
+    generated_by = models.ForeignKey(
+        User, verbose_name="生成人", on_delete=models.PROTECT, related_name="+"
+    )
+    generated_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    objects = jurisdiction.AppendOnlyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "劝返文书"
+        ordering = ["case_id", "-generated_at", "-id"]
+
+    def __str__(self):
+        return f"{self.title}（{self.generated_at:%Y-%m-%d %H:%M}）"
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.case.audit_region_code
+
+
 # A case is seen by its responsible township(s), the township of the child's school, the
 # county (and those above it), the school and the child's class teacher, and its team
-# wherever they work (DOMAIN.md §7).
+# wherever they work (DOMAIN.md §7). All of them work in the county that keeps the case (the
+# team is made of that county's accounts).
 _CASE = {
     "region": ("township__code", "co_township__code", "school__township__code", "county__code"),
     "school": ("school_id",),
     "klass": ("entry__student__klass_id",),
     "members": ("members__user",),
 }
+_COUNTY = "county"
 
 
 def _below(path: str) -> dict:
     return {key: tuple(f"{path}__{each}" for each in paths) for key, paths in _CASE.items()}
 
 
-jurisdiction.register(ReturnCase, **_CASE)
-for _model in (CaseMember, CasePlan, CaseAction, CaseEvent):
-    jurisdiction.register(_model, **_below("case"))
-jurisdiction.register(CaseAttachment, **_below("action__case"))
+jurisdiction.register(ReturnCase, **_CASE, county=_COUNTY)
+for _model in (CaseMember, CasePlan, CaseAction, CaseEvent, CaseDocument):
+    jurisdiction.register(_model, **_below("case"), county=f"case__{_COUNTY}")
+jurisdiction.register(CaseAttachment, **_below("action__case"), county=f"action__case__{_COUNTY}")

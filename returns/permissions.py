@@ -5,11 +5,13 @@ the school and the school's own township, when it is another one, only read."""
 
 from accounts import permissions
 from accounts.permissions import can
+from ledger.choices import Action as LedgerAction
+from ledger.permissions import key as ledger_key
 from ledger.permissions import township_of
 from ledger.transitions import COUNTY, TOWNSHIP
 
 from .choices import Action
-from .transitions import TRANSITIONS, refusal
+from .transitions import TEAM, TRANSITIONS, refusal
 
 
 def key(action: Action) -> str:
@@ -41,22 +43,34 @@ def _signs(user, case) -> str | None:
     return None
 
 
-_FURTHER = {Action.ACKNOWLEDGE: _signs}
+def _moves_entry(user, case) -> str | None:
+    # 登记复学 moves the ledger entry too: the ledger's own rule decides who may (its 劝返主体
+    # or the county), so a team member or the co-township records visits but not the return.
+    return permissions.refusal(user, ledger_key(LedgerAction.RETURN), case.entry)
+
+
+_FURTHER = {Action.ACKNOWLEDGE: _signs, Action.RETURN: _moves_entry}
 NOT_WORKER = "只有责任乡镇和包保人员可以办理该劝返案件，本账号只能查看。"
 
 
-def _decide(action: Action):
-    transition = TRANSITIONS[action]
+def who_refusal(user, case, action: Action) -> str | None:
+    """Why ``user`` may not take ``action`` on ``case`` whatever the case's state (their role,
+    or they do not work the case), or None. The API answers this with 403 and leaves the
+    state to the service's 400."""
+    reason = refusal(action, None, user)
+    if reason is None and action in _FURTHER:
+        reason = _FURTHER[action](user, case)
+    if reason is None and TRANSITIONS[action].workers and not works_on(user, case):
+        reason = NOT_WORKER
+    return reason
 
+
+def _decide(action: Action):
     def decide(user, case=None) -> str | None:
         # OPEN is asked with the ledger entry (there is no case yet): the role decides.
-        on_case = case is not None and action != Action.OPEN
-        reason = refusal(action, case.state if on_case else None, user)
-        if reason is None and on_case and action in _FURTHER:
-            reason = _FURTHER[action](user, case)
-        if reason is None and on_case and transition.workers and not works_on(user, case):
-            reason = NOT_WORKER
-        return reason
+        if case is None or action == Action.OPEN:
+            return refusal(action, None, user)
+        return refusal(action, case.state, user) or who_refusal(user, case, action)
 
     return decide
 
@@ -71,3 +85,25 @@ def possible_actions(user, case) -> list[Action]:
 
 for _action in TRANSITIONS:
     permissions.register(key(_action), _decide(_action))
+
+
+# The case's printed documents (returns.documents): printed by those who work the case and
+# by the county; anyone who sees the case may download them. The county prints in batches.
+DOCUMENT = "returns.document"
+DOCUMENT_BATCH = "returns.document_batch"
+
+
+def _prints(user, case=None) -> str | None:
+    if user.role in COUNTY:
+        return None
+    if user.role not in TEAM:
+        return "当前账号的角色不能生成劝返文书。"
+    if case is not None and not works_on(user, case):
+        return "只有办理该劝返案件的人员和县教体局可以生成文书。"
+    return None
+
+
+permissions.register(DOCUMENT, _prints)
+permissions.register(
+    DOCUMENT_BATCH, permissions.by_roles(COUNTY, "批量生成劝返文书由县教体局的账号办理。")
+)

@@ -4,7 +4,7 @@ list, the home page and the reminders share (overdue, deadline near, idle, not s
 import datetime
 
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -12,6 +12,7 @@ from accounts.models import Region, User
 from accounts.selectors import recipients_for_township
 from ledger.permissions import township_of
 from ledger.transitions import COUNTY, TOWNSHIP
+from students.identity import normalise_id_number
 
 from .choices import CaseState, Method, Step
 from .models import CaseEvent, CaseMember, ReturnCase
@@ -54,6 +55,25 @@ def follow_up_due_q(today: datetime.date) -> Q:
     return Q(state=CaseState.RETURNED, follow_up_until__lte=today)
 
 
+# What waits on a case, by the name the list's ``due`` filter and the home page's links use.
+DUE = {
+    "deadline": lambda today: deadline_near_q(today) | overdue_q(today),
+    "idle": idle_q,
+    "follow_up": follow_up_due_q,
+    "unacknowledged": unacknowledged_q,
+}
+
+
+def due_labels() -> dict[str, str]:
+    """The ``due`` filter's choices, as the list offers them (the settings name the days)."""
+    return {
+        "deadline": "责令改正期限将到或已过",
+        "idle": f"超过{settings.RETURNS_IDLE_DAYS}天未开展劝返",
+        "follow_up": "复学跟踪期满待复查",
+        "unacknowledged": f"超过{settings.RETURNS_ACK_DAYS}天未签收",
+    }
+
+
 def mine_q(user) -> Q:
     """The cases ``user`` works: on the team, of their township, or held by their county."""
     condition = Q(pk__in=CaseMember.objects.filter(user_id=user.pk).values("case_id"))
@@ -65,18 +85,34 @@ def mine_q(user) -> Q:
     return condition
 
 
+def mine_by_default(user) -> bool:
+    """Whether ``user``'s case list opens on "my cases": a township's accounts, and anyone on
+    a case's team (a teacher, a county cadre)."""
+    return user.role in TOWNSHIP or CaseMember.objects.filter(user_id=user.pk).exists()
+
+
 def with_urgency(queryset: QuerySet, today: datetime.date) -> QuerySet:
     """``urgency``: 0 责令改正 overdue, 1 no action for RETURNS_IDLE_DAYS, 2 a new instruction,
-    3 the rest — the order of "my cases" and of the county's list."""
+    3 the rest, 4 closed — the order of "my cases" and of the county's list."""
     return queryset.annotate(
         urgency=Case(
             When(overdue_q(today), then=Value(0)),
             When(idle_q(today), then=Value(1)),
             When(state=CaseState.INSTRUCTED, then=Value(2)),
+            When(state=CaseState.CLOSED, then=Value(4)),
             default=Value(3),
             output_field=IntegerField(),
         )
     )
+
+
+def urgency_reason(case: ReturnCase) -> str:
+    """Why a case (from ``cases``, with ``urgency``) comes first: shown on its card."""
+    return {
+        0: f"责令改正期限（{case.step_deadline:%Y-%m-%d}）已过" if case.step_deadline else "",
+        1: f"超过{settings.RETURNS_IDLE_DAYS}天未开展劝返",
+        2: "新的劝返指令，待签收",
+    }.get(case.urgency, "")
 
 
 def cases(
@@ -89,15 +125,28 @@ def cases(
     overdue: bool = False,
     open_only: bool = False,
     today: datetime.date | None = None,
+    county: int | None = None,
+    query: str = "",
+    due: str = "",
 ) -> QuerySet[ReturnCase]:
     """The cases of ``user``'s area (``mine``: those they work), most urgent first, filtered by
-    township (responsible or working with it), step, state (the outcome) and overdue."""
+    county (above the county), township (responsible or working with it), step, state (the
+    outcome), overdue, what waits on them (``due``: a key of DUE; an unknown one matches
+    nothing) and the child's name or ID number (``query``). The list page, its export, the
+    home page's links and the API share it."""
     today = today or timezone.localdate()
     result = ReturnCase.objects.for_user(user).select_related(
         "entry", "county", "township", "co_township", "school"
     )
     if mine:
         result = result.filter(mine_q(user))
+    query = query.strip()
+    if query:
+        result = result.filter(
+            Q(entry__name__icontains=query) | Q(entry__id_number=normalise_id_number(query))
+        )
+    if county:
+        result = result.filter(county_id=county)
     if township:
         result = result.filter(Q(township_id=township) | Q(co_township_id=township))
     if step:
@@ -108,9 +157,17 @@ def cases(
         result = result.exclude(state=CaseState.CLOSED)
     if overdue:
         result = result.filter(overdue_q(today))
+    if due:
+        result = result.filter(DUE[due](today)) if due in DUE else result.none()
     return with_urgency(result, today).order_by(
         "urgency", F("step_deadline").asc(nulls_last=True), "-instructed_at", "-id"
     )
+
+
+def state_counts(queryset: QuerySet[ReturnCase]) -> list[tuple[str, str, int]]:
+    """(state, label, how many) of ``queryset`` for every state, in one grouped query."""
+    found = dict(queryset.order_by().values_list("state").annotate(n=Count("pk")))
+    return [(value, label, found.get(value, 0)) for value, label in CaseState.choices]
 
 
 def my_cases(user, **filters) -> QuerySet[ReturnCase]:

@@ -407,6 +407,12 @@ def case_notice(*, by: User, case: ReturnCase, region: Region, text: str) -> Cas
 # -- team and plan -----------------------------------------------------------------------------
 
 
+def duty_for(user: User) -> Duty:
+    """The duty an account takes on a team by its role (DUTY_ROLES); a role that fits none
+    gets 包保干部, which the team check then refuses naming the role."""
+    return next((duty for duty, roles in DUTY_ROLES.items() if user.role in roles), Duty.CADRE)
+
+
 def _check_member(case: ReturnCase, user: User, duty: str) -> None:
     if duty not in Duty.values:
         raise AppError(f"“{duty}”不是有效的包保身份。", field="members")
@@ -797,7 +803,8 @@ def case_defer(
         raise AppError(
             f"暂不能办理延缓入学或休学：须四步法全部完成（当前为“{case.get_step_display()}”），"
             f"或联合劝返不少于{settings.RETURNS_DEFER_JOINT_ACTIONS}次"
-            f"（已{selectors.joint_count(case)}次），或法院已判决且监护人已履行义务。"
+            f"（已{selectors.joint_count(case)}次），或法院已判决且监护人已履行义务。",
+            field="court_ruling",
         )
     case.state, case.deferral_reason = CaseState.DEFERRED, reason
     case.deferred_on = timezone.localdate()

@@ -12,7 +12,8 @@ over it:
 
 Reads: ``calendar_for(school)`` and ``calendars_for(schools)`` build ``Calendar`` objects
 from a constant number of queries; every question after that is answered in memory.
-``term_calendars()`` holds the terms (not the days) of every calendar, from one query.
+``term_calendars()`` holds the terms (not the days) of every calendar, from one query (with
+``on``: only those a question about that day needs).
 Writes: ``term_save``, ``term_delete``, ``day_set``, ``day_clear`` — the owner is a county
 (a county-level Region, the default calendar) or a school (its override).
 """
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import DateField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, Capability, RegionLevel
@@ -179,6 +181,33 @@ def calendars_for(schools: Iterable[School | int]) -> dict[int, Calendar]:
     }
 
 
+def in_session(schools: QuerySet[School], day: datetime.date) -> QuerySet[School]:
+    """Those of ``schools`` for which ``day`` is a school day. Decided once per calendar —
+    each county's default, and each school with rows of its own — and then in SQL, so that
+    a province's fifteen thousand schools are never listed one by one (a few small queries
+    whatever their number)."""
+    counties = set(schools.order_by().values_list("township__parent_id", flat=True).distinct())
+    # Whether a day is a school day needs only the term it lies in and its own special day.
+    terms = defaultdict(list)
+    for term in Term.objects.filter(county_id__in=counties, start__lte=day, end__gte=day):
+        terms[term.county_id].append(term)
+    days = defaultdict(dict)
+    for county_id, kind in CalendarDay.objects.filter(county_id__in=counties, date=day).values_list(
+        "county_id", "kind"
+    ):
+        days[county_id][day] = kind
+    open_counties = [
+        county
+        for county in counties
+        if Calendar(terms=tuple(terms[county]), days=days[county]).is_school_day(day)
+    ]
+    own = set(Term.objects.filter(school__in=schools).values_list("school_id", flat=True))
+    own |= set(CalendarDay.objects.filter(school__in=schools).values_list("school_id", flat=True))
+    own_open = {pk for pk, cal in calendars_for(own).items() if cal.is_school_day(day)}
+    by_county = Q(township__parent_id__in=open_counties) & ~Q(pk__in=own - own_open)
+    return schools.filter(by_county | Q(pk__in=own_open))
+
+
 @dataclass(frozen=True)
 class TermCalendars:
     """The terms of every calendar at once, without the special days: each county's default
@@ -199,12 +228,27 @@ class TermCalendars:
 _NO_TERMS = Calendar()
 
 
-def term_calendars() -> TermCalendars:
-    """Every term in one query: the counties' defaults and the schools that override them."""
+def term_calendars(*, on: datetime.date | None = None) -> TermCalendars:
+    """The terms of every calendar in one query: the counties' defaults and the schools that
+    override them. With ``on``, only the terms that answer ``latest_term(on)`` and the start
+    of the term after it: each owner's two latest terms started by then (a school's own
+    later term may replace the county's latest, see ``_merge``) and those after — a few per
+    calendar, however many years the calendars hold; ask such calendars about ``on`` alone.
+    """
     county_terms = defaultdict(list)
     school_terms = defaultdict(list)
     county_of_school = {}
-    rows = Term.objects.annotate(school_county=F("school__township__parent_id"))
+    # A subquery rather than a join: most terms are counties', and the join would read every
+    # school of the province to find the county of a handful.
+    school_county = School.objects.filter(pk=OuterRef("school_id")).order_by()
+    rows = Term.objects.annotate(
+        school_county=Subquery(school_county.values("township__parent_id"))
+    )
+    if on is not None:
+        rows = rows.filter(
+            Q(school__isnull=True, start__gte=_recent_floor("county", on))
+            | Q(school__isnull=False, start__gte=_recent_floor("school", on))
+        )
     for term in rows.order_by("start", "pk"):
         if term.school_id:
             school_terms[term.school_id].append(term)
@@ -220,6 +264,14 @@ def term_calendars() -> TermCalendars:
         for school, terms in school_terms.items()
     }
     return TermCalendars(counties=counties, schools=schools)
+
+
+def _recent_floor(owner: str, on: datetime.date) -> Coalesce:
+    """The start of the second-latest term of the row's ``owner`` ("county" or "school")
+    started by ``on``; the earliest date when it has fewer than two."""
+    same_owner = Term.objects.filter(**{owner: OuterRef(owner), "start__lte": on})
+    second = Subquery(same_owner.order_by("-start").values("start")[1:2])
+    return Coalesce(second, Value(datetime.date.min, output_field=DateField()))
 
 
 def calendar_for(school: School | int) -> Calendar:

@@ -7,9 +7,12 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from accounts.choices import Role
 from accounts.models import Job, Notification, Region, School, SchoolClass, User
 from ledger.choices import Action
-from ledger.transitions import TRANSITIONS
+from ledger.transitions import COUNTY, TOWNSHIP, TRANSITIONS
+from returns.choices import Action as CaseAction
+from returns.transitions import TRANSITIONS as CASE_TRANSITIONS
 
 COUNTY_A, COUNTY_B = "532926", "530102"
 
@@ -31,6 +34,11 @@ class Endpoint:
     # What a request for another county's record answers: 404, except where the URL names a
     # natural key (a sync client's PUT of someone else's child is a refused create, 400).
     outside: int = 404
+    # A 劝返 case's record: whether the team member of another township (an official of the
+    # county's second township, on the case's team: team_member()) may use the endpoint
+    # (True: as an allowed role; False: 403). None: not a record of such a case. ``pick``
+    # then takes ``team=False`` for the same record of a case without that member (404).
+    team_member: bool | None = None
 
 
 def _school(prefix):
@@ -331,6 +339,307 @@ class DatedURL(str):
         return str.format(self, pk=pk, day=day)
 
 
+class TwoPartURL(str):
+    """A URL that names a second part beside the record's pk: ``{pk}`` and ``{other}``, the
+    value ``other(record)`` of the record with that pk (a stored document's case, the kind of
+    document a case prints). With no record of that pk (the routed-URL coverage check formats
+    pk=1 on an empty database) ``{other}`` is the pk too, as NaturalKeyURL leaves it."""
+
+    def __new__(cls, template: str, *, model: str, other: Callable[[object], object]):
+        url = super().__new__(cls, template)
+        url.model, url.other = model, other
+        return url
+
+    def format(self, *args, **kwargs):
+        from django.apps import apps
+
+        pk = kwargs["pk"]
+        record = apps.get_model(self.model)._default_manager.filter(pk=pk).first()
+        return str.format(self, pk=pk, other=self.other(record) if record else pk)
+
+
+# 劝返 cases (issue 12): opened by the county's staff for a confirmed dropout of its first 中心校
+# (户籍 and school in the county's first township), signed for by that township's official,
+# with the official of the county's second township on the team — "a team member of another
+# township" — unless ``team=False``.
+
+
+def _townships(prefix) -> list[Region]:
+    return list(Region.objects.filter(code__startswith=prefix, level=4).order_by("code"))
+
+
+def _official(township) -> User:
+    return User.objects.filter(role="township_official", region=township).order_by("pk").first()
+
+
+def team_member(prefix) -> User:
+    """The official of the county's second township, on the team of the county's cases."""
+    return _official(_townships(prefix)[1])
+
+
+def _instructed_case(prefix, *, team=True):
+    """Just instructed: nobody but the township can be on a team yet (``team`` unused)."""
+    from returns.services import case_open
+
+    county_staff = User.objects.get(role="county_staff", region__code=prefix)
+    return case_open(by=county_staff, entry=_confirmed_entry(prefix))
+
+
+def _working_case(prefix, *, team=True):
+    from returns.services import case_acknowledge, member_add
+
+    case = _instructed_case(prefix)
+    official = _official(case.township)
+    case = case_acknowledge(by=official, case=case)
+    if team:
+        member_add(by=official, case=case, user=team_member(prefix), duty="cadre")
+    return _fresh(case)
+
+
+def _visit(case, **values):
+    from returns.services import action_record
+
+    return action_record(
+        by=_official(case.township),
+        case=case,
+        date=datetime.date.today(),
+        result="监护人同意送孩子返校",
+        **{"method": "visit", **values},
+    )
+
+
+def _deferrable_case(prefix, *, team=True):
+    """Working, with the three 联合劝返 that allow 延缓入学 (RETURNS_DEFER_JOINT_ACTIONS)."""
+    case = _working_case(prefix, team=team)
+    for _ in range(3):
+        _visit(case, method="joint", departments=["police"])
+    return _fresh(case)
+
+
+def _returned_case(prefix, *, team=True):
+    from returns.services import case_return
+
+    case = _working_case(prefix, team=team)
+    return case_return(by=_official(case.township), case=case, placement="regular")
+
+
+def _case_attachment(prefix, *, team=True):
+    """The PDF of a home visit on a working case."""
+    from django.core.files.base import ContentFile
+
+    case = _working_case(prefix, team=team)
+    action = _visit(case, attachments=[ContentFile(b"%PDF-1.4 visit", name="visit.pdf")])
+    return action.attachments.get()
+
+
+def _case_document(prefix, *, team=True):
+    """A 辍学学生基本情况调查表 printed by the township official."""
+    from returns.documents import generate
+
+    case = _working_case(prefix, team=team)
+    return generate(by=_official(case.township), case=case, kind="survey")
+
+
+# The case each action is tried on: one in a state the action starts from.
+_CASE_PICKS = {
+    CaseAction.ACKNOWLEDGE: _instructed_case,
+    CaseAction.REASSIGN: _working_case,
+    CaseAction.NOTICE: _working_case,
+    CaseAction.TEAM: _working_case,
+    CaseAction.PLAN: _working_case,
+    CaseAction.ACTION: _working_case,
+    CaseAction.STEP: _working_case,
+    CaseAction.RETURN: _working_case,
+    CaseAction.DEFER: _deferrable_case,
+    CaseAction.CLOSE: _returned_case,
+}
+
+
+def _case_may(action: CaseAction) -> frozenset[str]:
+    """The roles returns.transitions lets take ``action`` on a township's case among those
+    who work it (the township's accounts; the county only where it need not work the case)."""
+    transition = CASE_TRANSITIONS[action]
+    roles = transition.roles & TOWNSHIP if transition.workers else transition.roles
+    return frozenset(role.value for role in roles)
+
+
+def _member_may(action: CaseAction) -> bool:
+    """Whether the team member (a township official) takes ``action``: what those who work
+    the case do, except signing for the instruction and registering the return (it moves the
+    ledger entry, which the ledger's 劝返主体 does), both the responsible township's."""
+    transition = CASE_TRANSITIONS[action]
+    return (
+        transition.workers
+        and Role.TOWNSHIP_OFFICIAL in transition.roles
+        and action not in (CaseAction.ACKNOWLEDGE, CaseAction.RETURN)
+    )
+
+
+# Printing a case's documents (returns.permissions.DOCUMENT): the county, and those who work it.
+CASE_PRINTERS = frozenset(role.value for role in COUNTY | TOWNSHIP)
+FUTURE = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+
+
+def _other_township(case):
+    return next(t for t in _townships(case.county.prefix) if t.pk != case.township_id)
+
+
+def _other_county_township(case):
+    return Region.objects.filter(level=4).exclude(code__startswith=case.county.prefix).first()
+
+
+def _team_with_cadre(case) -> list:
+    """The team as it is, plus the township's village cadre."""
+    cadre = User.objects.filter(role="village_cadre", region__code__startswith=case.township.code)
+    return [*case.members.values_list("user_id", flat=True), cadre.order_by("pk").first().pk]
+
+
+def _cadre_joined(case) -> bool:
+    return case.members.filter(user__role="village_cadre").exists()
+
+
+# The body each case action's API endpoint (multipart, as the matrix posts) and page form take.
+_CASE_API_BODIES = {
+    CaseAction.ACKNOWLEDGE: lambda case: {"note": "已签收"},
+    CaseAction.REASSIGN: lambda case: {"township": _other_township(case).pk, "reason": "已迁居"},
+    CaseAction.NOTICE: lambda case: {
+        "region": _other_county_township(case).pk,
+        "text": "请协助核实该生在贵地的就学情况",
+    },
+    CaseAction.TEAM: lambda case: {
+        f"members[{n}]user": pk for n, pk in enumerate(_team_with_cadre(case))
+    },
+    CaseAction.PLAN: lambda case: {"cause": "厌学", "measures": "每周家访", "help": "learning"},
+    CaseAction.ACTION: lambda case: {
+        "date": datetime.date.today().isoformat(),
+        "method": "visit",
+        "result": "监护人同意送孩子返校",
+    },
+    CaseAction.STEP: lambda case: {"step": 2, "step_deadline": FUTURE},
+    CaseAction.RETURN: lambda case: {"placement": "regular"},
+    CaseAction.DEFER: lambda case: {"reason": "监护人仍拒绝送学"},
+    CaseAction.CLOSE: lambda case: {"note": "跟踪期内正常上学"},
+}
+_CASE_PAGE_BODIES = {
+    **_CASE_API_BODIES,
+    CaseAction.REASSIGN: lambda case: {"township": _other_township(case).code, "reason": "已迁居"},
+    CaseAction.NOTICE: lambda case: {
+        "region": _other_county_township(case).code,
+        "text": "请协助核实该生在贵地的就学情况",
+    },
+    CaseAction.TEAM: lambda case: {"members": _team_with_cadre(case), "usernames": ""},
+    CaseAction.STEP: lambda case: {"step": "2", "step_deadline": FUTURE, "reason": ""},
+    CaseAction.RETURN: lambda case: {
+        "placement": "regular",
+        "school": case.school.code,
+        "returned_on": datetime.date.today().isoformat(),
+    },
+}
+_CASE_DONE = {CaseAction.TEAM: _cadre_joined}
+
+
+def _case_took(action: CaseAction):
+    if action in _CASE_DONE:
+        return _CASE_DONE[action]
+    return lambda case: case.events.filter(action=action).exists()
+
+
+def _case_endpoints() -> list[Endpoint]:
+    reads = [
+        ("return case page", "/returns/{pk}/", _working_case),
+        ("return case API", "/api/v1/return-cases/{pk}/", _working_case),
+        ("return case actions API", "/api/v1/return-cases/{pk}/actions/", _working_case),
+        ("return case documents API", "/api/v1/return-cases/{pk}/documents/", _working_case),
+        ("return case attachment", "/returns/attachments/{pk}/", _case_attachment),
+        ("return case document download", "/returns/documents/{pk}/", _case_document),
+        (
+            "return case document API download",
+            TwoPartURL(
+                "/api/v1/return-cases/{other}/documents/{pk}/",
+                model="returns.CaseDocument",
+                other=lambda document: document.case_id,
+            ),
+            _case_document,
+        ),
+    ]
+    endpoints = [Endpoint(name, path, pick, team_member=True) for name, path, pick in reads]
+    for action, pick in _CASE_PICKS.items():
+        api_path = "actions" if action == CaseAction.ACTION else action.value
+        common = {"allowed": _case_may(action), "team_member": _member_may(action)}
+        if action == CaseAction.ACKNOWLEDGE:
+            common["team_member"] = None  # no team before the township signs
+        endpoints += [
+            Endpoint(
+                f"return case {action.value} page",
+                f"/returns/{{pk}}/{action.value}/",
+                pick,
+                **common,
+            ),
+            Endpoint(
+                f"return case {action.value} page POST",
+                f"/returns/{{pk}}/{action.value}/",
+                pick,
+                method="post",
+                body=_CASE_PAGE_BODIES[action],
+                done=_case_took(action),
+                **common,
+            ),
+            Endpoint(
+                f"return case {api_path} API POST",
+                f"/api/v1/return-cases/{{pk}}/{api_path}/",
+                pick,
+                method="post",
+                body=_CASE_API_BODIES[action],
+                done=_case_took(action),
+                **common,
+            ),
+        ]
+    printed = {
+        "allowed": CASE_PRINTERS,
+        "team_member": True,
+        "done": _case_took(CaseAction.DOCUMENT),
+        "method": "post",
+    }
+    return [
+        *endpoints,
+        Endpoint(
+            "return case documents API POST",
+            "/api/v1/return-cases/{pk}/documents/",
+            _working_case,
+            body=lambda case: {"kind": "survey"},
+            **printed,
+        ),
+        Endpoint(
+            "return case document page POST",
+            TwoPartURL(
+                "/returns/{pk}/documents/{other}/",
+                model="returns.ReturnCase",
+                other=lambda case: "survey",
+            ),
+            _working_case,
+            body=lambda case: {},
+            **printed,
+        ),
+        Endpoint(
+            "return case open page",
+            "/ledger/{pk}/return-case/",
+            _confirmed_entry,
+            allowed=frozenset(role.value for role in COUNTY),
+        ),
+        Endpoint(
+            "return case open page POST",
+            "/ledger/{pk}/return-case/",
+            _confirmed_entry,
+            method="post",
+            allowed=frozenset(role.value for role in COUNTY),
+            body=lambda entry: {"township": "", "reason": "", "note": ""},
+            done=lambda entry: entry.cases.exists(),
+        ),
+    ]
+
+
+CASE_ENDPOINTS = _case_endpoints()
+
 MOVED = "南涧镇新政村12号"
 MEASURES = "班主任和驻村干部两次家访"
 
@@ -593,6 +902,7 @@ ENDPOINTS = [
         method="post",
         done=lambda notice: _fresh(notice).read_at is not None,
     ),
+    *CASE_ENDPOINTS,
 ]
 
 
@@ -639,6 +949,8 @@ LIST_ENDPOINTS = [
     _api_list("ledger", "ledger-entries", _pending_entry),
     _api_list("attendance", "attendance", _roll_call),
     _api_list("notification", "notifications", _notification),
+    _api_list("return case", "return-cases", _working_case),
+    ListEndpoint("return case list page", "/returns/", _working_case, _page_ids()),
     ListEndpoint("region list page", "/org/regions/", _township, _page_ids()),
     ListEndpoint("school list page", "/org/schools/", _school, _page_ids()),
     ListEndpoint("student list page", "/students/", _student, _page_ids()),

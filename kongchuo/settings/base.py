@@ -187,6 +187,11 @@ SPECTACULAR_SETTINGS = {
         "ReasonEnum": "ledger.choices.Reason",
         "EntryStateEnum": "ledger.choices.State",
         "EntryActionEnum": "ledger.choices.Action",
+        # The same for a 劝返 case's (state, step and action before and after, on offer).
+        "CaseStateEnum": "returns.choices.CaseState",
+        "CaseStepEnum": "returns.choices.Step",
+        "CaseActionEnum": "returns.choices.Action",
+        "DocumentTypeEnum": "returns.choices.DocumentType",
     },
 }
 

@@ -12,6 +12,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Parallel test processes (pytest-xdist) share one Redis: each sends its tasks to a queue of
+# its own, so that one process's worker never runs a job of another process's database.
+CELERY_TASK_DEFAULT_QUEUE = f"kongchuo-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,11 +1,11 @@
 """Every role × every single-record endpoint × in-area / out-of-area.
 
 Out of area always answers 404 — never 403, never the record (a natural-key PUT, which
-would create, is refused as a duplicate instead). In area answers 200 (or a redirect after a
-POST) to the roles allowed to use the endpoint and to everyone who can see the record, and a
-write must then have done what it says (read back from the database: a redirect back to the
-page with an error is not done); roles that may see but not act get 403 and change nothing;
-roles that cannot see get 404 and change nothing.
+would create, is refused as a duplicate instead). In area answers 200 (201 when an API POST
+creates a record, or a redirect after a page POST) to the roles allowed to use the endpoint and
+to everyone who can see the record, and a write must then have done what it says (read back
+from the database: a redirect back to the page with an error is not done); roles that may see
+but not act get 403 and change nothing; roles that cannot see get 404 and change nothing.
 """
 
 import json
@@ -13,7 +13,13 @@ import json
 import pytest
 
 from accounts.models import User
-from tests.jurisdiction_cases import COUNTY_A, COUNTY_B, ENDPOINTS, LIST_ENDPOINTS
+from tests.jurisdiction_cases import (
+    COUNTY_A,
+    COUNTY_B,
+    ENDPOINTS,
+    LIST_ENDPOINTS,
+    team_member,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,12 +83,47 @@ def test_in_area_record_answers_by_role(world, username, endpoint):
         assert response.status_code == (403 if refused_first else 404)
         assert_not_done(endpoint, record)
     elif endpoint.allowed is None or user.role in endpoint.allowed:
-        assert response.status_code in (200, 302), (username, endpoint.name, response.status_code)
+        status = response.status_code
+        assert status in (200, 201, 302), (username, endpoint.name, status)
         if endpoint.done is not None:
             assert endpoint.done(record), (username, endpoint.name, "answered but not done")
     else:
         assert response.status_code == 403, (username, endpoint.name, response.status_code)
         assert_not_done(endpoint, record)
+
+
+# 劝返 cases (issue 12 rule 2): a team member of another township works that case as the
+# case's own township does, and is a stranger to the other cases of that township.
+@pytest.mark.parametrize(
+    "endpoint", [e for e in ENDPOINTS if e.team_member is not None], ids=lambda e: e.name
+)
+def test_a_team_member_of_another_township_acts_on_that_case_only(world, endpoint):
+    client = world.client(team_member(COUNTY_A).username)
+    record = endpoint.pick(COUNTY_A)
+    response = call(client, endpoint, record)
+    if endpoint.team_member:
+        assert response.status_code in (200, 201, 302), (endpoint.name, response.status_code)
+        if endpoint.done is not None:
+            assert endpoint.done(record), (endpoint.name, "answered but not done")
+    else:
+        assert response.status_code == 403, (endpoint.name, response.status_code)
+        assert_not_done(endpoint, record)
+    elsewhere = endpoint.pick(COUNTY_A, team=False)
+    response = call(client, endpoint, elsewhere)
+    assert response.status_code == 404, (endpoint.name, "a case without the member")
+    assert_not_done(endpoint, elsewhere)
+
+
+@pytest.mark.parametrize(
+    "endpoint", [e for e in LIST_ENDPOINTS if "return case" in e.name], ids=lambda e: e.name
+)
+def test_a_team_member_of_another_township_lists_that_case_only(world, endpoint):
+    record = endpoint.pick(COUNTY_A)
+    elsewhere = endpoint.pick(COUNTY_A, team=False)
+    response = world.client(team_member(COUNTY_A).username).get(endpoint.url)
+    assert response.status_code == 200
+    listed = endpoint.ids(response)
+    assert record.pk in listed and elsewhere.pk not in listed
 
 
 def test_matrix_covers_every_role(world):

@@ -33,6 +33,7 @@ def routed_urls():
             .replace("$", "")
             .replace("\\Z", "")
             .replace("\\.", ".")
+            .replace("\\-", "-")
             .replace("/?", "/")
         )
         yield "/" + path.lstrip("/"), entry

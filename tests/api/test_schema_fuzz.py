@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import Notification, Region, School, SchoolClass
 from attendance.models import RollCall
 from ledger.models import LedgerEntry
+from returns.models import ReturnCase
 from students.models import Student
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,6 +62,7 @@ _RECORDS = {
     "ledger-entries": LedgerEntry,
     "attendance": RollCall,
     "notifications": Notification,
+    "return-cases": ReturnCase,
 }
 
 
@@ -95,16 +97,22 @@ def _visible_id(user, path: str) -> int | None:
 
 
 def _seed(world):
-    """A ledger entry, a class-day and a notification for each account, so that every detail
-    and action operation has a record of the caller's to work on."""
+    """A ledger entry, a 劝返 case with a visit and a document, a class-day and a notification
+    for each account, so that every detail and action operation has a record of the caller's
+    to work on."""
     from attendance.choices import Mark
     from ledger import services as ledger_services
+    from returns import documents
     from students.calendar import term_save
     from tests.attendance import conftest as attendance
     from tests.ledger.conftest import entry_data, make_student
+    from tests.returns.conftest import OFFICIAL, visit, working
 
     student = make_student(world)
     ledger_services.entry_create(by=world.user("xz1_xx1_guanli"), data=entry_data(student))
+    case = working(world, make_student(world, grade=1))
+    visit(world, case)
+    documents.generate(by=world.user(OFFICIAL), case=case, kind="survey")
     term_save(
         by=attendance.county_admin(),
         owner=Region.objects.get(code=attendance.COUNTY),

@@ -30,6 +30,7 @@ from tests.attendance.conftest import (
     WED,
     absent,
     county_admin,
+    pupil,
     take,
 )
 
@@ -73,6 +74,27 @@ def test_rule_notifies_the_principal_and_the_township_the_same_day(world, klass,
         user.region.code.startswith(entry.township.prefix)
         for user in User.objects.filter(pk__in=officials.values("recipient"))
     )
+
+
+def test_rule_notifies_the_central_schools_principal_of_a_child_of_an_attached_school(
+    world, klass, pupils
+):
+    """A 中心校 answers for its attached 村小 and 教学点 (DOMAIN.md §2): when the rule opens an
+    entry for one of their children, the 中心校's principal is told as well as their own."""
+    centre = klass.school
+    attached = SchoolClass.objects.filter(school__parent=centre).order_by("school_id", "pk")[0]
+    child = pupil(world, attached, by="xian_admin")
+    absent(world, attached, [MON, TUE, WED], child)
+    entry = entries(child).get()
+    told = Notification.objects.filter(
+        kind=NotificationKind.SUSPECTED_DROPOUT, recipient__role=Role.PRINCIPAL
+    )
+    assert set(told.values_list("recipient__school", flat=True)) == {attached.school_id, centre.pk}
+    assert all(note.link == f"/ledger/{entry.pk}/" for note in told)
+    # A child of the 中心校 itself reaches its principal once, no other school's.
+    absent(world, klass, [MON, TUE, WED], pupils[0])
+    own = told.filter(link=f"/ledger/{entries(pupils[0]).get().pk}/")
+    assert list(own.values_list("recipient__school", flat=True)) == [centre.pk]
 
 
 def test_rule_n_minus_one_days_open_nothing(world, klass, pupils):

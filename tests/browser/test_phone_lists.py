@@ -17,6 +17,7 @@ from ledger import services as ledger_services
 from students import services as student_services
 from students.calendar import term_save
 from students.choices import EventKind
+from students.models import Student
 from tests.attendance.conftest import AUTUMN, COUNTY, MON, PRINCIPAL, TEACHER, take
 from tests.browser.conftest import login
 from tests.ledger.conftest import create_entry
@@ -96,8 +97,22 @@ def lists(live_world):
 
 
 DAY = f"/attendance/?date={MON.isoformat()}"
-# (id, account, address, the table's test id, the rows' (name, state or main fact) — an empty
-# name is the first row —, the label of a field the 筛选 panel shows when it opens, if any)
+
+
+def _school_page() -> str:
+    """The first 中心校's page, with its classes."""
+    school = School.objects.get(pk=User.objects.get(username=STAFF).school_id)
+    return f"/org/schools/{school.pk}/"
+
+
+def _student_page() -> str:
+    """The page of the child who dropped out: its 学籍异动 history."""
+    return f"/students/{Student.objects.get(name='孙小梅').pk}/"
+
+
+# (id, account, address — or a function of none giving it —, the table's test id, the rows'
+# (name, state or main fact) — an empty name is the first row —, the label of a field the
+# 筛选 panel shows when it opens, if any)
 PAGES = [
     (
         "ledger",
@@ -109,6 +124,7 @@ PAGES = [
     ),
     ("students", STAFF, "/students/", "students", [("李春花", "在读")], "学籍状态"),
     ("transfers", RECEIVER, "/students/transfers/", "transfers", [("赵小燕", "随父母迁居")], None),
+    ("student-events", STAFF, _student_page, "student-events", [("辍学", "外出务工")], None),
     (
         "notifications",
         PRINCIPAL,
@@ -123,7 +139,7 @@ PAGES = [
     ("schools", "xian_staff", "/org/schools/", "schools", [("南涧镇中心学校", "小学")], "办学类型"),
     ("regions", "xian_admin", "/org/regions/", "regions", [("南涧镇", "乡镇")], "搜索区划"),
     ("audit", "xian_admin", "/audit/", "audit-events", [("", "")], "操作人账号"),
-    ("school", "xian_admin", None, "classes", [("1班", "")], None),
+    ("school", "xian_admin", _school_page, "classes", [("1班", "")], None),
     ("consistency", "xian_staff", "/ledger/consistency/", "mismatches", [("孙小梅", "辍学")], None),
 ]
 
@@ -260,45 +276,69 @@ def assert_table(page, testid: str, rows, field: str | None) -> None:
         assert page.get_by_label(field, exact=True).is_visible()
 
 
-def address(path):
-    if path is None:  # the first 中心校's page, with its classes
-        school = School.objects.get(pk=User.objects.get(username=STAFF).school_id)
-        return f"/org/schools/{school.pk}/"
-    return path
+@pytest.fixture
+def signed_in(browser, live_server, live_world):
+    """``signed_in(username, viewport)``: a page logged in as ``username`` at ``viewport``,
+    one login per account and viewport for the whole test; closed at its end."""
+    pages = {}
+
+    def get(username, viewport):
+        key = (username, viewport["width"])
+        if key not in pages:
+            pages[key] = open_as(browser, live_server, viewport, username, live_world.password)
+        return pages[key]
+
+    yield get
+    for page in pages.values():
+        page.context.close()
 
 
-@pytest.mark.parametrize(
-    ("username", "path", "testid", "rows", "field"),
-    [pytest.param(*page[1:], id=page[0]) for page in PAGES],
-)
-def test_list_is_cards_on_a_phone_and_a_table_on_a_desktop(
-    browser, live_server, live_world, lists, username, path, testid, rows, field
-):
-    phone = open_as(browser, live_server, PHONE, username, live_world.password)
-    phone.goto(address(path))
-    no_sideways_scroll(phone)
-    assert_cards(phone, testid, rows)
-    assert_folded_filters(phone, field)
-    assert_nav_targets(phone)
-    phone.context.close()
-
-    desktop = open_as(browser, live_server, DESKTOP, username, live_world.password)
-    desktop.goto(address(path))
-    no_sideways_scroll(desktop)
-    assert_table(desktop, testid, rows, field)
-    # The top bar is one row of 44×44 targets, the account and 退出 included.
-    assert not desktop.locator(".nav-toggle-label").is_visible()
-    assert desktop.get_by_test_id("me").is_visible()
-    assert_nav_targets(desktop)
-    assert desktop.locator("header.topbar").bounding_box()["height"] <= 60
-    shot(desktop, f"desktop-{testid}")
-    desktop.context.close()
+def each_page(signed_in, viewport):
+    """Every list of PAGES, loaded once as its account: (id, page, table test id, rows,
+    field)."""
+    for name, username, path, testid, rows, field in PAGES:
+        page = signed_in(username, viewport)
+        page.goto(path() if callable(path) else path)
+        yield name, page, testid, rows, field
 
 
-def test_the_panel_says_how_many_filters_are_applied_and_keeps_their_values(
-    browser, live_server, live_world, lists
-):
-    page = open_as(browser, live_server, PHONE, "xian_staff", live_world.password)
+def test_lists_are_cards_on_a_phone(signed_in, lists):
+    """Each list at 390 px: nothing scrolls sideways, the rows are cards, the filters one
+    folded 筛选 panel, the top bar's targets 44×44 px — and the phone's top bar, its unread
+    count and the 筛选 panel's summary of what is applied."""
+    # First, before the notifications list is opened: the unread count after logging in.
+    assert_unread_count_in_the_tab_bar(signed_in(PRINCIPAL, PHONE))
+    for name, page, testid, rows, field in each_page(signed_in, PHONE):
+        try:
+            no_sideways_scroll(page)
+            assert_cards(page, testid, rows)
+            assert_folded_filters(page, field)
+            assert_nav_targets(page)
+        except AssertionError as error:
+            raise AssertionError(f"{name} on a phone: {error}") from error
+    assert_panel_says_how_many_filters_are_applied(signed_in("xian_staff", PHONE))
+    assert_compact_top_bar_with_a_menu(signed_in("xian_admin", PHONE))
+
+
+def test_lists_are_tables_on_a_desktop(signed_in, lists):
+    """The same lists at 1366 px: tables with every column, the filters open, the top bar
+    one row of 44×44 targets, the account and 退出 included."""
+    for name, page, testid, rows, field in each_page(signed_in, DESKTOP):
+        try:
+            no_sideways_scroll(page)
+            assert_table(page, testid, rows, field)
+            assert not page.locator(".nav-toggle-label").is_visible()
+            assert page.get_by_test_id("me").is_visible()
+            assert_nav_targets(page)
+            assert page.locator("header.topbar").bounding_box()["height"] <= 60
+            shot(page, f"desktop-{testid}")
+        except AssertionError as error:
+            raise AssertionError(f"{name} on a desktop: {error}") from error
+
+
+def assert_panel_says_how_many_filters_are_applied(page) -> None:
+    """The folded panel's summary counts the filters the list was sent with, and the panel
+    keeps their values; choosing without submitting changes nothing."""
     page.goto("/ledger/?state=confirmed&grade=1&q=")
     summary = page.locator("details.filter-panel summary")
     assert summary.inner_text() == "筛选（已选 2 项）"
@@ -308,18 +348,15 @@ def test_the_panel_says_how_many_filters_are_applied_and_keeps_their_values(
     summary.tap()
     assert page.get_by_label("状态", exact=True).input_value() == "confirmed"
     assert page.get_by_label("年级", exact=True).input_value() == "1"
-    # Choosing without submitting does not change what the summary says has been applied.
     page.get_by_label("类别", exact=True).select_option("suspected")
     assert summary.inner_text() == "筛选（已选 2 项）"
     page.goto("/ledger/")
     assert page.locator("details.filter-panel summary").inner_text() == "筛选"
-    page.context.close()
 
 
-def test_top_bar_is_compact_with_44_px_targets_and_a_menu_on_a_phone(
-    browser, live_server, live_world, lists
-):
-    page = open_as(browser, live_server, PHONE, "xian_admin", live_world.password)
+def assert_compact_top_bar_with_a_menu(page) -> None:
+    """The phone's top bar: low, five 44×44 tabs, the rest (and the account) behind a menu
+    of full-width lines."""
     page.goto("/ledger/")
     no_sideways_scroll(page)
     header = page.locator("header.topbar").bounding_box()
@@ -342,13 +379,10 @@ def test_top_bar_is_compact_with_44_px_targets_and_a_menu_on_a_phone(
     page.get_by_role("link", name="账号", exact=True).tap()
     page.wait_for_url("**/accounts/")
     assert page.locator("h1").inner_text() == "账号管理"
-    page.context.close()
 
 
-def test_unread_count_stays_in_the_phone_tab_bar(browser, live_server, live_world, lists):
-    page = open_as(browser, live_server, PHONE, PRINCIPAL, live_world.password)
+def assert_unread_count_in_the_tab_bar(page) -> None:
     unread = page.get_by_test_id("unread-count")
     assert unread.is_visible() and unread.inner_text() == "1"
     assert_target(page.get_by_role("link", name="通知"), "通知")
     no_sideways_scroll(page)
-    page.context.close()

@@ -223,6 +223,43 @@ def test_the_overdue_flag_and_the_reviewed_term_reach_the_page_the_api_and_the_e
     assert row["已分类学期"] == "上学期" and row["是否逾期未分类"] == "是"
 
 
+# -- the terms a day needs ------------------------------------------------------------------
+
+
+def test_the_terms_read_for_a_day_answer_that_days_questions_as_every_term_does(world):
+    """The home page asks about one day (overdue today): it reads each calendar's two latest
+    terms started by then and those after, not every year's — and gets the same answers, also
+    where a school's own later term replaces the county's latest (so the one before counts)."""
+    years = [(D(y, 3, 1), D(y, 7, 10)) for y in (2025, 2026)] + [
+        (D(y, 9, 1), D(y + 1, 1, 20)) for y in (2024, 2025, 2026)
+    ]
+    for start, end in years:
+        add_term(county(COUNTY_A), start, end)
+    own = school_of(world, SCHOOL_USER)
+    other = school_of(world, "xz1_xx4_guanli")
+    add_term(own, D(2026, 9, 15), D(2027, 1, 25), name="本校秋季学期")
+    every = term_calendars()
+    county_id = county(COUNTY_A).pk
+    for day in (D(2024, 8, 1), D(2026, 2, 1), D(2026, 9, 5), D(2026, 9, 10), D(2026, 12, 1)):
+        for_day = term_calendars(on=day)
+        for school in (own, other, None):
+            school_id = school.pk if school else None
+            full = every.of(county_id=county_id, school_id=school_id)
+            read = for_day.of(county_id=county_id, school_id=school_id)
+            term = full.latest_term(day)
+            assert read.latest_term(day) == term, (day, school)
+            if term is not None:
+                assert read.next_start(term) == full.next_start(term), (day, school)
+    # On 10 September the school's own autumn term (from the 15th) has replaced the county's:
+    # its current term is the spring term before.
+    assert term_calendars(on=D(2026, 9, 10)).of(county_id=county_id, school_id=own.pk).latest_term(
+        D(2026, 9, 10)
+    ).start == D(2026, 3, 1)
+    # In December only the county's spring and autumn terms of 2026 are read.
+    december = term_calendars(on=D(2026, 12, 1)).of(county_id=county_id)
+    assert [term.start for term in december.terms] == [D(2026, 3, 1), D(2026, 9, 1)]
+
+
 # -- the data migration ----------------------------------------------------------------------
 
 

@@ -334,3 +334,55 @@ def test_a_school_may_add_a_not_enrolled_child_on_the_page_as_on_the_api(world):
     )  # fmt: skip
     assert api.status_code == 201, api.content
     assert LedgerEntry.objects.get(name="钱未入").kind == "not_enrolled"
+
+
+# -- the way back to the filtered list (issue 11 §4) ---------------------------------------------
+
+
+def test_list_above_the_county_shows_the_county_it_is_filtered_by(world, entry):
+    """The province's home page links each county to ``/ledger/?county=<code>``: the list's
+    筛选 panel holds the county and its summary names it, so the filter is seen and kept."""
+    county = entry.township.parent
+    client = world.client("sheng_dudao")
+    response = client.get("/ledger/", {"state": "pending", "county": county.code})
+    page = response.content.decode()
+    assert [e.pk for e in response.context["object_list"]] == [entry.pk]
+    assert f'data-testid="filter-county">：{county.name}<' in page
+    assert f'name="county" value="{county.code}"' in page
+    assert "filter-county" not in client.get("/ledger/").content.decode()
+    # A county's own staff have no county filter.
+    assert 'name="county"' not in world.client("xian_staff").get("/ledger/").content.decode()
+
+
+def test_list_links_each_entry_with_the_filtered_list_to_come_back_to(world, entry):
+    page = world.client("xian_staff").get("/ledger/", {"state": "pending", "page": "1"})
+    back = "/ledger/%3Fstate%3Dpending%26page%3D1"
+    assert f'href="/ledger/{entry.pk}/?back={back}"' in page.content.decode()
+
+
+def test_an_action_keeps_the_filtered_list_through_its_form_and_redirect(world, entry):
+    """From an entry opened from a filtered list, the action page's form carries ``back``, and
+    after saving (or refusing) the entry's page still leads back to that list."""
+    client = world.client("xz1_xx1_guanli")
+    listed = "/ledger/?state=pending&grade=3"
+    query = "back=%2Fledger%2F%3Fstate%3Dpending%26grade%3D3"
+    detail = client.get(f"/ledger/{entry.pk}/", {"back": listed}).content.decode()
+    assert f'href="/ledger/{entry.pk}/confirm/?{query}"' in detail
+    form = client.get(f"/ledger/{entry.pk}/confirm/", {"back": listed}).content.decode()
+    assert 'name="back" value="/ledger/?state=pending&amp;grade=3"' in form
+    assert f'href="/ledger/{entry.pk}/?{query}" class="button">取消' in form
+    done = client.post(f"/ledger/{entry.pk}/confirm/", {"note": "家访核实", "back": listed})
+    assert done.status_code == 302 and done["Location"] == f"/ledger/{entry.pk}/?{query}"
+    entry.refresh_from_db()
+    assert entry.state == State.CONFIRMED
+    page = client.get(done["Location"]).content.decode()
+    assert (
+        'data-testid="back-to-list">' in page
+        and 'href="/ledger/?state=pending&amp;grade=3"' in (page)
+    )
+    # An action the entry's state no longer allows goes back to its page, the list kept.
+    refused = client.post(f"/ledger/{entry.pk}/confirm/", {"note": "再次", "back": listed})
+    assert refused["Location"] == f"/ledger/{entry.pk}/?{query}"
+    # Without a list to return to, no parameter is added.
+    plain = client.get(f"/ledger/{entry.pk}/review/").content.decode()
+    assert 'name="back"' not in plain and f'href="/ledger/{entry.pk}/" class="button">取消' in plain

@@ -6,6 +6,7 @@ import datetime
 import io
 
 import pytest
+from django.template import Context, Template
 from pypdf import PdfReader
 
 from kongchuo import pdf
@@ -153,9 +154,7 @@ def _fonts(data: bytes) -> list[tuple[str, bool]]:
                 if descriptor is None:
                     continue
                 descriptor = descriptor.get_object()
-                embedded = any(
-                    key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
-                )
+                embedded = any(key in descriptor for key in ("/FontFile2", "/FontFile3"))
                 found.append((str(each["/BaseFont"]), embedded))
     return found
 
@@ -181,8 +180,7 @@ def test_text_reads_back(rendered, name):
 def test_fonts_embedded(rendered, name):
     fonts = _fonts(rendered[name])
     assert fonts and all(embedded for _, embedded in fonts), fonts
-    # WeasyPrint names them "ABCDEF+Noto-Serif-SC", "ABCDEF+Noto-Sans-SC-Medium".
-    names = {font.split("+", 1)[-1].replace("-", "") for font, _ in fonts}
+    names = _font_names(rendered[name])
     assert any(n.startswith("NotoSerifSC") for n in names), names  # 宋体: the text
     assert any(n.startswith("NotoSansSC") for n in names), names  # 黑体: headings, labels
     assert all(n.startswith(("NotoSerifSC", "NotoSansSC")) for n in names), names
@@ -243,12 +241,35 @@ def test_remote_reference_in_a_document_is_not_fetched(monkeypatch):
         "</head>",
         '<link rel="stylesheet" href="https://example.com/x.css"></head>',
     ).replace("</body>", '<img src="http://example.com/x.png"></body>')
-    weasyprint, _, _ = pdf._weasyprint()
-    font_config, stylesheets, fetcher = pdf._shared_resources()
-    data = weasyprint.HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=fetcher).write_pdf(
-        stylesheets=stylesheets, font_config=font_config
-    )
+    assert CHILD in _text(pdf.html_to_pdf(html))
+
+
+def _font_names(data: bytes) -> set[str]:
+    # WeasyPrint names them "ABCDEF+Noto-Serif-SC", "ABCDEF+Noto-Sans-SC-Medium".
+    return {font.split("+", 1)[-1].replace("-", "") for font, _ in _fonts(data)}
+
+
+@pytest.mark.parametrize(
+    ("face", "weight", "expected"),
+    [
+        ("宋体", 400, {"NotoSerifSC"}),
+        ("楷体", 400, {"NotoSerifSC"}),
+        # The page numbers at the foot are 宋体.
+        ("黑体", 500, {"NotoSerifSC", "NotoSansSCMedium"}),
+    ],
+)
+def test_song_hei_kai_map_to_the_vendored_fonts(face, weight, expected):
+    """Issue 12 rule 7: the faces a form names, 宋体/黑体/楷体, are mapped to installed fonts —
+    the vendored ones, never a CJK face the machine has of its own (this one has WenQuanYi
+    Zen Hei)."""
+    html = Template(
+        '{% extends "returns/documents/base.html" %}{% block content %}'
+        f'<p style="font-family: var(--{face}); font-weight: {weight}">{{{{ name }}}}</p>'
+        "{% endblock %}"
+    ).render(Context({"name": CHILD}))
+    data = pdf.html_to_pdf(html)
     assert CHILD in _text(data)
+    assert _font_names(data) == expected
 
 
 # From a real case, through the builders of returns/documents.py.

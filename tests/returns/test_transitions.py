@@ -27,6 +27,8 @@ def _expected(action, state, username, role, workers) -> bool:
         return False
     if action == Action.ACKNOWLEDGE:
         return username == OFFICIAL
+    if action == Action.RETURN:  # it moves the ledger entry: the ledger's 劝返主体 registers it
+        return username in TOWNSHIP_WORKERS
     return not transition.workers or username in workers
 
 

@@ -46,6 +46,24 @@ def test_team_member_of_another_township_sees_and_acts_non_members_there_get_404
     assert case in selectors.my_cases(outsider)
 
 
+def test_only_the_ledgers_responsible_township_registers_the_return_team_members_visit(
+    world, child
+):
+    """登记复学 moves the ledger entry, so the ledger's 劝返主体 takes it: a team member of
+    another township records visits and plans but is refused the return, nothing changed."""
+    case = working(world, child)
+    outsider = world.user("xz2_ganbu")
+    services.member_add(by=world.user(OFFICIAL), case=case, user=outsider, duty=Duty.CADRE)
+    case.refresh_from_db()
+    assert can(outsider, "returns.action", case)
+    assert not can(outsider, "returns.return", case)
+    assert can(world.user(OFFICIAL), "returns.return", case)
+    with pytest.raises(AppError, match="劝返主体为其他乡镇"):
+        services.case_return(by=outsider, case=case, placement="regular")
+    case.refresh_from_db()
+    assert case.state == "working" and case.entry.state == "persuading"
+
+
 def test_schools_township_reads_the_case_but_does_not_act(world, elsewhere):
     case = services.case_open(by=world.user("xian_staff"), entry=confirmed(world, elsewhere))
     case = services.case_acknowledge(by=world.user("xz2_ganbu"), case=case)
