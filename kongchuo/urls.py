@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("ledger.api.urls")),
     path("", include("attendance.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("comparisons.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("ledger.urls")),
     path("", include("attendance.urls")),
     path("", include("returns.urls")),
+    path("", include("comparisons.urls")),
     path("", include("accounts.lookup_urls")),
     path("api/v1/", include(api_v1)),
 ]

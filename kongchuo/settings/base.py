@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ledger",
     "attendance",
     "returns",
+    "comparisons",
     "reports",
     "demo",
 ]
