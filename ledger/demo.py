@@ -15,24 +15,31 @@ from .choices import ClosureReason, EntryKind, Reason, Source, Whereabouts
 _STAGES = ["pending", "confirmed", "persuading", "returned", "proposed", "closed", "rebound"]
 
 
-def _walk(rng, stage: str, student: Student, school_user: User, county: User, approver: User):
-    def create(kind):
-        return services.entry_create(
-            by=school_user,
-            data=services.EntryData(
-                kind=kind,
-                source=Source.SCHOOL_REPORT,
-                reason=rng.choice(Reason.values),
-                whereabouts=rng.choice(Whereabouts.values),
-                student=student,
-                note="班主任连续家访未见学生到校。",
-            ),
-        )
+def _create(rng, kind: str, student: Student, school_user: User):
+    return services.entry_create(
+        by=school_user,
+        data=services.EntryData(
+            kind=kind,
+            source=Source.SCHOOL_REPORT,
+            reason=rng.choice(Reason.values),
+            whereabouts=rng.choice(Whereabouts.values),
+            student=student,
+            note="班主任连续家访未见学生到校。",
+        ),
+    )
 
-    entry = create(EntryKind.SUSPECTED)
+
+def confirmed_entry(rng, student: Student, school_user: User):
+    """A child reported by the school and confirmed as a dropout (已确认辍学)."""
+    entry = _create(rng, EntryKind.SUSPECTED, student, school_user)
+    return services.entry_confirm(by=school_user, entry=entry, note="核实为辍学。")
+
+
+def _walk(rng, stage: str, student: Student, school_user: User, county: User, approver: User):
     if stage == "pending":
+        _create(rng, EntryKind.SUSPECTED, student, school_user)
         return
-    entry = services.entry_confirm(by=school_user, entry=entry, note="核实为辍学。")
+    entry = confirmed_entry(rng, student, school_user)
     if stage == "confirmed":
         return
     entry = services.entry_assign(by=county, entry=entry, township=entry.township)
@@ -51,7 +58,7 @@ def _walk(rng, stage: str, student: Student, school_user: User, county: User, ap
         return
     services.entry_approve(by=approver, entry=entry, comment="材料齐全，同意销号。")
     if stage == "rebound":
-        create(EntryKind.DROPOUT)
+        _create(rng, EntryKind.DROPOUT, student, school_user)
 
 
 def build_entries(count: int = len(_STAGES), *, seed: int = 1) -> int:

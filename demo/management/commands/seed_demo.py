@@ -5,6 +5,7 @@ from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
 from accounts.models import Region, current_school_year
 from attendance.demo import build_attendance
 from ledger.demo import build_entries
+from returns.demo import build_cases
 from students.calendar import default_terms
 from students.demo import build_students
 
@@ -56,11 +57,12 @@ class Command(BaseCommand):
         students = build_students(options["students"], seed=options["seed"])
         entries = build_entries(seed=options["seed"]) if students else 0
         rolls = build_attendance(seed=options["seed"]) if students else 0
+        cases = build_cases(seed=options["seed"]) if students else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"已生成 {result['counties']} 个县、{result['schools']} 所学校、"
                 f"{result['classes']} 个班级、{students} 名学生、{entries} 条台账记录、"
-                f"{rolls} 份班级考勤、"
+                f"{rolls} 份班级考勤、{cases} 个劝返案件、"
                 f"{result['accounts']} 个账号。"
                 f"演示密码：{DEMO_PASSWORD}"
             )
