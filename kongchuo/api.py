@@ -13,6 +13,13 @@ from kongchuo.errors import AppError
 # One answer for every record that is missing or outside the caller's area: Django's own
 # message ("No Student matches the given query.") would name an internal model.
 NOT_FOUND_MESSAGE = "未找到该记录。"
+# The longest free text (a note, a result) an input takes.
+NOTE_LENGTH = 2000
+
+
+def optional_text(label: str, max_length: int = NOTE_LENGTH) -> serializers.CharField:
+    """Optional free text; where the service requires it, it says so with the field name."""
+    return serializers.CharField(label=label, max_length=max_length, allow_blank=True, default="")
 
 
 def exception_handler(exc, context):

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from accounts.api.base import ScopedCodeRelatedField, ScopedPrimaryKeyRelatedField
 from accounts.models import Region
-from kongchuo.api import BlankAsNullChoiceField, by_id_or_code
+from kongchuo.api import BlankAsNullChoiceField, by_id_or_code, optional_text
 from students.choices import Gender, KeyGroup
 from students.models import Student
 
@@ -26,13 +26,6 @@ from ..choices import (
     Whereabouts,
 )
 from ..models import EntryEvent, LedgerEntry
-
-_NOTE_LENGTH = 2000
-
-
-def _text(label: str, max_length: int = _NOTE_LENGTH) -> serializers.CharField:
-    """Optional free text; where the service requires it, it says so with the field name."""
-    return serializers.CharField(label=label, max_length=max_length, allow_blank=True, default="")
 
 
 def _township(label: str, **kwargs) -> ScopedPrimaryKeyRelatedField:
@@ -64,12 +57,12 @@ class EntryInputSerializer(serializers.Serializer):
         label="其他原因", child=serializers.ChoiceField(choices=Reason.choices), default=list
     )
     whereabouts = serializers.ChoiceField(label="人员现状", choices=Whereabouts.choices)
-    name = _text("姓名（未入学）", 50)
+    name = optional_text("姓名（未入学）", 50)
     gender = serializers.ChoiceField(
         label="性别（未入学）", choices=Gender.choices, allow_blank=True, default=""
     )
     birth_date = serializers.DateField(label="出生日期（未入学）", allow_null=True, default=None)
-    id_number = _text("身份证号（未入学）", 30)
+    id_number = optional_text("身份证号（未入学）", 30)
     hukou_region = ScopedPrimaryKeyRelatedField(
         what="户籍地",
         label="户籍地编号（未入学，乡镇或村）",
@@ -88,14 +81,14 @@ class EntryInputSerializer(serializers.Serializer):
     record_check = serializers.ChoiceField(
         label="学籍核查结果", choices=RecordCheck.choices, allow_blank=True, default=""
     )
-    person_status = _text("人员现状说明（无学籍必填）", 500)
-    family_situation = _text("家庭情况（无学籍必填）", 500)
-    parent_contact = _text("父母联系方式（无学籍必填）", 100)
-    department_opinion = _text("相关部门意见（无学籍必填）", 500)
+    person_status = optional_text("人员现状说明（无学籍必填）", 500)
+    family_situation = optional_text("家庭情况（无学籍必填）", 500)
+    parent_contact = optional_text("父母联系方式（无学籍必填）", 100)
+    department_opinion = optional_text("相关部门意见（无学籍必填）", 500)
     township = _township("责任乡镇编号（默认为户籍地所在乡镇）", allow_null=True, default=None)
-    measures = _text("已采取的控辍保学措施")
+    measures = optional_text("已采取的控辍保学措施")
     found_on = serializers.DateField(label="发现日期（默认今天）", allow_null=True, default=None)
-    note = _text("情况说明")
+    note = optional_text("情况说明")
 
     def validate(self, attrs):
         by_id_or_code(attrs, "hukou_region", "户籍地")
@@ -113,8 +106,8 @@ class EntryUpdateSerializer(serializers.Serializer):
         label="其他原因", child=serializers.ChoiceField(choices=Reason.choices)
     )
     whereabouts = serializers.ChoiceField(label="人员现状", choices=Whereabouts.choices)
-    measures = _text("控辍保学措施")
-    note = _text("说明")
+    measures = optional_text("控辍保学措施")
+    note = optional_text("说明")
 
     def update_arguments(self, entry: LedgerEntry) -> dict:
         return {
@@ -131,20 +124,20 @@ class VerifySerializer(serializers.Serializer):
         label="核实结果",
         choices=[(Action.EXCLUDE.value, "排除（不是辍学）"), (Action.CONFIRM.value, "确认辍学")],
     )
-    note = _text("核实情况（排除时必填）")
+    note = optional_text("核实情况（排除时必填）")
 
 
 class NoteSerializer(serializers.Serializer):
-    note = _text("说明")
+    note = optional_text("说明")
 
 
 class AssignSerializer(serializers.Serializer):
     township = _township("负责劝返的乡镇编号")
-    note = _text("说明")
+    note = optional_text("说明")
 
 
 class ReturnSerializer(serializers.Serializer):
-    note = _text("复学情况（学校、年级和安置方式）")
+    note = optional_text("复学情况（学校、年级和安置方式）")
     student = ScopedPrimaryKeyRelatedField(
         what="学生",
         label="入学后的学生编号（未入学儿童必填）",
@@ -158,7 +151,7 @@ class ProposeClosureSerializer(serializers.Serializer):
     closure_reason = serializers.ChoiceField(
         label="销号原因", choices=ClosureReason.choices, source="reason"
     )
-    evidence_text = _text("证明情况（与证明材料文件至少提供一项）")
+    evidence_text = optional_text("证明情况（与证明材料文件至少提供一项）")
     evidence_file = serializers.FileField(
         label="证明材料文件（PDF、图片、Word或Excel，不超过10 MB）",
         allow_null=True,
@@ -167,7 +160,7 @@ class ProposeClosureSerializer(serializers.Serializer):
 
 
 class CommentSerializer(serializers.Serializer):
-    comment = _text("审核意见（退回时必填）")
+    comment = optional_text("审核意见（退回时必填）")
 
 
 # ---------------------------------------------------------------------------------------------

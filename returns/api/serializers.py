@@ -11,7 +11,7 @@ from accounts import jurisdiction
 from accounts.api.base import ScopedPrimaryKeyRelatedField
 from accounts.choices import RegionLevel
 from accounts.models import Region, School, SchoolClass, User
-from kongchuo.api import BlankAsNullChoiceField, by_id_or_code
+from kongchuo.api import BlankAsNullChoiceField, by_id_or_code, optional_text
 from ledger.models import LedgerEntry
 from students.models import Student
 
@@ -37,14 +37,8 @@ from ..models import (
     ReturnCase,
 )
 
-_NOTE_LENGTH = 2000
 _DEPARTMENTS = dict(Department.choices)
 _HELP = dict(Help.choices)
-
-
-def _text(label: str, max_length: int = _NOTE_LENGTH) -> serializers.CharField:
-    """Optional free text; where the service requires it, it says so with the field name."""
-    return serializers.CharField(label=label, max_length=max_length, allow_blank=True, default="")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,19 +96,19 @@ class CaseOpenSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
     )
-    reason = _text("改派理由（与规则认定的乡镇不同时必填）", 300)
+    reason = optional_text("改派理由（与规则认定的乡镇不同时必填）", 300)
     moved_after_dropout = serializers.BooleanField(
         label="辍学后迁出（原乡镇告知户籍地乡镇共同劝返）", default=False
     )
-    note = _text("说明")
+    note = optional_text("说明")
 
 
 class CaseNoteSerializer(serializers.Serializer):
-    note = _text("说明")
+    note = optional_text("说明")
 
 
 class CaseCloseSerializer(serializers.Serializer):
-    note = _text("跟踪情况（必填）")
+    note = optional_text("跟踪情况（必填）")
 
 
 class CaseReassignSerializer(serializers.Serializer):
@@ -123,7 +117,7 @@ class CaseReassignSerializer(serializers.Serializer):
         label="新的责任乡镇编号（本县）",
         queryset=Region.objects.filter(level=RegionLevel.TOWNSHIP),
     )
-    reason = _text("改派理由（必填）", 300)
+    reason = optional_text("改派理由（必填）", 300)
 
 
 class CaseNoticeSerializer(serializers.Serializer):
@@ -142,7 +136,7 @@ class CaseNoticeSerializer(serializers.Serializer):
         required=False,
         error_messages={"does_not_exist": "区划代码“{value}”不是乡镇或县。"},
     )
-    text = _text("告知内容（必填）")
+    text = optional_text("告知内容（必填）")
 
     def validate(self, attrs):
         by_id_or_code(attrs, "region", "告知对象")
@@ -167,8 +161,8 @@ class CaseTeamSerializer(serializers.Serializer):
 
 
 class CasePlanInputSerializer(serializers.Serializer):
-    cause = _text("原因分析（必填）")
-    measures = _text("劝返措施（必填）")
+    cause = optional_text("原因分析（必填）")
+    measures = optional_text("劝返措施（必填）")
     help = serializers.ListField(
         label="帮扶措施", child=serializers.ChoiceField(choices=Help.choices), default=list
     )
@@ -179,9 +173,9 @@ class CaseActionInputSerializer(serializers.Serializer):
 
     date = serializers.DateField(label="劝返日期（不晚于今天）")
     method = serializers.ChoiceField(label="劝返方式", choices=Method.choices)
-    result = _text("劝返情况及结果（必填）")
+    result = optional_text("劝返情况及结果（必填）")
     participants = _account("其他参与人员账号编号（记录人自动计入）", many=True, required=False)
-    participant_names = _text("其他参与人员（无账号的）", 200)
+    participant_names = optional_text("其他参与人员（无账号的）", 200)
     departments = serializers.ListField(
         label="参与部门（联合劝返必填）",
         child=serializers.ChoiceField(choices=Department.choices),
@@ -196,7 +190,7 @@ class CaseActionInputSerializer(serializers.Serializer):
 
 class CaseStepSerializer(serializers.Serializer):
     step = serializers.ChoiceField(label="推进到的劝返步骤", choices=Step.choices)
-    reason = _text("理由（跳过步骤时必填）", 500)
+    reason = optional_text("理由（跳过步骤时必填）", 500)
     step_deadline = serializers.DateField(
         label="限期改正的截止日期（责令改正必填）", allow_null=True, default=None
     )
@@ -226,7 +220,7 @@ class CaseReturnSerializer(serializers.Serializer):
         default=None,
     )
     returned_on = serializers.DateField(label="复学日期（默认今天）", allow_null=True, default=None)
-    note = _text("说明")
+    note = optional_text("说明")
     student = CaseCountyField(
         what="学生",
         label="入学后的学生编号（未入学儿童）",
@@ -237,7 +231,7 @@ class CaseReturnSerializer(serializers.Serializer):
 
 
 class CaseDeferSerializer(serializers.Serializer):
-    reason = _text("延缓入学或休学的理由（必填）")
+    reason = optional_text("延缓入学或休学的理由（必填）")
     court_ruling = serializers.BooleanField(label="法院已判决且监护人已履行义务", default=False)
 
 
