@@ -119,6 +119,7 @@ class JobKind(models.TextChoices):
     ROSTER_EXPORT = "roster_export", "导出学生花名册"
     CONSISTENCY_CHECK = "consistency_check", "人账相符核查"
     RETURN_DOCUMENTS = "return_documents", "批量生成劝返文书"
+    ATTENDANCE_IMPORT = "attendance_import", "导入考勤表"
 
 
 class JobStatus(models.TextChoices):

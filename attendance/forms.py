@@ -9,8 +9,8 @@ from accounts.choices import RegionLevel
 from accounts.forms import ScopedForm
 from accounts.models import Region
 
-from .choices import Mark
-from .models import AttendanceMark, AttendanceRules
+from .choices import Mark, WatchReason
+from .models import AttendanceMark, AttendanceRules, WatchMeasure
 from .services import MarkData
 
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -78,7 +78,8 @@ class RollForm(forms.Form):
 
 
 class AttendanceRulesForm(forms.Form):
-    """A county's attendance settings; labels, help and bounds come from the model."""
+    """A county's attendance settings; labels, help and bounds come from the model. The
+    watch list's settings may be left empty: they keep their value."""
 
     def __init__(self, *args, user=None, **kwargs):
         # ServiceFormView passes the acting user; these fields have no records to scope.
@@ -86,7 +87,55 @@ class AttendanceRulesForm(forms.Form):
         self.fields.update(
             forms.fields_for_model(
                 AttendanceRules,
-                fields=["threshold", "cutoff_days", "cutoff_time"],
+                fields=list(AttendanceRules.FORM_FIELDS),
                 widgets={"cutoff_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")},
             )
         )
+        for name in self._kept():
+            self.fields[name].required = False
+
+    @staticmethod
+    def _kept() -> list[str]:
+        return [name for name in AttendanceRules.FORM_FIELDS if name.startswith("watch_")]
+
+    def clean(self):
+        data = super().clean()
+        for name in self._kept():
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class MeasureForm(forms.Form):
+    """A measure for a watched child; labels and lengths from the model, the rules (a date
+    not in the future, a partner for 结对帮扶) are attendance.services.measure_record's."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(
+            forms.fields_for_model(
+                WatchMeasure,
+                fields=["kind", "date", "partner", "note"],
+                widgets={
+                    "date": _DATE,
+                    "note": forms.Textarea(
+                        attrs={"rows": 2, "placeholder": "如：与家长谈心，孩子答应按时到校"}
+                    ),
+                },
+            )
+        )
+
+
+class WatchFilterForm(ScopedForm):
+    """The watch list's filters: one reason, and for an area one school."""
+
+    reason = forms.ChoiceField(
+        label="监测原因", choices=[("", "全部原因"), *WatchReason.choices], required=False
+    )
+    school = lookups.SchoolField(
+        label="学校",
+        required=False,
+        widget=lookups.LookupInput(
+            "lookup-schools", attrs={"placeholder": "全部学校", "aria-label": "学校"}
+        ),
+    )

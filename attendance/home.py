@@ -3,13 +3,18 @@
 - a class teacher: each of their classes with today's roll, one tap into it;
 - a school (a 中心校 with its attached 村小 and 教学点): the classes without today's roll, the
   day's absences and, in a term's first week, the students who have not reported;
-- the county, and per county above it: the schools with classes missing today's roll.
+- the county, and per county above it: the schools with classes missing today's roll;
+- a class teacher and a school: children newly on the watch list, and watched children with
+  no measure recorded for 30 days (重点监测, DOMAIN.md §4b).
 """
+
+import datetime
 
 from django.urls import reverse
 
 from accounts import home
 from accounts.models import School, SchoolClass
+from students.models import Student
 
 from . import selectors
 from .choices import ABSENT
@@ -94,12 +99,35 @@ def _area(where: home.Desk) -> list[home.Item]:
     ]
 
 
+def _watch(where: home.Desk) -> list[home.Item]:
+    """Two COUNTs over the children of the user's area."""
+    students = Student.objects.for_user(where.user)
+    since = where.day - datetime.timedelta(days=selectors.NEW_DAYS - 1)
+    url = reverse("attendance-watch")
+    return [
+        home.Item(
+            key="attendance-watch-new",
+            label="新列入重点监测的学生",
+            count=selectors.watch_new(students, since).count(),
+            hint=f"近{selectors.NEW_DAYS}天列入，请了解原因并落实帮扶",
+            url=url,
+        ),
+        home.Item(
+            key="attendance-watch-idle",
+            label=f"{selectors.MEASURE_DUE_DAYS}天未登记措施的重点监测学生",
+            count=selectors.watch_idle(students, where.day).count(),
+            hint="请家访、谈心或结对帮扶，并登记措施",
+            url=url,
+        ),
+    ]
+
+
 @home.register(10)
 def attendance_items(where: home.Desk) -> list[home.Item]:
     if where.teacher:
-        return _teacher(where)
+        return _teacher(where) + _watch(where)
     if where.at_school:
-        return _school(where)
+        return _school(where) + _watch(where)
     if where.county or where.above_county:
         return _area(where)
     return []

@@ -17,6 +17,7 @@ a few days late still counts.
 import datetime
 import logging
 from collections import defaultdict
+from dataclasses import astuple
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -34,7 +35,7 @@ from ledger.services import entry_flag, entry_flag_for_review
 from students.choices import ENROLLED_STATUSES
 from students.models import Student
 
-from . import selectors
+from . import selectors, signals
 from .choices import Mark
 from .models import AttendanceMark, AttendanceRules, RollCall
 
@@ -53,10 +54,39 @@ _ROLLS, _MARKS, _STUDENTS, _CLASSES = (
 )
 
 
-def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict[int, tuple]:
-    """Students of ``classes`` with at least ``threshold`` unexcused marks inside their
-    class's window, as {student: (class, window start)}: one query over the whole area."""
+def _threshold_sql(thresholds: selectors.Thresholds, as_of: datetime.date) -> tuple[str, list]:
+    """Each student's own threshold as an SQL expression over the student (alias ``s``): the
+    lowest of the groups they belong to (DOMAIN.md §4; a setting per county)."""
+    since = connection.ops.adapt_datetimefield_value(
+        selectors.returned_since(as_of, thresholds.return_days)
+    )
+    returned, returned_params = signals.returned_sql("e", "%s")
+    groups = [
+        (signals.key_groups_sql("s"), [], thresholds.key_group),
+        (
+            f"EXISTS (SELECT 1 FROM {signals.ENTRIES} e WHERE e.student_id = s.id AND {returned})",  # noqa: S608 - our own SQL
+            [*returned_params, since],
+            thresholds.returned,
+        ),
+    ]
+    lower = sorted(
+        (group for group in groups if group[2] < thresholds.general), key=lambda group: group[2]
+    )
+    if not lower:
+        return "%s", [thresholds.general]
+    sql = " ".join(f"WHEN {condition} THEN %s" for condition, _, _ in lower)
+    params = [value for _, condition_params, n in lower for value in (*condition_params, n)]
+    return f"CASE {sql} ELSE %s END", [*params, thresholds.general]
+
+
+def _candidates(
+    classes: QuerySet, as_of: datetime.date, thresholds: selectors.Thresholds
+) -> dict[int, tuple]:
+    """Students of ``classes`` with at least their threshold of unexcused marks inside their
+    class's window, as {student: (class, window start, threshold)}: one query over the whole
+    area."""
     class_sql, class_params = classes.values("pk").query.sql_with_params()
+    threshold_sql, threshold_params = _threshold_sql(thresholds, as_of)
     # Only students with enough unexcused marks in the horizon at all (``often``) can have a
     # run; each of their classes gets its window by two index look-ups on (klass, date): its
     # K-th latest roll call, or — with fewer — its earliest, reaching back at least
@@ -72,6 +102,9 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
             WHERE m.status = %s AND m.date <= %s AND m.date > %s
               AND s.klass_id IN ({class_sql})
             GROUP BY m.student_id HAVING count(*) >= %s
+        ), limits AS MATERIALIZED (
+            SELECT s.id AS student_id, {threshold_sql} AS threshold
+            FROM {_STUDENTS} s JOIN often ON often.student_id = s.id
         ), bounds AS MATERIALIZED (
             SELECT c.id AS klass_id,
                    (SELECT r.date {latest} ORDER BY r.date DESC LIMIT 1 OFFSET %s) AS kth,
@@ -85,15 +118,15 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
                    COALESCE(kth, CASE WHEN first < %s THEN first ELSE %s END) AS since
             FROM bounds WHERE first IS NOT NULL
         )
-        SELECT m.student_id, s.klass_id, win.since
+        SELECT m.student_id, s.klass_id, win.since, limits.threshold
         FROM {_MARKS} m
-        JOIN often ON often.student_id = m.student_id
+        JOIN limits ON limits.student_id = m.student_id
         JOIN {_STUDENTS} s ON s.id = m.student_id
         JOIN win ON win.klass_id = s.klass_id
         WHERE m.status = %s AND m.date >= win.since AND m.date <= %s
           AND s.status IN ({", ".join(["%s"] * len(ENROLLED_STATUSES))})
-        GROUP BY m.student_id, s.klass_id, win.since
-        HAVING count(*) >= %s
+        GROUP BY m.student_id, s.klass_id, win.since, limits.threshold
+        HAVING count(*) >= limits.threshold
     """  # noqa: S608
     horizon = [as_of, as_of - HORIZON]
     reach = as_of - NEW_CLASS_REACH
@@ -101,23 +134,27 @@ def _candidates(classes: QuerySet, as_of: datetime.date, threshold: int) -> dict
         Mark.UNEXCUSED.value,
         *horizon,
         *class_params,
-        threshold,
+        thresholds.lowest,
+        *threshold_params,
         *horizon,
-        threshold + LOOKBACK - 1,
+        thresholds.general + LOOKBACK - 1,
         *horizon,
         reach,
         reach,
         Mark.UNEXCUSED.value,
         as_of,
         *sorted(ENROLLED_STATUSES),
-        threshold,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         # SQLite hands dates back as text.
         return {
-            student: (klass, since if isinstance(since, datetime.date) else _date(since))
-            for student, klass, since in cursor.fetchall()
+            student: (
+                klass,
+                since if isinstance(since, datetime.date) else _date(since),
+                threshold,
+            )
+            for student, klass, since, threshold in cursor.fetchall()
         }
 
 
@@ -125,19 +162,19 @@ def _date(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text)
 
 
-def find_runs(
-    classes: QuerySet, as_of: datetime.date, threshold: int
-) -> dict[int, list[selectors.Run]]:
-    """Every run of at least ``threshold`` unexcused days in the window of each student of
-    ``classes``, by student."""
-    candidates = _candidates(classes, as_of, threshold)
+def _find(
+    classes: QuerySet, as_of: datetime.date, thresholds: selectors.Thresholds
+) -> dict[int, tuple[int, list[selectors.Run]]]:
+    """Every run of at least each student's own threshold in the window of each student of
+    ``classes``, as {student: (threshold, runs)}."""
+    candidates = _candidates(classes, as_of, thresholds)
     if not candidates:
         return {}
-    starts = [since for _, since in candidates.values()]
+    starts = [since for _, since, _ in candidates.values()]
     class_dates: dict[int, list[datetime.date]] = defaultdict(list)
     for klass_id, date in (
         RollCall.objects.filter(
-            klass_id__in={klass for klass, _ in candidates.values()},
+            klass_id__in={klass for klass, _, _ in candidates.values()},
             date__gte=min(starts),
             date__lte=as_of,
         )
@@ -148,15 +185,25 @@ def find_runs(
     days = selectors.student_days(
         as_of,
         candidates,
-        {pk: class_dates[klass] for pk, (klass, _) in candidates.items()},
-        {pk: since for pk, (_, since) in candidates.items()},
+        {pk: class_dates[klass] for pk, (klass, _, _) in candidates.items()},
+        {pk: since for pk, (_, since, _) in candidates.items()},
     )
     result = {}
     for pk, recorded in days.items():
+        threshold = candidates[pk][2]
         long = [run for run in selectors.runs(recorded) if run.length >= threshold]
         if long:
-            result[pk] = long
+            result[pk] = (threshold, long)
     return result
+
+
+def find_runs(
+    classes: QuerySet, as_of: datetime.date, thresholds: "selectors.Thresholds | int"
+) -> dict[int, list[selectors.Run]]:
+    """Every run of at least the student's threshold (``thresholds``: the county's, or one
+    number for everyone) in the window of each student of ``classes``, by student."""
+    found = _find(classes, as_of, selectors.Thresholds.of(thresholds))
+    return {pk: runs for pk, (_, runs) in found.items()}
 
 
 def _handled(entries: list[LedgerEntry], run: selectors.Run) -> bool:
@@ -170,42 +217,47 @@ def _handled(entries: list[LedgerEntry], run: selectors.Run) -> bool:
     )
 
 
-def _by_threshold(classes: QuerySet) -> list[tuple[int, QuerySet]]:
-    """``classes`` split by their county's threshold: one scan per distinct setting rather
-    than per county (most counties keep the default)."""
+def _by_threshold(classes: QuerySet) -> list[tuple[selectors.Thresholds, QuerySet]]:
+    """``classes`` split by their county's thresholds: one scan per distinct setting rather
+    than per county (most counties keep the defaults)."""
     counties = Region.objects.filter(
         level=RegionLevel.COUNTY, children__schools__classes__in=classes
     ).distinct()
-    custom = dict(
-        AttendanceRules.objects.filter(county__in=counties).values_list("county_id", "threshold")
-    )
+    custom = {
+        rules.county_id: rules for rules in AttendanceRules.objects.filter(county__in=counties)
+    }
     groups = defaultdict(list)
     for county in counties:
-        groups[custom.get(county.pk, DEFAULT_THRESHOLD)].append(county)
+        rules = custom.get(county.pk) or AttendanceRules(county=county)
+        groups[selectors.Thresholds.of(rules)].append(county)
     return [
-        (threshold, jurisdiction.within(members, classes))
-        for threshold, members in sorted(groups.items())
+        (thresholds, jurisdiction.within(members, classes))
+        for thresholds, members in sorted(groups.items(), key=lambda pair: astuple(pair[0]))
     ]
 
 
 def check(
-    classes: QuerySet, *, as_of: datetime.date | None = None, threshold: int | None = None
+    classes: QuerySet,
+    *,
+    as_of: datetime.date | None = None,
+    thresholds: selectors.Thresholds | None = None,
 ) -> list[LedgerEntry]:
     """Apply the rule to ``classes`` as of ``as_of`` (today): open a 疑似辍学 entry for each
-    student whose newest qualifying run the ledger has not taken up. Returns the new entries.
-    ``threshold``: the caller already knows the one county's setting (a class's submission)."""
+    student whose newest run of their threshold the ledger has not taken up. Returns the new
+    entries. ``thresholds``: the caller already knows the one county's (a class's
+    submission); otherwise each county's own, from its 考勤规则."""
     as_of = as_of or timezone.localdate()
-    groups = [(threshold, classes)] if threshold is not None else _by_threshold(classes)
+    groups = [(thresholds, classes)] if thresholds is not None else _by_threshold(classes)
     opened = []
-    for threshold, group in groups:
-        found = find_runs(group, as_of, threshold)
+    for group_thresholds, group in groups:
+        found = _find(group, as_of, group_thresholds)
         entries = defaultdict(list)
         for entry in LedgerEntry.objects.filter(student_id__in=list(found)):
             entries[entry.student_id].append(entry)
         students = Student.objects.select_related(
             "school__township", "klass", "hukou_region"
         ).in_bulk(list(found))
-        for pk, student_runs in found.items():
+        for pk, (threshold, student_runs) in found.items():
             run = student_runs[-1]
             if _handled(entries[pk], run):
                 continue
@@ -272,12 +324,14 @@ def corrected(*, by: User, student_ids: list[int], day: datetime.date) -> list[L
     flagged = []
     for entry in entries:
         student = entry.student
-        threshold = selectors.rules_for_school(student.school).threshold
-        still = find_runs(
-            SchoolClass.objects.filter(pk=student.klass_id), timezone.localdate(), threshold
+        thresholds = selectors.thresholds_for_school(student.school)
+        still = _find(
+            SchoolClass.objects.filter(pk=student.klass_id), timezone.localdate(), thresholds
         )
-        if any(run.start <= entry.found_on <= run.end for run in still.get(student.pk, [])):
+        threshold, runs = still.get(student.pk, (None, []))
+        if any(run.start <= entry.found_on <= run.end for run in runs):
             continue
+        threshold = threshold or selectors.student_thresholds([student], thresholds)[student.pk]
         note = (
             f"{day:%m月%d日}的旷课已被更正，连续无故缺勤不再满{threshold}天；请核实后排除或确认。"
         )

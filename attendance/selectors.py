@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Notification, Region, School, SchoolClass
@@ -18,8 +19,9 @@ from students import calendar
 from students.choices import ENROLLED_STATUSES
 from students.models import Student
 
-from .choices import Mark
-from .models import AttendanceMark, AttendanceRules, RollCall
+from . import signals
+from .choices import Mark, WatchReason
+from .models import AttendanceMark, AttendanceRules, RollCall, WatchMeasure, WatchPeriod
 
 # How many school days back the roll page shows for each student.
 RECENT_DAYS = 5
@@ -221,6 +223,8 @@ class SheetRow:
     recent: list[tuple[datetime.date, str]]  # (school day, mark or "" when not recorded)
     run: int  # unexcused days in a row before the sheet's day
     warn: bool  # one more unexcused day makes them 疑似辍学
+    threshold: int  # their own threshold of the rule (lower for some groups)
+    watched: bool  # on the watch list (the roll shows a discreet mark, never the reason)
 
 
 @dataclass
@@ -252,12 +256,15 @@ def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
     ids = [student.pk for student in students]
     days = student_days(day, ids, {pk: run_dates for pk in ids}, {pk: since for pk in ids})
     recorded = set(run_dates)
+    own = student_thresholds(students, Thresholds.of(rules), as_of=day)
+    watched = watched_ids(ids)
     rows = []
     for student in students:
         mine = [(d, m) for d, m in days[student.pk] if d < day]
         by_date = dict(mine)
         run = trailing_run(mine)
         mark = current.get(student.pk)
+        threshold = own[student.pk]
         rows.append(
             SheetRow(
                 student=student,
@@ -267,7 +274,9 @@ def sheet(klass: SchoolClass, day: datetime.date) -> Sheet:
                     (d, by_date.get(d, Mark.PRESENT if d in recorded else "")) for d in recent_days
                 ],
                 run=run,
-                warn=run >= rules.threshold - 1,
+                warn=run >= threshold - 1,
+                threshold=threshold,
+                watched=student.pk in watched,
             )
         )
     return Sheet(klass, day, roll, rows, recent_days, rules)
@@ -491,3 +500,216 @@ def area_day(schools, day: datetime.date, *, by_county: bool = False) -> AreaDay
         area_owed=sum(owed for _, _, owed in result),
         by_county=by_county,
     )
+
+
+# -- the per-group thresholds of the 疑似辍学 rule -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """One county's 疑似辍学 rule (attendance.rule): the general number of unexcused school
+    days in a row, and the lower ones for key-group children and returned children (a child
+    in both takes the lower). ``return_days``: how long a closure as 已复学 keeps a child a
+    returned one (the watch list's setting)."""
+
+    general: int
+    key_group: int
+    returned: int
+    return_days: int
+
+    @classmethod
+    def of(cls, rules: "AttendanceRules | int") -> "Thresholds":
+        """The county's thresholds, or one number for every child."""
+        if isinstance(rules, int):
+            return cls(rules, rules, rules, 0)
+        general = rules.threshold
+        return cls(
+            general,
+            min(general, rules.key_group_threshold or general),
+            min(general, rules.returned_threshold or general),
+            rules.watch_return_days,
+        )
+
+    @property
+    def lowest(self) -> int:
+        return min(self.general, self.key_group, self.returned)
+
+
+def thresholds_for_school(school: School) -> Thresholds:
+    return Thresholds.of(rules_for_school(school))
+
+
+def student_thresholds(
+    students: Sequence[Student], thresholds: Thresholds, *, as_of: datetime.date | None = None
+) -> dict[int, int]:
+    """Each student's own threshold of the rule, by student: the lowest of their groups'."""
+    as_of = as_of or timezone.localdate()
+    returned = (
+        returned_students([student.pk for student in students], as_of, thresholds.return_days)
+        if thresholds.returned < thresholds.general
+        else set()
+    )
+    result = {}
+    for student in students:
+        own = [thresholds.general]
+        if student.key_group_values:
+            own.append(thresholds.key_group)
+        if student.pk in returned:
+            own.append(thresholds.returned)
+        result[student.pk] = min(own)
+    return result
+
+
+def returned_since(as_of: datetime.date, return_days: int) -> datetime.datetime:
+    """From when a closure as 已复学 still makes a child a returned one."""
+    start = as_of - datetime.timedelta(days=return_days)
+    return timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+
+
+def returned_students(student_ids: Iterable[int], as_of: datetime.date, return_days: int) -> set:
+    """Which of these students are returned children, by the same condition as the watch
+    list and the rule (attendance.signals.returned_sql). One query."""
+    student_ids = list(student_ids)
+    if not student_ids:
+        return set()
+    condition, params = signals.returned_sql("e", "%s")
+    marks = ", ".join(["%s"] * len(student_ids))
+    since = connection.ops.adapt_datetimefield_value(returned_since(as_of, return_days))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT e.student_id FROM {signals.ENTRIES} e"  # noqa: S608 - our own SQL
+            f" WHERE e.student_id IN ({marks}) AND {condition}",
+            [*student_ids, *params, since],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# -- the watch list ---------------------------------------------------------------------------
+
+
+def watched_ids(student_ids: Iterable[int]) -> set[int]:
+    """Which of these students are on the watch list now (one query)."""
+    return set(
+        WatchPeriod.objects.filter(
+            student_id__in=list(student_ids), ended_on__isnull=True
+        ).values_list("student_id", flat=True)
+    )
+
+
+# Reasons read from the child's own attendance weigh most in "the most at risk first".
+ATTENDANCE_REASONS = frozenset({WatchReason.UNEXCUSED, WatchReason.RATE, WatchReason.LATENESS})
+# A watched child with no measure for this many days waits for one (home page, digest).
+MEASURE_DUE_DAYS = 30
+# How long a child counts as newly on the list (home page).
+NEW_DAYS = 7
+
+
+def watch_open(user):
+    """The open watch periods of ``user``'s area."""
+    return WatchPeriod.objects.for_user(user).filter(ended_on__isnull=True)
+
+
+def watch_ranked(periods):
+    """The children of ``periods`` (open ones), most at risk first: most reasons read from
+    attendance, then most reasons, then the longest on the list. Rows of ``student_id``."""
+    return (
+        periods.order_by()
+        .values("student_id")
+        .annotate(
+            attendance=Count("pk", filter=Q(reason__in=ATTENDANCE_REASONS)),
+            reasons=Count("pk"),
+            since=Min("started_on"),
+        )
+        .order_by("-attendance", "-reasons", "since", "student_id")
+    )
+
+
+@dataclass
+class WatchCard:
+    """One watched child: the reasons that hold with the day each began, and the last
+    measure recorded."""
+
+    student: Student
+    reasons: list[WatchPeriod]
+    last_measure: WatchMeasure | None
+
+    @property
+    def since(self) -> datetime.date:
+        return min(period.started_on for period in self.reasons)
+
+
+def watch_cards(student_ids: Sequence[int]) -> list[WatchCard]:
+    """Cards for these students, in this order (three queries)."""
+    students = Student.objects.select_related("school", "klass").in_bulk(list(student_ids))
+    periods: dict[int, list[WatchPeriod]] = defaultdict(list)
+    for period in WatchPeriod.objects.filter(
+        student_id__in=list(student_ids), ended_on__isnull=True
+    ).order_by("started_on", "reason"):
+        periods[period.student_id].append(period)
+    return [
+        WatchCard(students[pk], periods[pk], measure)
+        for pk, measure in zip(student_ids, _last_measures(student_ids), strict=True)
+        if pk in students
+    ]
+
+
+def _last_measures(student_ids: Sequence[int]) -> list[WatchMeasure | None]:
+    """Each student's latest measure (or None), in one query."""
+    latest = WatchMeasure.objects.filter(student=OuterRef("pk")).order_by("-date", "-id")
+    lasts = Student.objects.filter(pk__in=list(student_ids)).annotate(
+        last=Subquery(latest.values("pk")[:1])
+    )
+    found = {
+        measure.student_id: measure
+        for measure in WatchMeasure.objects.filter(pk__in=lasts.values("last")).select_related(
+            "recorded_by"
+        )
+    }
+    return [found.get(pk) for pk in student_ids]
+
+
+def watch_counts(periods, place: str) -> dict[int, int]:
+    """Watched children of ``periods`` per ``place`` (a path to a school or county id)."""
+    rows = periods.order_by().values(place).annotate(n=Count("student_id", distinct=True))
+    return {row[place]: row["n"] for row in rows}
+
+
+def watch_history(student: Student) -> tuple[list[WatchPeriod], list[WatchMeasure]]:
+    """A child's whole watch history: every period, ended ones too, and every measure."""
+    periods = list(WatchPeriod.objects.filter(student=student).order_by("-started_on", "reason"))
+    measures = list(WatchMeasure.objects.filter(student=student).select_related("recorded_by"))
+    return periods, measures
+
+
+def watch_new(students, since: datetime.date):
+    """Those of ``students`` put on the watch list (a reason that still holds) since ``since``."""
+    fresh = WatchPeriod.objects.filter(
+        student=OuterRef("pk"), ended_on__isnull=True, started_on__gte=since
+    )
+    return students.filter(Exists(fresh))
+
+
+def watch_idle(students, day: datetime.date):
+    """Those of ``students`` on the watch list for MEASURE_DUE_DAYS days or more with no
+    measure dated in the last MEASURE_DUE_DAYS days."""
+    due = day - datetime.timedelta(days=MEASURE_DUE_DAYS)
+    long = WatchPeriod.objects.filter(
+        student=OuterRef("pk"), ended_on__isnull=True, started_on__lte=due
+    )
+    recent = WatchMeasure.objects.filter(student=OuterRef("pk"), date__gt=due)
+    return students.filter(Exists(long)).exclude(Exists(recent))
+
+
+def _by_school(students) -> dict[int, list[Student]]:
+    result: dict[int, list[Student]] = defaultdict(list)
+    for student in students.select_related("klass").order_by("school_id", "klass_id", "name"):
+        result[student.school_id].append(student)
+    return dict(result)
+
+
+def watch_new_by_school(since: datetime.date) -> dict[int, list[Student]]:
+    return _by_school(watch_new(Student.objects.all(), since))
+
+
+def watch_idle_by_school(day: datetime.date) -> dict[int, list[Student]]:
+    return _by_school(watch_idle(Student.objects.all(), day))

@@ -1,12 +1,13 @@
 """Writes of daily attendance (DOMAIN.md §4): taking a class's roll, correcting it, the
-county's settings, and the term-start no-show list sent to principals.
+county's settings, the term-start no-show list sent to principals, and the watch list's
+measures (§4b).
 
 ``submit`` runs the 疑似辍学 rule (``attendance.rule``) for the class at once; the nightly
 task runs it for everyone.
 """
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -21,17 +22,26 @@ from accounts.permissions import can, require
 from accounts.selectors import recipients_for_school
 from kongchuo.errors import AppError
 from students import calendar
+from students.models import Student
 
-from . import rule
-from .choices import Mark
-from .models import AttendanceMark, AttendanceRules, RollCall
-from .permissions import SET_RULES
+from . import rule, selectors, watch
+from .choices import Mark, MeasureKind
+from .models import AttendanceMark, AttendanceRules, RollCall, WatchMeasure
+from .permissions import RECOMPUTE_WATCH, RECORD_MEASURE, SET_RULES
 from .selectors import (
     cutoff,
     last_day_of_first_week,
     no_shows,
     on_roll,
     rules_for_school,
+)
+
+# The settings besides the threshold and the cut-off: the per-group thresholds of the rule
+# and the watch list's signals; those a caller leaves out keep their value.
+EXTRA_RULES = tuple(
+    name
+    for name in AttendanceRules.FORM_FIELDS
+    if name not in ("threshold", "cutoff_days", "cutoff_time")
 )
 
 
@@ -43,8 +53,14 @@ def rules_save(
     threshold: int,
     cutoff_days: int,
     cutoff_time: datetime.time,
+    **extra,
 ) -> AttendanceRules:
-    """Set a county's attendance settings (its calendar keepers do)."""
+    """Set a county's attendance settings (its calendar keepers do): the 疑似辍学 rule's
+    thresholds (general, key groups, returned children), the cut-off, the watch list's
+    signals (``EXTRA_RULES``)."""
+    unknown = set(extra) - set(EXTRA_RULES)
+    if unknown:
+        raise TypeError(f"rules_save: unknown settings {sorted(unknown)}")
     if county.level != RegionLevel.COUNTY or not jurisdiction.contains(by, county):
         raise AppError("只能设置本县的考勤规则。", field="county")
     require(by, SET_RULES)
@@ -52,25 +68,41 @@ def rules_save(
     before = audit.snapshot(rules) if rules else None
     rules = rules or AttendanceRules(county=county)
     rules.threshold, rules.cutoff_days, rules.cutoff_time = threshold, cutoff_days, cutoff_time
+    for name, value in extra.items():
+        setattr(rules, name, value)
     try:
         rules.full_clean()
     except ValidationError as exc:
         raise AppError.from_validation(exc) from None
+    for name in ("key_group_threshold", "returned_threshold"):
+        lower = getattr(rules, name)
+        if lower is not None and lower > rules.threshold:
+            label = AttendanceRules._meta.get_field(name).verbose_name
+            raise AppError(
+                f"{label}应不大于连续旷课天数（{rules.threshold}天），不需要时请留空。",
+                field=name,
+            )
     rules.save()
     audit.record_change(actor=by, instance=rules, before=before, detail="设置考勤规则")
     return rules
 
 
 def refusal(
-    user: User, klass: SchoolClass, day: datetime.date, rules: AttendanceRules | None = None
+    user: User,
+    klass: SchoolClass,
+    day: datetime.date,
+    rules: AttendanceRules | None = None,
+    school_calendar: calendar.Calendar | None = None,
 ) -> AppError | None:
     """Why ``user`` may not take or change ``klass``'s roll for ``day`` now (None: they may).
-    ``submit`` raises it; the roll page shows it and stays read-only."""
+    ``submit`` raises it; the roll page shows it and stays read-only. ``rules`` and
+    ``school_calendar``: the school's, when the caller has them already."""
     if day is None:
         return AppError("请选择考勤日期。", field="date")
     if day > timezone.localdate():
         return AppError("考勤日期不能晚于今天。", field="date")
-    if not calendar.calendar_for(klass.school_id).is_school_day(day):
+    school_calendar = school_calendar or calendar.calendar_for(klass.school_id)
+    if not school_calendar.is_school_day(day):
         return AppError(
             f"{day:%Y年%m月%d日}按校历不是上学日（周末、节假日或学期外），无需登记考勤。",
             field="date",
@@ -131,12 +163,11 @@ class Submission:
 
 
 def _check_marks(
-    klass: SchoolClass, marks: Sequence[MarkData]
-) -> tuple[dict[int, str], dict[int, MarkData]]:
-    """The names on the class's roll, and the submitted marks by student after checking
-    each names a student of the roll once with a known status; present students are dropped
-    (they get no row)."""
-    names = dict(on_roll(klass).values_list("pk", "name"))
+    klass: SchoolClass, marks: Sequence[MarkData], names: dict[int, str]
+) -> dict[int, MarkData]:
+    """The submitted marks by student after checking each names a student of the class's
+    roll (``names``) once with a known status; present students are dropped (they get no
+    row)."""
     result: dict[int, MarkData] = {}
     for number, mark in enumerate(marks, start=1):
         where = f"第{number}名学生"
@@ -158,7 +189,7 @@ def _check_marks(
         if len(note) > 100:
             raise AppError(f"{where}：备注不能超过100字。", field=f"marks[{number - 1}].note")
         result[mark.student] = MarkData(mark.student, mark.status, note)
-    return names, {pk: mark for pk, mark in result.items() if mark.status != Mark.PRESENT}
+    return {pk: mark for pk, mark in result.items() if mark.status != Mark.PRESENT}
 
 
 def _locked_roll(by: User, klass: SchoolClass, day: datetime.date) -> tuple[RollCall, bool]:
@@ -190,6 +221,27 @@ def _locked_roll(by: User, klass: SchoolClass, day: datetime.date) -> tuple[Roll
     return roll, True
 
 
+@dataclass
+class _RollContext:
+    """What every class-day of one school shares: its rules, its calendar, the rule's
+    thresholds, and the names on its classes' rolls (each loaded once, on first use)."""
+
+    rules: AttendanceRules
+    school_calendar: calendar.Calendar
+    thresholds: selectors.Thresholds
+    rolls: dict[int, dict[int, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, school: School) -> "_RollContext":
+        rules = rules_for_school(school)
+        return cls(rules, calendar.calendar_for(school), selectors.Thresholds.of(rules))
+
+    def names(self, klass: SchoolClass) -> dict[int, str]:
+        if klass.pk not in self.rolls:
+            self.rolls[klass.pk] = dict(on_roll(klass).values_list("pk", "name"))
+        return self.rolls[klass.pk]
+
+
 @transaction.atomic
 def submit(
     *, by: User, klass: SchoolClass, day: datetime.date, marks: Sequence[MarkData]
@@ -197,13 +249,46 @@ def submit(
     """Save ``klass``'s roll for ``day``: ``marks`` lists the students who were not
     present. Submitting the same class and day again replaces its marks (idempotent). The
     attendance rule then runs for the class at once."""
+    return _submit(by, klass, day, marks, _RollContext.of(klass.school))
+
+
+@transaction.atomic
+def submit_many(
+    *,
+    by: User,
+    school: School,
+    rolls: Sequence[tuple[SchoolClass, datetime.date, Sequence[MarkData]]],
+    progress: Callable[[int], object] | None = None,
+) -> list[Submission]:
+    """The bulk variant of ``submit`` for many class-days of one school (考勤表导入): each
+    (class, day, marks) in the order given, with submit's own checks, writes and rule check,
+    the school's rules, calendar and rolls loaded once. All or none: the first refusal
+    raises and nothing is kept. ``progress(done)`` is called after each class-day."""
+    shared = _RollContext.of(school)
+    result = []
+    for klass, day, marks in rolls:
+        if klass.school_id != school.pk:
+            raise AppError(f"{klass}不是{school}的班级。", field="klass")
+        result.append(_submit(by, klass, day, marks, shared))
+        if progress is not None:
+            progress(len(result))
+    return result
+
+
+def _submit(
+    by: User,
+    klass: SchoolClass,
+    day: datetime.date,
+    marks: Sequence[MarkData],
+    shared: _RollContext,
+) -> Submission:
     if not jurisdiction.contains(by, klass):
         raise AppError("该班级不在您的管辖范围内。", field="klass")
-    rules = rules_for_school(klass.school)
-    problem = refusal(by, klass, day, rules)
+    problem = refusal(by, klass, day, shared.rules, shared.school_calendar)
     if problem is not None:
         raise problem
-    names, wanted = _check_marks(klass, marks)
+    names = shared.names(klass)
+    wanted = _check_marks(klass, marks, names)
     roll, created = _locked_roll(by, klass, day)
     before = {} if created else {mark.student_id: mark for mark in roll.marks.all()}
     # A student who has left the class since keeps their mark: this roll no longer lists them.
@@ -228,7 +313,7 @@ def submit(
         rule.corrected(by=by, student_ids=removed, day=day)
     # A day without unexcused absence can only break runs, never complete one.
     flagged = (
-        rule.check(SchoolClass.objects.filter(pk=klass.pk), threshold=rules.threshold)
+        rule.check(SchoolClass.objects.filter(pk=klass.pk), thresholds=shared.thresholds)
         if any(mark.status == Mark.UNEXCUSED for mark in wanted.values())
         else []
     )
@@ -251,3 +336,54 @@ def _audit(by: User, roll: RollCall, created: bool, changes: dict, names: dict) 
         },
         detail=f"{'提交' if created else '修改'}考勤：{roll}",
     )
+
+
+@transaction.atomic
+def measure_record(
+    *,
+    by: User,
+    student: Student,
+    kind: str,
+    date: datetime.date | None,
+    note: str,
+    partner: str = "",
+) -> WatchMeasure:
+    """Record a measure taken for a watched child (结对帮扶, 家访, 资助, 谈心, DOMAIN.md §4b).
+    Measures are append-only: who recorded it and when are kept with it."""
+    require(by, RECORD_MEASURE)
+    if not jurisdiction.contains(by, student):
+        raise AppError("该学生不在您的管辖范围内。", field="student")
+    if kind not in MeasureKind.values:
+        raise AppError(f"请选择措施类型：{'、'.join(MeasureKind.labels)}。", field="kind")
+    if date is None:
+        raise AppError("请填写措施日期。", field="date")
+    if date > timezone.localdate():
+        raise AppError(f"措施日期（{date:%Y-%m-%d}）不能晚于今天。", field="date")
+    note, partner = (note or "").strip(), (partner or "").strip()
+    if not note:
+        raise AppError("请填写措施情况（做了什么、孩子和家长的反应）。", field="note")
+    if kind == MeasureKind.PAIRING and not partner:
+        raise AppError("结对帮扶请填写帮扶责任人。", field="partner")
+    measure = WatchMeasure(
+        student=student, kind=kind, date=date, note=note, partner=partner, recorded_by=by
+    )
+    try:
+        measure.full_clean()
+    except ValidationError as exc:
+        raise AppError.from_validation(exc) from None
+    measure.save()
+    audit.record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=measure,
+        detail=f"登记帮扶措施：{subject(student.name, school=student.school, klass=student.klass)}",
+    )
+    return measure
+
+
+def watch_recompute(*, by: User, county: Region):
+    """立即更新: recompute a county's watch list now (its calendar keepers do)."""
+    require(by, RECOMPUTE_WATCH)
+    if county.level != RegionLevel.COUNTY or not jurisdiction.contains(by, county):
+        raise AppError("只能更新本县的重点监测名单。", field="county")
+    return watch.compute([county])

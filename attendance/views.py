@@ -11,27 +11,30 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.forms import BoundField
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import jurisdiction
+from accounts import home, jurisdiction
 from accounts.choices import Capability, RegionLevel, Role
 from accounts.models import Region, School, SchoolClass
+from accounts.permissions import can
 from accounts.views import ServiceFormView, check
 from kongchuo.errors import AppError
 from students import calendar
+from students.models import Student
 
 from . import selectors, services
 from .choices import ABSENT, Mark
-from .forms import AttendanceDayForm, AttendanceRulesForm, RollForm
-from .models import RollCall
+from .forms import AttendanceDayForm, AttendanceRulesForm, MeasureForm, RollForm, WatchFilterForm
+from .models import AttendanceRules, RollCall, WatchRun
 from .panels import day_cells, mark_label
-from .permissions import SET_RULES
+from .permissions import RECOMPUTE_WATCH, RECORD_MEASURE, SET_RULES
 
 # How far ahead the roll page looks for the next school day to link to.
 _LOOKAHEAD = datetime.timedelta(days=21)
@@ -290,11 +293,7 @@ class RulesView(ServiceFormView):
 
     def get_initial(self):
         rules = selectors.rules_for(self.county)
-        return {
-            "threshold": rules.threshold,
-            "cutoff_days": rules.cutoff_days,
-            "cutoff_time": rules.cutoff_time,
-        }
+        return {name: getattr(rules, name) for name in AttendanceRules.FORM_FIELDS}
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "county": self.county}
@@ -304,3 +303,114 @@ class RulesView(ServiceFormView):
 
     def get_success_url(self, saved):
         return reverse("attendance-rules")
+
+
+# -- the watch list ---------------------------------------------------------------------------
+
+WATCH_PAGE_SIZE = 30
+
+
+def _watch_counts(user, periods) -> tuple[list[tuple[object, int]], str]:
+    """For an area of several schools, the watched children per school (per county above the
+    county), most first; empty for a school or a class teacher."""
+    if jurisdiction.area_of(user).kind not in (jurisdiction.REGION, jurisdiction.ALL):
+        return [], ""
+    above = home.above_county(user)
+    path = "student__school__township__parent" if above else "student__school"
+    counts = selectors.watch_counts(periods, path)
+    places = (Region if above else School).objects.in_bulk(list(counts))
+    rows = sorted(((places[pk], n) for pk, n in counts.items()), key=lambda r: (-r[1], r[0].name))
+    return rows, "县" if above else "学校"
+
+
+@require_GET
+def watch_list(request):
+    """重点监测名单: the watched children of the user's area, most at risk first, each as a
+    card with its reasons, since when, and the last measure; above a school, the counts per
+    school (per county above the county) first."""
+    user = request.user
+    form = WatchFilterForm(request.GET or None, user=user)
+    periods = selectors.watch_open(user)
+    counts, counted_by = _watch_counts(user, periods)
+    reason = school = None
+    if form.is_bound and form.is_valid():
+        reason, school = form.cleaned_data["reason"], form.cleaned_data["school"]
+    if school is not None:
+        periods = periods.filter(student__school=school)
+    if reason:
+        periods = periods.filter(student__in=periods.filter(reason=reason).values("student_id"))
+    page = Paginator(selectors.watch_ranked(periods), WATCH_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    cards = selectors.watch_cards([row["student_id"] for row in page])
+    county = request.user.region if can(user, RECOMPUTE_WATCH) else None
+    return render(
+        request,
+        "attendance/watch_list.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "cards": [(card, MeasureForm(auto_id=f"m{card.student.pk}_%s")) for card in cards],
+            "counts": counts,
+            "counted_by": counted_by,
+            "county": county,
+            "last_run": WatchRun.objects.filter(county=county).order_by("-ran_at").first()
+            if county
+            else None,
+            "due_days": selectors.MEASURE_DUE_DAYS,
+        },
+    )
+
+
+@require_POST
+def watch_recompute(request):
+    check(request.user, RECOMPUTE_WATCH)
+    try:
+        outcome = services.watch_recompute(by=request.user, county=request.user.region)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"重点监测名单已更新：新列入{outcome.started}项原因，移出{outcome.ended}项。"
+            "各校可在名单中查看并登记帮扶措施。",
+        )
+    return redirect("attendance-watch")
+
+
+class WatchChildView(ServiceFormView):
+    """One child's watch history (every period, ended ones too, and every measure) with the
+    form to record a measure; from a card, the form comes back to the list."""
+
+    target_model = Student.objects.select_related("school", "klass")
+    form_class = MeasureForm
+    template_name = "attendance/watch_child.html"
+
+    def post(self, request, *args, **kwargs):
+        check(request.user, RECORD_MEASURE)
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        periods, measures = selectors.watch_history(self.target)
+        return {
+            **super().get_context_data(**kwargs),
+            "student": self.target,
+            "current": [period for period in periods if period.ended_on is None],
+            "ended": [period for period in periods if period.ended_on is not None],
+            "measures": measures,
+        }
+
+    def perform(self, data):
+        return services.measure_record(by=self.request.user, student=self.target, **data)
+
+    @property
+    def success_message(self):
+        return (
+            f"已为{self.target.name}登记帮扶措施。下一步：按计划继续跟进，"
+            "名单每晚按考勤重新计算，原因都不再成立时孩子自动移出名单。"
+        )
+
+    def get_success_url(self, saved):
+        if self.request.POST.get("back") == "list":
+            return reverse("attendance-watch")
+        return reverse("attendance-watch-child", args=[self.target.pk])

@@ -56,8 +56,11 @@ class Source(AppendOnlyModel):
 class SourceRow(models.Model):
     """One row of a list as read (normalised), staged for the matching queries."""
 
+    # Rows are COPYed in by the million: no index of their own for the source (the composite
+    # ones below lead with it) and no per-row check of the division, reference data that is
+    # never deleted.
     source = models.ForeignKey(
-        Source, verbose_name="名单", on_delete=models.CASCADE, related_name="rows"
+        Source, verbose_name="名单", on_delete=models.CASCADE, related_name="rows", db_index=False
     )
     row = models.PositiveIntegerField("行号")
     id_number = models.CharField("身份证号", max_length=18, blank=True)
@@ -72,7 +75,9 @@ class SourceRow(models.Model):
         verbose_name="户籍地",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     guardian = models.CharField("监护人", max_length=50, blank=True)

@@ -8,4 +8,4 @@ class LedgerConfig(AppConfig):
     def ready(self):
         # Registers the ledger's permission actions, the 立即核查 background-job runner,
         # the home page's items and its panel on the student page.
-        from . import consistency, home, panels, permissions  # noqa: F401
+        from . import consistency, home, merge, panels, permissions  # noqa: F401

@@ -10,6 +10,6 @@ class ReturnsConfig(AppConfig):
         # attendance side's unexcused absences (the follow-up watch).
         from ledger import hooks
 
-        from . import home, jobs, panels, permissions, services  # noqa: F401
+        from . import home, jobs, merge, panels, permissions, services  # noqa: F401
 
         hooks.on_unexcused_absence(services.absence_during_follow_up)

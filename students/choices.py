@@ -16,6 +16,8 @@ class Status(models.TextChoices):
     GRADUATED = "graduated", "毕业"
     DECEASED = "deceased", "死亡"
     HOME_TAUGHT = "home_taught", "送教上门"
+    # A duplicate record merged into another (students.merge): kept for history, not listed.
+    MERGED = "merged", "已合并"
 
 
 ENROLLED_STATUSES = frozenset({Status.ENROLLED, Status.HOME_TAUGHT})
@@ -33,6 +35,8 @@ class EventKind(models.TextChoices):
     GRADUATE = "graduate", "毕业"
     DEATH = "death", "死亡"
     HOME_TEACHING = "home_teaching", "送教上门"
+    # Recorded only by students.merge on the record merged into another.
+    MERGE = "merge", "合并重复记录"
 
 
 class TransferStatus(models.TextChoices):

@@ -153,7 +153,10 @@ class StudentForm(ScopedForm):
 
 class EventForm(ScopedForm):
     kind = forms.ChoiceField(
-        label="异动类型", choices=[(k.value, k.label) for k in EventKind if k != EventKind.ENROL]
+        label="异动类型",
+        choices=[
+            (k.value, k.label) for k in EventKind if k not in (EventKind.ENROL, EventKind.MERGE)
+        ],
     )
     date = forms.DateField(label="异动日期", widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label="原因", max_length=200)

@@ -36,7 +36,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
-from python_calamine import CalamineError, CalamineWorkbook
 
 from accounts import audit, jobs
 from accounts.choices import AuditAction, Capability, JobKind, JobStatus
@@ -51,7 +50,9 @@ from accounts.models import (
     grade_label,
 )
 from accounts.permissions import require
+from kongchuo import spreadsheets
 from kongchuo.errors import AppError
+from kongchuo.spreadsheets import NOT_XLSX
 
 from . import services
 from .choices import KeyGroup
@@ -82,9 +83,6 @@ FORMULA_IN_FILE = (
     "（可复制后“选择性粘贴”为“数值”）后再上传。"
 )
 ID_AS_NUMBER = "身份证号被存成了数字，后几位可能已丢失：请把该列设为“文本”格式后重新填写。"
-NOT_XLSX = (
-    "文件不是有效的 Excel（.xlsx）文件。旧版 .xls 或其他格式请在 Excel 中“另存为” .xlsx 后再上传。"
-)
 
 # The services name fields; the roster names columns.
 _FIELD_HEADINGS = {column.attribute: column.heading for column in ROSTER_COLUMNS} | {
@@ -132,54 +130,27 @@ class ImportResult:
         return not self.errors
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.3g} MB"
-
-
 def check_file(content: bytes, filename: str) -> None:
     """The checks on the file as a whole, before anything is parsed. Cheap: the upload page
     runs them too, so that an obviously wrong file is refused at once."""
     if not content:
         raise AppError("文件是空的，请选择填写好的花名册（.xlsx）。")
-    if len(content) > MAX_FILE_BYTES:
-        raise AppError(
-            f"文件大小为 {_megabytes(len(content))}，超过 {_megabytes(MAX_FILE_BYTES)} 的上限，请分批导入。"
-        )
+    spreadsheets.check_size(len(content), MAX_FILE_BYTES, advice="请分批导入。")
     if not filename.lower().endswith(".xlsx"):
         raise AppError(NOT_XLSX)
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        raise AppError(NOT_XLSX) from None
-    if "xl/workbook.xml" not in {member.filename for member in members}:
-        raise AppError(NOT_XLSX)
-    # A few MB of zip can inflate to gigabytes (a zip bomb): refuse before the reader tries.
-    if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
-        raise AppError(
-            f"文件解压后超过 {_megabytes(MAX_UNZIPPED_BYTES)}，不像是一份花名册。"
-            "请删除无关的工作表、图片后另存为新的 .xlsx 文件再上传。"
-        )
+    spreadsheets.check_xlsx(content, max_unzipped=MAX_UNZIPPED_BYTES, what="花名册")
 
 
 def _read_sheet(content: bytes) -> list[list]:
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        if SHEET_TITLE in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(SHEET_TITLE)
-        else:
-            sheet = workbook.get_sheet_by_index(0)
-        if sheet.end is None:
-            raise AppError("文件中没有内容：第一行应为列标题，从第二行起每行填写一名学生。")
-        data_rows = sheet.end[0]  # the last filled row, 0-based: rows below the heading
-        if data_rows > MAX_ROWS:
-            raise AppError(
-                f"文件有 {data_rows} 行数据，超过单次导入 {MAX_ROWS} 行的上限，请分批导入。"
-            )
-        # Leading empty rows kept, so that list index + 1 is the row number Excel shows.
-        return sheet.to_python(skip_empty_area=False)
-    except CalamineError:
-        raise AppError(NOT_XLSX) from None
+    sheet = spreadsheets.read_sheet(
+        content,
+        title=SHEET_TITLE,
+        max_rows=MAX_ROWS,
+        too_many="文件有 {rows} 行数据，超过单次导入 {limit} 行的上限，请分批导入。",
+    )
+    if not sheet:
+        raise AppError("文件中没有内容：第一行应为列标题，从第二行起每行填写一名学生。")
+    return sheet
 
 
 # The worksheet XML of a cell that holds a formula: <c r="B7" …><f>A1</f><v>…</v></c>, the

@@ -11,9 +11,9 @@ of the other — 张晓丽 and 张小莉, 曾 read zeng or ceng. Limits, on purp
   none), so a character it does not know is compared as itself;
 - only tones are ignored: dialect confusions (n/l, zh/z, in/ing) are not matched, nor are
   near-homophones or a name written with one character more or less;
-- a name whose characters have many readings each is cut to ``MAX_READINGS`` sequences (the
-  first readings of each character first, which are the common ones), so one such name
-  cannot blow up the work of a county;
+- a name whose characters have many readings each is cut to its first ``MAX_READINGS``
+  sequences (in pypinyin's order, commonest readings first), so one such name cannot blow
+  up the work of a county;
 - sounding alike proves nothing: a homophone is a hint for a person to confirm, with the
   birth date and a guardian beside it (students.duplicates).
 

@@ -77,6 +77,17 @@ class Student(models.Model):
     disability_grade = models.PositiveSmallIntegerField(
         "残疾等级", choices=DisabilityGrade.choices, null=True, blank=True
     )
+    # Set by students.merge on a duplicate record: the record it was merged into (always a
+    # record that is not merged itself). Its page redirects there.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name="已合并到",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+    )
     created_at = models.DateTimeField("建档时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True, db_index=True)
 
@@ -267,6 +278,75 @@ jurisdiction.register(
     region=("from_school__township__code", "to_school__township__code"),
     school=("from_school_id", "to_school_id"),
 )
+
+
+class MergeRecord(AppendOnlyModel):
+    """One merge of a duplicate student record into the kept one (issue 13 rule 4), so that
+    it can be explained: who, when, why, what moved and the merged record as it was."""
+
+    kept = models.ForeignKey(
+        Student, verbose_name="保留的记录", on_delete=models.PROTECT, related_name="merges"
+    )
+    merged = models.OneToOneField(
+        Student, verbose_name="合并的记录", on_delete=models.PROTECT, related_name="merge_record"
+    )
+    by = models.ForeignKey(User, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("合并时间", auto_now_add=True)
+    reason = models.CharField("合并原因", max_length=200)
+    # The merged record's fields and guardians before the merge (personal data: shown masked).
+    snapshot = models.JSONField("合并前的记录", default=dict)
+    # {label: count} of the related rows moved, as students.hooks' movers report them.
+    moved = models.JSONField("转移的数据", default=dict)
+    # The kept record's fields filled from the merged one, and what a conflict left behind.
+    filled = models.JSONField("补充的字段", default=list)
+    notes = models.JSONField("说明", default=list)
+
+    objects = jurisdiction.AppendOnlyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "学生记录合并"
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.snapshot.get('name', '')} 合并到 {self.kept.name}"
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.kept.school.township.code
+
+
+class DuplicateDismissal(AppendOnlyModel):
+    """“不是同一人”: a pair of students the finder proposed that a person said are two
+    children; the finder does not propose the pair again. ``first`` is the lower id."""
+
+    first = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    second = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(User, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    objects = jurisdiction.AppendOnlyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "非重复学生确认"
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="dismissal_once_per_pair"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="dismissal_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.first.name} / {self.second.name} 不是同一人"
+
+    @property
+    def audit_region_code(self) -> str:
+        return self.first.school.township.code
+
+
+jurisdiction.register(MergeRecord, **_through("kept"))
+jurisdiction.register(DuplicateDismissal, **_through("first"))
 
 
 # The school calendar (DOMAIN.md §4): a county default that a school may override. Each row

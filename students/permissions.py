@@ -52,3 +52,25 @@ def _guardian_phones(user, record=None) -> str | None:
 
 
 permissions.register(GUARDIAN_PHONES, _guardian_phones)
+
+
+# Merging duplicate records (issue 13 rule 4, students.merge): a school's staff within their
+# school (a 中心校 also its attached schools), the county across the schools of the county.
+# Sync clients and class teachers never merge; the township is not the students' keeper.
+MERGE = "students.merge"
+_MERGERS = frozenset({Role.SCHOOL_STAFF, Role.PRINCIPAL, Role.COUNTY_STAFF, Role.COUNTY_ADMIN})
+
+
+def _merge(user, record=None) -> str | None:
+    """``record``: a student of the user's area, whose school must be one of the user's."""
+    if user.role not in _MERGERS:
+        return "只有学校管理员、校长和县级账号可以处理疑似重复的学生记录。"
+    if (
+        record is not None
+        and not School.objects.for_user(user).filter(pk=record.school_id).exists()
+    ):
+        return "该学生的学校不在您的管辖范围内，不能由您合并或确认。"
+    return None
+
+
+permissions.register(MERGE, _merge)

@@ -88,7 +88,7 @@ def cell_text(raw) -> str:
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
-def _date(raw) -> datetime.date | None:
+def parse_date(raw) -> datetime.date | None:
     if isinstance(raw, datetime.datetime):
         return raw.date()
     if isinstance(raw, datetime.date):
@@ -175,7 +175,7 @@ def _disability_grade(raw) -> int | None:
 
 _PARSERS = {
     TEXT: cell_text,
-    DATE: _date,
+    DATE: parse_date,
     GENDER: _gender,
     GRADE: _grade,
     FLAG: _flag,

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import School, SchoolClass, current_school_year
 from kongchuo.masking import mask_phone
 
-from .choices import KeyGroup, TransferStatus
+from .choices import KeyGroup, Status, TransferStatus
 from .identity import normalise_id_number
 from .models import Student, Transfer
 
@@ -40,8 +40,8 @@ def students(
         result = result.filter(klass_id=klass)
     if grade:
         result = result.filter(grade=grade)
-    if status:
-        result = result.filter(status=status)
+    # A duplicate merged into another record is found only by asking for 已合并.
+    result = result.filter(status=status) if status else result.exclude(status=Status.MERGED)
     if key_group in KeyGroup.values:
         result = result.filter(**{key_group: True})
     return result.order_by("school__code", "grade", "klass__name", "name", "id")

@@ -225,8 +225,13 @@ def student_columns(data: StudentData) -> dict:
 
 
 def new_student_columns(data: StudentData) -> dict:
-    """A new student's row: ``student_columns`` and the status its 入学注册 leaves."""
-    return {**student_columns(data), "status": TRANSITIONS[EventKind.ENROL][1].value}
+    """A new student's row: ``student_columns``, the status its 入学注册 leaves, and not
+    merged into another record (students.merge)."""
+    return {
+        **student_columns(data),
+        "status": TRANSITIONS[EventKind.ENROL][1].value,
+        "merged_into_id": None,
+    }
 
 
 def _keep_related(student: Student, data: StudentData) -> None:
@@ -317,6 +322,8 @@ def student_update(*, by: User, student: Student, data: StudentData) -> Student:
     require(by, Capability.MANAGE_STUDENTS)
     if not jurisdiction.contains(by, student):
         raise AppError("该学生不在您的管辖范围内。")
+    if student.merged_into_id:
+        raise AppError("该记录是已合并的重复记录，不能修改：请修改保留的学生记录。")
     data = clean(by, data, existing=student)
     before = audit.snapshot(student)
     guardians_before = guardian_tuples(student.guardians.all())
@@ -336,6 +343,32 @@ def student_update(*, by: User, student: Student, data: StudentData) -> Student:
         detail=GUARDIANS_CHANGED if guardians_after != guardians_before else "",
     )
     return student
+
+
+def current_values(student: Student) -> dict:
+    """A saved student as StudentData keyword arguments (the base a partial update changes:
+    the API's PATCH, a comparison's corrected key-group flag)."""
+    return {
+        "name": student.name,
+        "gender": student.gender,
+        "birth_date": student.birth_date,
+        "school": student.school,
+        "grade": student.grade,
+        "id_number": student.id_number or "",
+        "ethnicity": student.ethnicity,
+        "hukou_region": student.hukou_region,
+        "address": student.address,
+        "student_number": student.student_number or "",
+        "klass": student.klass,
+        "entry_date": student.entry_date,
+        "guardians": [
+            GuardianData(name=g.name, relation=g.relation, phone=g.phone)
+            for g in student.guardians.all()
+        ],
+        "key_groups": set(student.key_group_values),
+        "disability_type": student.disability_type,
+        "disability_grade": student.disability_grade,
+    }
 
 
 # -- The natural-key upsert (sync API, roster import)
@@ -470,6 +503,8 @@ def event_record(
         raise AppError("不支持的学籍异动类型。", field="kind") from None
     if kind == EventKind.ENROL:
         raise AppError("入学注册在建立学生档案时自动登记。", field="kind")
+    if kind == EventKind.MERGE:
+        raise AppError("合并重复记录请在“疑似重复学生”页面办理。", field="kind")
     _check_event(student, kind, date, reason)
     if kind == EventKind.TRANSFER_OUT and to_school is not None:
         if not selectors.transfer_targets(student).filter(pk=to_school.pk).exists():
@@ -605,6 +640,14 @@ def transfer_decide(
         actor=by, action=AuditAction.UPDATE, obj=transfer, detail=transfer.get_status_display()
     )
     return transfer
+
+
+def student_merge(*, by: User, keep: Student, merge: Student, reason: str):
+    """Merge the duplicate record ``merge`` into ``keep`` (issue 13 rule 4): everything
+    about the child moves to ``keep``, and a MergeRecord explains it (students.merge)."""
+    from .merge import merge_students  # students.merge builds on this module's writers
+
+    return merge_students(by=by, keep=keep, merged=merge, reason=reason)
 
 
 @transaction.atomic

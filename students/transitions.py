@@ -7,7 +7,7 @@ means "not yet in the system" (a first registration or a transfer in from outsid
 from .choices import EventKind, Status
 
 _ACTIVE = frozenset({Status.ENROLLED, Status.HOME_TAUGHT})
-_LIVING = frozenset(set(Status) - {Status.DECEASED})
+_LIVING = frozenset(set(Status) - {Status.DECEASED, Status.MERGED})
 
 # kind: (allowed source statuses, resulting status)
 # A dropout's 销号 may leave them studying elsewhere (转出), deferred after the four steps
@@ -28,6 +28,8 @@ TRANSITIONS: dict[EventKind, tuple[frozenset, Status]] = {
         frozenset({Status.ENROLLED, Status.SUSPENDED, Status.DROPPED_OUT}),
         Status.HOME_TAUGHT,
     ),
+    # Recorded by students.merge only (event_record refuses it), on the duplicate record.
+    EventKind.MERGE: (frozenset(set(Status) - {Status.MERGED}), Status.MERGED),
 }
 
 # Only the last year of compulsory education ends in 毕业 (完成义务教育).
@@ -41,5 +43,7 @@ def refusal(kind: EventKind, status: Status | None) -> str | None:
         return None
     if status == Status.DECEASED:
         return "该学生学籍状态为“死亡”，不能再登记任何学籍异动。"
+    if status == Status.MERGED:
+        return "该记录是已合并的重复记录，不能再登记学籍异动：请在保留的学生记录上登记。"
     current = Status(status).label if status else "未在系统中"
     return f"学籍状态为“{current}”的学生不能登记“{kind.label}”。"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, import_views, views
+from . import calendar_views, duplicate_views, import_views, views
 
 urlpatterns: list = [
     path("students/", views.StudentListView.as_view(), name="student-list"),
@@ -11,6 +11,17 @@ urlpatterns: list = [
     path("students/<int:pk>/events/new/", views.EventCreateView.as_view(), name="event-create"),
     path("students/<int:pk>/reveal/", views.reveal, name="student-reveal"),
     path("students/<int:pk>/contacts/", views.contacts_reveal, name="student-contacts"),
+    path("students/duplicates/", duplicate_views.duplicate_list, name="students-duplicates"),
+    path(
+        "students/duplicates/<int:first>/<int:second>/merge/",
+        duplicate_views.merge_confirm,
+        name="students-merge",
+    ),
+    path(
+        "students/duplicates/<int:first>/<int:second>/dismiss/",
+        duplicate_views.pair_dismiss,
+        name="students-duplicate-dismiss",
+    ),
     path("students/transfers/", views.transfer_list, name="transfer-list"),
     path("students/transfers/<int:pk>/decide/", views.transfer_decide, name="transfer-decide"),
     path("students/import/", import_views.RosterImportView.as_view(), name="roster-import"),

@@ -14,7 +14,7 @@ from accounts.views import ScopedMixin, ServiceFormView, check
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
 
-from . import selectors, services
+from . import merge, selectors, services
 from .choices import KeyGroup, Status
 from .forms import EventForm, StudentForm, TransferDecisionForm
 from .models import Student, Transfer
@@ -94,11 +94,20 @@ class StudentDetailView(ScopedMixin, DetailView):
     def get_queryset(self):
         return super().get_queryset().select_related("school", "klass", "hukou_region")
 
+    def get(self, request, *args, **kwargs):
+        self.object = student = self.get_object()
+        if student.merged_into_id:  # a duplicate merged into another record (students.merge)
+            messages.info(request, f"编号{student.pk}的记录是重复记录，已合并到本记录。")
+            return redirect("student-detail", pk=student.merged_into_id)
+        return self.render_to_response(self.get_context_data(object=student))
+
     def get_context_data(self, **kwargs):
         student, user = self.object, self.request.user
         return {
             **super().get_context_data(**kwargs),
-            "events": student.events.select_related("school", "other_school", "operator"),
+            # With the events of the records merged into this one.
+            "events": merge.history(student).select_related("school", "other_school", "operator"),
+            "merges": merge.merges(student).select_related("by"),
             "contacts": selectors.contacts(student),
             "contacts_url": reverse("student-contacts", args=[student.pk]),
             "contacts_refusal": refusal(user, GUARDIAN_PHONES, student),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from accounts.choices import Role
 from accounts.models import Job, Notification, Region, School, SchoolClass, User
 from ledger.choices import Action
-from ledger.transitions import COUNTY, TOWNSHIP, TRANSITIONS
+from ledger.transitions import COUNTY, SCHOOL, TOWNSHIP, TRANSITIONS
 from returns.choices import Action as CaseAction
 from returns.transitions import TRANSITIONS as CASE_TRANSITIONS
 
@@ -690,6 +690,229 @@ def _student_body(student) -> dict:
     }
 
 
+# Comparisons (issue 13): runs are the county's; a mismatch is assigned to the county's first
+# township and its first 中心校, so that the county, that township and that school all see it.
+
+
+def _comparison_run(prefix, status="done"):
+    from tests.comparisons.results import make_run, make_source
+
+    return make_run(make_source(prefix), status=status)
+
+
+def _source(prefix):
+    """An uploaded list of the county with one refused row (its error list downloads)."""
+    from comparisons.models import Source
+
+    return Source.objects.create(
+        county=Region.objects.get(code=prefix),
+        kind="household",
+        name="户籍名单.xlsx",
+        sha256=prefix.ljust(64, "0"),
+        size=1000,
+        row_count=3,
+        error_count=1,
+        errors=[{"row": 2, "field": "身份证号", "message": "校验位错误", "level": "error"}],
+        uploaded_by=User.objects.get(role="county_staff", region__code=prefix),
+    )
+
+
+def _queued_run(prefix):
+    return _comparison_run(prefix, status="queued")
+
+
+def _mismatch(prefix, **fields):
+    from tests.comparisons.results import first_township, make_mismatch
+
+    fields.setdefault("township", first_township(prefix))
+    return make_mismatch(_comparison_run(prefix), school=_school(prefix), **fields)
+
+
+def _weak_mismatch(prefix):
+    """A 未入学 candidate with a student of the same name and birth date, to confirm."""
+    return _mismatch(prefix, student=_student(prefix), strength="weak")
+
+
+def _flag_mismatch(prefix):
+    return _mismatch(prefix, kind="poverty_flag", student=_student(prefix), strength="id")
+
+
+# What the user completes on a 未入学 entry from a mismatch: the 学籍 check and its fields.
+_ENTRY_COMPLETION = {
+    "record_check": "none",
+    "reason": "poverty",
+    "whereabouts": "at_home",
+    "person_status": "在家帮忙务农",
+    "family_situation": "随祖父母生活",
+    "parent_contact": "13812345678",
+    "department_opinion": "村委会建议尽快入学",
+}
+
+
+def _entry_body(mismatch) -> dict:
+    """The 未入学 entry's page form: the list's data as the form shows it, completed (the
+    API takes the list's data from the mismatch itself: only the completion is sent)."""
+    row = mismatch.source_row
+    return {
+        "name": row.name,
+        "gender": row.gender,
+        "birth_date": row.birth_date.isoformat(),
+        "id_number": row.id_number,
+        "hukou_region": row.region.code,
+        **_ENTRY_COMPLETION,
+    }
+
+
+def _handled(mismatch) -> bool:
+    return _fresh(mismatch).handled_id is not None
+
+
+def _cancelled(run) -> bool:
+    return _fresh(run).status == "cancelled"
+
+
+def _comparison_endpoints() -> list[Endpoint]:
+    from accounts.choices import ROLE_CAPABILITIES, Capability
+    from comparisons.services import FollowUp
+
+    disposers = frozenset(role.value for role in COUNTY | TOWNSHIP | SCHOOL)
+    keepers = frozenset(
+        role.value
+        for role in COUNTY | SCHOOL
+        if Capability.MANAGE_STUDENTS in ROLE_CAPABILITIES[role]
+    )
+    county = frozenset(role.value for role in COUNTY)
+    follow_ups = {
+        FollowUp.OPEN_ENTRY: (_mismatch, disposers, _entry_body),
+        FollowUp.CORRECT_FLAG: (_flag_mismatch, keepers, lambda m: {"back": ""}),
+        FollowUp.LINK_STUDENT: (_weak_mismatch, disposers, lambda m: {"student": m.student_id}),
+        FollowUp.EXPLAIN: (_mismatch, disposers, lambda m: {"note": "已核实：随父母在外省就读"}),
+    }
+    pages = [
+        Endpoint("comparison run page", "/comparisons/runs/{pk}/", _comparison_run),
+        Endpoint("comparison run progress", "/comparisons/runs/{pk}/progress/", _queued_run),
+        Endpoint(
+            "comparison run cancel",
+            "/comparisons/runs/{pk}/cancel/",
+            _queued_run,
+            method="post",
+            allowed=county,
+            done=_cancelled,
+        ),
+    ]
+    for follow_up, (pick, allowed, body) in follow_ups.items():
+        url = f"/comparisons/mismatches/{{pk}}/{follow_up.value}/"
+        pages.append(Endpoint(f"mismatch {follow_up.value} page", url, pick, allowed=allowed))
+        pages.append(
+            Endpoint(
+                f"mismatch {follow_up.value} page POST",
+                url,
+                pick,
+                method="post",
+                allowed=allowed,
+                body=body,
+                done=_handled,
+            )
+        )
+    api = "/api/v1/comparisons"
+    return [
+        *pages,
+        Endpoint("comparison source page", "/comparisons/sources/{pk}/", _source),
+        Endpoint("comparison source errors", "/comparisons/sources/{pk}/errors.xlsx", _source),
+        Endpoint("comparison source API", f"{api}/sources/{{pk}}/", _source),
+        Endpoint("comparison run API", f"{api}/runs/{{pk}}/", _comparison_run),
+        Endpoint(
+            "comparison run cancel API",
+            f"{api}/runs/{{pk}}/cancel/",
+            _queued_run,
+            method="post",
+            allowed=county,
+            done=_cancelled,
+        ),
+        Endpoint("mismatch API", f"{api}/mismatches/{{pk}}/", _mismatch),
+        Endpoint(
+            "mismatch dispose API",
+            f"{api}/mismatches/{{pk}}/dispose/",
+            _mismatch,
+            method="post",
+            allowed=disposers,
+            body=lambda m: {"disposition": "explained", "note": "已核实"},
+            done=_handled,
+        ),
+        Endpoint(
+            "mismatch open-entry API",
+            f"{api}/mismatches/{{pk}}/open-entry/",
+            _mismatch,
+            method="post",
+            allowed=disposers,
+            body=lambda m: _ENTRY_COMPLETION,
+            done=_handled,
+        ),
+        Endpoint(
+            "mismatch correct-flag API",
+            f"{api}/mismatches/{{pk}}/correct-flag/",
+            _flag_mismatch,
+            method="post",
+            allowed=keepers,
+            body=lambda m: {"note": "按名单更正"},
+            done=_handled,
+        ),
+    ]
+
+
+COMPARISON_ENDPOINTS = _comparison_endpoints()
+
+
+def _watched(prefix):
+    """A left-behind child of the county's first class teacher's class: on the watch list."""
+    from attendance import watch
+    from students.services import student_create
+    from tests.students.factories import student_data
+
+    klass = _class(prefix)
+    data = student_data(klass.school, grade=klass.grade, klass=klass, key_groups={"left_behind"})
+    student = student_create(by=_staff(klass.school), data=data)
+    watch.compute(as_of=datetime.date.today())
+    return student
+
+
+def _watch_endpoints() -> list[Endpoint]:
+    from attendance.models import WatchMeasure
+
+    recorders = frozenset(
+        {"principal", "school_staff", "class_teacher", "township_official", "village_cadre"}
+    )
+    body = {"kind": "home_visit", "date": datetime.date.today().isoformat(), "note": "家访谈心"}
+
+    def measured(student):
+        return WatchMeasure.objects.filter(student=student).exists()
+
+    return [
+        Endpoint("watch child page", "/attendance/watch/{pk}/", _watched),
+        Endpoint(
+            "watch child page POST",
+            "/attendance/watch/{pk}/",
+            _watched,
+            method="post",
+            allowed=recorders,
+            body=lambda student: body,
+            done=measured,
+        ),
+        Endpoint("watch list API", "/api/v1/watch-list/{pk}/", _watched),
+        Endpoint(
+            "watch measure API",
+            "/api/v1/watch-list/{pk}/measures/",
+            _watched,
+            method="post",
+            allowed=recorders,
+            body=lambda student: body,
+            done=measured,
+        ),
+    ]
+
+
+WATCH_ENDPOINTS = _watch_endpoints()
+
 COUNTY_ADMIN_ONLY = frozenset({"county_admin"})
 STUDENT_RECORDERS = frozenset(
     {"principal", "school_staff", "county_staff", "county_admin", "api_client"}
@@ -698,6 +921,76 @@ REVEALERS = frozenset({"principal", "school_staff", "county_staff", "county_admi
 # students.permissions.GUARDIAN_PHONES: from the roster, and from a case (a ledger entry).
 ROSTER_CALLERS = REVEALERS | {"class_teacher"}
 CASE_CALLERS = ROSTER_CALLERS | {"township_official", "village_cadre"}
+
+
+def _duplicated(prefix):
+    """A student of the county's first 中心校 registered twice, the second time without an ID
+    number: a pair the duplicate finder proposes (issue 13 rule 4)."""
+    from students.services import student_create
+    from tests.students.factories import student_data
+
+    school = _school(prefix)
+    first = student_create(by=_staff(school), data=student_data(school, name="段重复"))
+    student_create(by=_staff(school), data=student_data(school, name="段重复", with_id=False))
+    return first
+
+
+def _twin(student):
+    """The other record of a pair made by _duplicated."""
+    from students.models import Student
+
+    return (
+        Student.objects.filter(name=student.name, birth_date=student.birth_date)
+        .exclude(pk=student.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _merged(student) -> bool:
+    from students.choices import Status
+
+    return student.__class__.objects.filter(merged_into=student, status=Status.MERGED).exists()
+
+
+def _dismissed(student) -> bool:
+    from students.models import DuplicateDismissal
+
+    return DuplicateDismissal.objects.filter(first=student).exists()
+
+
+MERGERS = frozenset({"principal", "school_staff", "county_staff", "county_admin"})
+
+
+def _duplicate_endpoints() -> list[Endpoint]:
+    merge_url = TwoPartURL(
+        "/students/duplicates/{pk}/{other}/merge/", model="students.Student", other=_twin
+    )
+    dismiss_url = TwoPartURL(
+        "/students/duplicates/{pk}/{other}/dismiss/", model="students.Student", other=_twin
+    )
+    return [
+        Endpoint("duplicate merge page", merge_url, _duplicated, allowed=MERGERS),
+        Endpoint(
+            "duplicate merge page POST",
+            merge_url,
+            _duplicated,
+            method="post",
+            allowed=MERGERS,
+            body=lambda student: {"keep": student.pk, "reason": "同一孩子重复建档，已核实"},
+            done=_merged,
+        ),
+        Endpoint(
+            "duplicate dismiss POST",
+            dismiss_url,
+            _duplicated,
+            method="post",
+            allowed=MERGERS,
+            body=lambda student: {"note": "双胞胎，不是同一人"},
+            done=_dismissed,
+        ),
+    ]
+
 
 ENDPOINTS = [
     Endpoint("school page", "/org/schools/{pk}/", _school),
@@ -903,6 +1196,9 @@ ENDPOINTS = [
         done=lambda notice: _fresh(notice).read_at is not None,
     ),
     *CASE_ENDPOINTS,
+    *COMPARISON_ENDPOINTS,
+    *WATCH_ENDPOINTS,
+    *_duplicate_endpoints(),
 ]
 
 
@@ -968,4 +1264,20 @@ LIST_ENDPOINTS = [
         "audit list page", "/audit/", _audit_event, _page_ids("page_obj"), allowed=COUNTY_ADMIN_ONLY
     ),
     ListEndpoint("notification list page", "/notifications/", _notification, _page_ids("page_obj")),
+    _api_list("comparison run", "comparisons/runs", _comparison_run),
+    _api_list("mismatch", "comparisons/mismatches", _mismatch),
+    ListEndpoint("comparison run list page", "/comparisons/", _comparison_run, _page_ids()),
+    ListEndpoint(
+        "mismatch list page",
+        "/comparisons/mismatches/",
+        _mismatch,
+        lambda response: {mismatch.pk for mismatch, _, _ in response.context["rows"]},
+    ),
+    _api_list("watch", "watch-list", _watched),
+    ListEndpoint(
+        "watch list page",
+        "/attendance/watch/",
+        _watched,
+        lambda response: {card.student.pk for card, _ in response.context["cards"]},
+    ),
 ]

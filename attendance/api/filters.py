@@ -2,9 +2,10 @@ import django_filters
 from django.db.models import Exists, OuterRef
 
 from kongchuo.filters import DateFilter, IdFilter
+from students.models import Student
 
-from ..choices import NOT_PRESENT, Mark
-from ..models import AttendanceMark, RollCall
+from ..choices import NOT_PRESENT, Mark, WatchReason
+from ..models import AttendanceMark, RollCall, WatchPeriod
 
 
 class RollCallFilter(django_filters.FilterSet):
@@ -28,3 +29,21 @@ class RollCallFilter(django_filters.FilterSet):
         # EXISTS rather than a join: one row per class-day, no DISTINCT under the cursor.
         marks = AttendanceMark.objects.filter(roll=OuterRef("pk"), status=value)
         return queryset.filter(Exists(marks))
+
+
+class WatchFilter(django_filters.FilterSet):
+    school = IdFilter(field_name="school_id", label="学校编号")
+    klass = IdFilter(field_name="klass_id", label="班级编号")
+    reason = django_filters.ChoiceFilter(
+        choices=WatchReason.choices, method="filter_reason", label="监测原因（当前成立的）"
+    )
+
+    class Meta:
+        model = Student
+        fields: list[str] = []
+
+    def filter_reason(self, queryset, name, value):
+        holding = WatchPeriod.objects.filter(
+            student=OuterRef("pk"), ended_on__isnull=True, reason=value
+        )
+        return queryset.filter(Exists(holding))

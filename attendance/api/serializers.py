@@ -1,10 +1,13 @@
 """Attendance API serializers: input parses into the service's arguments; output shows a
 class-day with only the students who were not simply present."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..choices import Mark
-from ..models import AttendanceMark, RollCall
+from students.models import Student
+
+from ..choices import Mark, MeasureKind
+from ..models import AttendanceMark, RollCall, WatchMeasure, WatchPeriod
 from ..services import MarkData
 
 
@@ -94,4 +97,76 @@ class RollCallSubmissionSerializer(RollCallSerializer):
 
     class Meta(RollCallSerializer.Meta):
         fields = [*RollCallSerializer.Meta.fields, "flagged"]
+        read_only_fields = fields
+
+
+class WatchPeriodSerializer(serializers.ModelSerializer):
+    # A plain string, not an enum (the ledger's 辍学原因 is another "reason").
+    reason = serializers.CharField(label="监测原因", read_only=True)
+    reason_display = serializers.CharField(source="get_reason_display", read_only=True)
+
+    class Meta:
+        model = WatchPeriod
+        fields = ["reason", "reason_display", "started_on", "ended_on"]
+        read_only_fields = fields
+
+
+class WatchMeasureSerializer(serializers.ModelSerializer):
+    # Plain strings, not enums: the values are listed in the help text.
+    kind = serializers.CharField(label="措施", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    recorded_by = serializers.CharField(
+        source="recorded_by.username", label="登记人", read_only=True
+    )
+
+    class Meta:
+        model = WatchMeasure
+        fields = ["id", "kind", "kind_display", "date", "partner", "note", "recorded_by"]
+        fields += ["recorded_at"]
+        read_only_fields = fields
+
+
+class WatchMeasureInputSerializer(serializers.Serializer):
+    """A measure, as attendance.services.measure_record takes it (it checks the rules: the
+    kind, a date not in the future, a partner for 结对帮扶)."""
+
+    kind = serializers.CharField(
+        label="措施", help_text="、".join(f"{m.value}（{m.label}）" for m in MeasureKind)
+    )
+    date = serializers.DateField(label="日期（不能晚于今天）")
+    partner = serializers.CharField(
+        label="帮扶责任人", allow_blank=True, default="", help_text="结对帮扶时必填"
+    )
+    note = serializers.CharField(label="情况")
+
+
+class WatchedStudentSerializer(serializers.ModelSerializer):
+    """A child on the watch list: the reasons that hold now (each since when) and the last
+    measure recorded."""
+
+    school_name = serializers.CharField(source="school.name", label="学校", read_only=True)
+    klass_name = serializers.StringRelatedField(source="klass", label="班级", allow_null=True)
+    reasons = WatchPeriodSerializer(source="open_periods", many=True, read_only=True)
+    last_measure = serializers.SerializerMethodField(label="最近措施")
+
+    class Meta:
+        model = Student
+        fields = ["id", "name", "school", "school_name", "klass", "klass_name", "reasons"]
+        fields += ["last_measure"]
+        read_only_fields = fields
+
+    @extend_schema_field(WatchMeasureSerializer(allow_null=True))
+    def get_last_measure(self, student):
+        latest = student.latest_measures[:1]
+        return WatchMeasureSerializer(latest[0]).data if latest else None
+
+
+class WatchedStudentDetailSerializer(WatchedStudentSerializer):
+    """The child's whole watch history: every period (ended ones too) and every measure."""
+
+    periods = WatchPeriodSerializer(source="watch_periods", many=True, read_only=True)
+    measures = WatchMeasureSerializer(source="latest_measures", many=True, read_only=True)
+
+    class Meta(WatchedStudentSerializer.Meta):
+        fields = [*WatchedStudentSerializer.Meta.fields, "periods", "measures"]
         read_only_fields = fields

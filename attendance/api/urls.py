@@ -4,5 +4,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("attendance", views.RollCallViewSet, basename="api-attendance")
+router.register("watch-list", views.WatchListViewSet, basename="api-watch-list")
 
 urlpatterns = router.urls

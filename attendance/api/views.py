@@ -1,8 +1,10 @@
-"""Attendance API: submit a class-day, list and read class-days of the caller's area."""
+"""Attendance API: submit a class-day, list and read class-days of the caller's area; the
+watch list (重点监测) and its measures."""
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -11,9 +13,11 @@ from accounts.api.base import Permitted, ScopedReadOnlyViewSet
 from accounts.choices import Capability
 from accounts.models import SchoolClass
 from kongchuo.pagination import IdCursorPagination
+from students.models import Student
 
 from .. import services
-from ..models import AttendanceMark, RollCall
+from ..models import AttendanceMark, RollCall, WatchMeasure, WatchPeriod
+from ..permissions import RECORD_MEASURE
 from . import filters, serializers
 
 
@@ -77,4 +81,69 @@ class RollCallViewSet(ScopedReadOnlyViewSet):
         return Response(
             serializers.RollCallSubmissionSerializer(roll).data,
             status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="重点监测名单（按管辖范围，当前在名单上的学生）"),
+    retrieve=extend_schema(summary="某学生的重点监测记录（全部原因的起止和帮扶措施）"),
+)
+class WatchListViewSet(ScopedReadOnlyViewSet):
+    """The watch list (重点监测名单) of the caller's area: each child with the reasons that
+    hold now, since when, and the last measure; a child's record keeps its whole history."""
+
+    queryset = (
+        Student.objects.filter(Exists(WatchPeriod.objects.filter(student=OuterRef("pk"))))
+        .select_related("school", "klass")
+        .prefetch_related(
+            Prefetch(
+                "watch_periods",
+                queryset=WatchPeriod.objects.filter(ended_on__isnull=True).order_by(
+                    "started_on", "reason"
+                ),
+                to_attr="open_periods",
+            ),
+            Prefetch(
+                "watch_measures",
+                queryset=WatchMeasure.objects.select_related("recorded_by").order_by(
+                    "-date", "-id"
+                ),
+                to_attr="latest_measures",
+            ),
+        )
+    )
+    serializer_class = serializers.WatchedStudentSerializer
+    filterset_class = filters.WatchFilter
+    permission_classes = [IsAuthenticated, Permitted]
+    permission_actions = {"measures": RECORD_MEASURE}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            holding = WatchPeriod.objects.filter(student=OuterRef("pk"), ended_on__isnull=True)
+            return queryset.filter(Exists(holding))
+        if self.action == "retrieve":
+            return queryset.prefetch_related("watch_periods")
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.WatchedStudentDetailSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(
+        summary="登记帮扶措施（结对帮扶、家访、资助、谈心；日期不能晚于今天）",
+        request=serializers.WatchMeasureInputSerializer,
+        responses={201: serializers.WatchMeasureSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def measures(self, request, pk=None):
+        student = self.get_object()
+        incoming = serializers.WatchMeasureInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        measure = services.measure_record(
+            by=request.user, student=student, **incoming.validated_data
+        )
+        return Response(
+            serializers.WatchMeasureSerializer(measure).data, status=status.HTTP_201_CREATED
         )

@@ -193,6 +193,10 @@ SPECTACULAR_SETTINGS = {
         "CaseStepEnum": "returns.choices.Step",
         "CaseActionEnum": "returns.choices.Action",
         "DocumentTypeEnum": "returns.choices.DocumentType",
+        # The comparisons' (a list's kind and a run's status beside other apps' kind and status).
+        "SourceKindEnum": "comparisons.choices.SourceKind",
+        "RunStatusEnum": "comparisons.choices.RunStatus",
+        "MismatchKindEnum": "comparisons.choices.MismatchKind",
     },
 }
 
@@ -223,6 +227,10 @@ RETURNS_DEFER_JOINT_ACTIONS = 3
 RETURNS_DEFER_COURT_RULING = True
 RETURNS_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
+# Comparisons (比对, issue 13): 在籍不在校 is a student on a roll with no presence on this many
+# of the class's recorded school days in a row.
+COMPARISON_ABSENT_SCHOOL_DAYS = int(os.environ.get("COMPARISON_ABSENT_SCHOOL_DAYS", "10"))
+
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -248,10 +256,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attendance.tasks.term_start_no_shows",
         "schedule": crontab(minute=0, hour=19),
     },
+    # After the attendance rule: the watch list (重点监测) from the day's rolls; on Mondays
+    # the principals' weekly digest of it.
+    "watch-list": {
+        "task": "attendance.tasks.watch_list",
+        "schedule": crontab(minute=0, hour=21),
+    },
+    "watch-digest": {
+        "task": "attendance.tasks.watch_digest",
+        "schedule": crontab(minute=30, hour=7, day_of_week=1),
+    },
     # Morning, so that a township official sees the day's 劝返 reminders at work.
     "return-case-reminders": {
         "task": "returns.tasks.reminders",
         "schedule": crontab(minute=0, hour=7),
+    },
+    # The monthly comparisons of each county's latest lists (a task per county, a run per list).
+    "comparisons-monthly": {
+        "task": "comparisons.tasks.monthly",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
 }
 if CELERY_BROKER_URL == "filesystem://":

@@ -11,7 +11,7 @@ from kongchuo.api import BlankAsNullChoiceField, by_id_or_code
 from ..choices import DisabilityGrade, DisabilityType, EventKind, Gender, KeyGroup
 from ..models import EnrollmentEvent, Guardian, Student, Transfer
 from ..selectors import transfer_targets
-from ..services import GuardianData, StudentData
+from ..services import GuardianData, StudentData, current_values
 
 # ---------------------------------------------------------------------------------------------
 # Students
@@ -110,31 +110,6 @@ class StudentInputSerializer(serializers.Serializer):
                 value = set(value)
             values[name] = value
         return StudentData(**values)
-
-
-def current_values(student: Student) -> dict:
-    """A saved student as StudentData keyword arguments (the base a PATCH changes)."""
-    return {
-        "name": student.name,
-        "gender": student.gender,
-        "birth_date": student.birth_date,
-        "school": student.school,
-        "grade": student.grade,
-        "id_number": student.id_number or "",
-        "ethnicity": student.ethnicity,
-        "hukou_region": student.hukou_region,
-        "address": student.address,
-        "student_number": student.student_number or "",
-        "klass": student.klass,
-        "entry_date": student.entry_date,
-        "guardians": [
-            GuardianData(name=g.name, relation=g.relation, phone=g.phone)
-            for g in student.guardians.all()
-        ],
-        "key_groups": set(student.key_group_values),
-        "disability_type": student.disability_type,
-        "disability_grade": student.disability_grade,
-    }
 
 
 class GuardianSerializer(serializers.ModelSerializer):

@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.models import Notification, Region, School, SchoolClass
 from attendance.models import RollCall
+from comparisons.models import Mismatch, Run, Source
 from ledger.models import LedgerEntry
 from returns.models import ReturnCase
 from students.models import Student
@@ -63,6 +64,10 @@ _RECORDS = {
     "attendance": RollCall,
     "notifications": Notification,
     "return-cases": ReturnCase,
+    "comparisons/sources": Source,
+    "comparisons/runs": Run,
+    "comparisons/mismatches": Mismatch,
+    "watch-list": Student,
 }
 
 
@@ -89,7 +94,7 @@ def _visible_id(user, path: str) -> int | None:
     """A record of the caller's for ``/api/v1/<collection>/{id}/…``."""
     if "{id}" not in path:
         return None
-    model = _RECORDS[path.split("/")[3]]
+    model = _RECORDS[path.removeprefix("/api/v1/").split("/{id}")[0]]
     queryset = model.objects.for_user(user)
     if model is Notification:
         queryset = queryset.filter(recipient=user)
@@ -123,6 +128,18 @@ def _seed(world):
     attendance.open_to_teachers()
     klass = SchoolClass.objects.get(head_teacher=world.user(attendance.TEACHER))
     attendance.take(world, klass, attendance.MON, {attendance.pupil(world, klass): Mark.LATE})
+    # A comparison's run and a mismatch that both accounts see (the school is the first
+    # 中心校 of the county's first township, tests/comparisons/results.py).
+    from tests.comparisons.results import first_school, make_mismatch, make_run, make_source
+
+    make_mismatch(make_run(make_source()), school=first_school())
+    # The first child each account sees, on the watch list (a key group).
+    from attendance import watch
+
+    Student.objects.filter(pk=_visible_id(world.user(USERS[1]), "/api/v1/students/{id}/")).update(
+        left_behind=True
+    )
+    watch.compute()
     for username in USERS:
         Notification.objects.create(
             recipient=world.user(username), kind="general", title="测试通知", body=""
