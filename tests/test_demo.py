@@ -4,6 +4,10 @@ services, so that each role finds its work on the first login."""
 import pytest
 from django.core.management import call_command
 
+from attendance.choices import WatchReason
+from attendance.models import WatchPeriod
+from comparisons.choices import MismatchKind, RunStatus, Strength
+from comparisons.models import Mismatch, Run
 from ledger.models import LedgerEntry
 from returns import selectors
 from returns.choices import CaseState, Step
@@ -25,3 +29,20 @@ def test_seed_demo_shows_cases_along_the_four_steps_in_the_townships_my_cases():
     official = case.township.accounts.filter(role="township_official").first()
     assert case in selectors.my_cases(official)
     assert LedgerEntry.objects.filter(state="persuading").count() >= 3
+
+
+def test_seed_demo_leaves_the_watch_list_computed_with_the_key_groups_on_it():
+    call_command("seed_demo", "--students", "300", verbosity=0)
+    key_group = WatchPeriod.objects.filter(reason=WatchReason.KEY_GROUP, ended_on=None)
+    assert key_group.exists()
+    assert all(period.student.key_group_values for period in key_group.select_related("student"))
+
+
+def test_seed_demo_compares_a_household_list_two_unenrolled_children_and_a_weak_match():
+    call_command("seed_demo", "--students", "300", verbosity=0)
+    run = Run.objects.get()
+    assert run.status == RunStatus.DONE
+    found = Mismatch.objects.filter(run=run, kind=MismatchKind.NOT_ENROLLED)
+    assert sorted(found.values_list("strength", flat=True)) == ["none", "none", "weak"]
+    weak = found.get(strength=Strength.WEAK)
+    assert weak.student is not None and weak.student.birth_date == weak.birth_date

@@ -4,6 +4,8 @@ from accounts.choices import RegionLevel
 from accounts.demo import DEMO_PASSWORD, DemoSize, build, real_counties
 from accounts.models import Region, current_school_year
 from attendance.demo import build_attendance
+from attendance.watch import compute as compute_watch_list
+from comparisons.demo import build_lists
 from ledger.demo import build_entries
 from returns.demo import build_cases
 from students.calendar import default_terms
@@ -58,11 +60,15 @@ class Command(BaseCommand):
         entries = build_entries(seed=options["seed"]) if students else 0
         rolls = build_attendance(seed=options["seed"]) if students else 0
         cases = build_cases(seed=options["seed"]) if students else 0
+        # The watch list as the first night would leave it (key groups, absences so far).
+        watched = compute_watch_list().started if students else 0
+        mismatches = build_lists() if students else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"已生成 {result['counties']} 个县、{result['schools']} 所学校、"
                 f"{result['classes']} 个班级、{students} 名学生、{entries} 条台账记录、"
-                f"{rolls} 份班级考勤、{cases} 个劝返案件、"
+                f"{rolls} 份班级考勤、{cases} 个劝返案件、{watched} 项重点监测、"
+                f"{mismatches} 条比对不一致、"
                 f"{result['accounts']} 个账号。"
                 f"演示密码：{DEMO_PASSWORD}"
             )
