@@ -94,6 +94,17 @@ def _windows(county_ids: list[int], as_of: datetime.date) -> list[tuple]:
     return rows
 
 
+def _span(rows: list[tuple], as_of: datetime.date) -> signals.Span:
+    """The signals' span: ``as_of`` and each window column's bounds over ``rows``."""
+    columns = [column for column, _ in signals.WINDOW_COLUMNS]
+    if not rows:
+        return signals.Span(as_of, {})
+    values = zip(*rows, strict=True)
+    return signals.Span(
+        as_of, {column: (min(v), max(v)) for column, v in zip(columns, values, strict=True)}
+    )
+
+
 def _temporary(cursor, name: str, columns: Iterable[tuple[str, str]]) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     definition = ", ".join(f"{column} {kind}" for column, kind in columns)
@@ -130,8 +141,9 @@ def compute(counties: Iterable[Region] | None = None, *, as_of: datetime.date | 
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         _fill_window(cursor, rows)
         _temporary(cursor, _NOW, (("student_id", "bigint"), ("reason", "varchar(20)")))
+        span = _span(rows, as_of)
         for reason, signal in signals.SIGNALS.items():
-            query = signal(as_of)
+            query = signal(span)
             cursor.execute(
                 f"INSERT INTO {_NOW} (student_id, reason) SELECT x.student_id, %s FROM ({query.sql}) x",  # noqa: S608 - our own SQL
                 [reason.value, *query.params],

@@ -21,6 +21,13 @@ one run; the county's own checks (学籍 against the ledger, 在籍不在校) co
 
     BENCH_COMPARE_ROWS       rows of the CSV list, default 1000000
     BENCH_COMPARE_XLSX_ROWS  rows of the XLSX list, default 100000 (0: skip)
+
+Measured 2026-12-02 (1,000,000 CSV rows): the upload 13.9 s (25.4 s with a COPY per 20,000
+rows), the comparison 2.6 s, the floor 1.1 s, pandas 2.0 s. The upload is bound by the
+database, not Python: COPYing the rows, already formatted, into ``SourceRow`` alone takes
+about 12.5 s (1.5 s into the bare table; its two indexes and primary key the rest, the name
+index about 4 s), and the deferred check of their reference to the source about 3 s at
+commit; reading and checking them in Python (about 11 s) runs beside it on the other core.
 """
 
 import csv

@@ -19,10 +19,9 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from accounts import audit
@@ -48,7 +47,7 @@ ERROR, WARNING = "error", "warning"
 # Problems kept in a source's error list; the count covers them all. A list with more is
 # almost always read with a wrong column mapping, and its first ones say which.
 PROBLEMS_KEPT = 10_000
-# Rows read, then written, at a time (by COPY on PostgreSQL, INSERT elsewhere).
+# Rows written at a time by INSERT (not on PostgreSQL, where one COPY takes them all).
 STAGE_BATCH = 20_000
 JSON_NAME = "接口提交的名单"
 
@@ -421,6 +420,14 @@ def _name_forms(name: str) -> set[str]:
     return forms
 
 
+class _LookUp(Exception):
+    """A 户籍地 code to look up in the national table before the row can be read."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
 class _Places:
     """户籍地 as lists write it — a region code, or a township or village name, perhaps
     after the province, city and county, perhaps followed by a group (南涧镇新政村3组) —
@@ -453,13 +460,23 @@ class _Places:
             region = region.parent
         self.above = above[::-1]  # province, city, county
         self.known: dict[str, tuple[int | None, str]] = {}
+        # Codes outside the county, looked up in the national table (``look_up``).
+        self.outside: dict[str, int | None] = {}
 
     def region(self, raw) -> tuple[int | None, str]:
-        """(region id or None, a warning or "")."""
-        text = _code(raw)
-        if text not in self.known:
-            self.known[text] = self._find(text)
-        return self.known[text]
+        """(region id or None, a warning or ""). _LookUp when the code lies outside the
+        county and has not been looked up yet."""
+        if type(raw) is not str:
+            return self._find(_code(raw))
+        try:
+            return self.known[raw]
+        except KeyError:
+            found = self.known[raw] = self._find(_code(raw))
+            return found
+
+    def look_up(self, code: str) -> None:
+        # A migrant child's 户籍地 may lie outside the county: the national table.
+        self.outside[code] = Region.objects.filter(code=code).values_list("pk", flat=True).first()
 
     def _find(self, text: str) -> tuple[int | None, str]:
         if not text:
@@ -467,8 +484,9 @@ class _Places:
         if text.isdigit():
             pk = self.by_code.get(text)
             if pk is None:
-                # A migrant child's 户籍地 may lie outside the county: the national table.
-                pk = Region.objects.filter(code=text).values_list("pk", flat=True).first()
+                if text not in self.outside:
+                    raise _LookUp(text)
+                pk = self.outside[text]
             if pk is None:
                 return None, f"区划代码 {text} 不存在，已按未填写处理。"
             return pk, ""
@@ -527,8 +545,13 @@ _REPEATING = frozenset(
 
 class _Rows:
     """A table's rows as SourceRow columns, one at a time, with what was wrong: ``problems``
-    (the first PROBLEMS_KEPT), how many rows were read and refused, and the reading's own
-    failure if the file broke off (kept, to be raised once the rows are written)."""
+    (the first PROBLEMS_KEPT), how many rows were read and refused, the ID numbers found
+    more than once (``repeated``), and the reading's own failure if the file broke off
+    (kept, to be raised once the rows are written).
+
+    Iterating stops early at a row whose 户籍地 code must be looked up in the database
+    (``lookup`` names it), as no query can run while a COPY is under way; once it is looked
+    up (``places.look_up``), iterating again goes on from that row."""
 
     def __init__(self, *, source_id: int, table: reading.Table, columns: list[_Column], county):
         self.source_id = source_id
@@ -554,6 +577,11 @@ class _Rows:
         self.read = 0
         self.refused = 0
         self.failure: AppError | None = None
+        self.lookup: str | None = None
+        self.repeated: set[str] = set()
+        self._seen: set[str] = set()
+        self._records = iter(table.rows)
+        self._pending: tuple[int, list] | None = None
 
     def problem(self, row: int, column: _Column | None, message: str, level=ERROR):
         self.problem_count += 1
@@ -564,19 +592,41 @@ class _Rows:
             self.problems.append({"row": row, "field": heading, "message": message, "level": level})
 
     def __iter__(self) -> Iterator[dict]:
+        self.lookup = None
+        records = self._records
+        if self._pending is not None:
+            records, self._pending = chain((self._pending,), records), None
+        seen, repeated = self._seen, self.repeated
         try:
-            for number, cells in self.table.rows:
+            for number, cells in records:
+                try:
+                    row = self._row(number, cells)
+                except _LookUp as need:
+                    self._pending, self.lookup = (number, cells), need.code
+                    return
                 self.read += 1
-                row = self._row(number, cells)
                 if row is None:
                     self.refused += 1
-                else:
-                    yield row
+                    continue
+                id_number = row["id_number"]
+                if id_number:
+                    if id_number in seen:
+                        repeated.add(id_number)
+                    else:
+                        seen.add(id_number)
+                yield row
         except AppError as exc:
             self.failure = exc
 
     def _row(self, number: int, cells: list) -> dict | None:
         width = len(cells)
+        region_id = region_warning = None
+        if self.places is not None:
+            # First: the one look-up that may stop the row before any problem is noted.
+            position = self.columns["region"].position
+            region_id, region_warning = self.places.region(
+                cells[position] if position < width else ""
+            )
         errors = self.problem_count - self.warning_count
         values = {}
         for key, position, column, read in self.readers:
@@ -613,13 +663,8 @@ class _Rows:
             and not _text_of(cells, width, columns.get("birth_date"))
         ):
             self.problem(number, id_column, "请填写身份证号或出生日期，否则无法比对。")
-        region_id = None
-        if self.places is not None:
-            region_column = columns["region"]
-            position = region_column.position
-            region_id, warning = self.places.region(cells[position] if position < width else "")
-            if warning:
-                self.problem(number, region_column, warning, WARNING)
+        if region_warning:
+            self.problem(number, columns["region"], region_warning, WARNING)
         if self.problem_count - self.warning_count > errors:
             return None
         key = name_key(name)
@@ -814,7 +859,6 @@ def _take_in(by, county, kind, table, mapping, *, remember: bool) -> UploadResul
     _stage(rows)
     if rows.failure is not None:
         raise rows.failure
-    engine.refresh_statistics(rows.read)  # H-match: before the query over the staged rows
     _refuse_repeated_ids(rows)
     staged = rows.read - rows.refused
     if not staged:
@@ -896,28 +940,32 @@ def _reserve_source_id() -> int:
 
 
 def _stage(rows: _Rows) -> None:
-    """Write the rows a batch at a time: a batch is read (and its 户籍地 looked up) before
-    it is written, as no query can run while a COPY is under way."""
-    stream = iter(rows)
-    while batch := list(islice(stream, STAGE_BATCH)):
+    """Write the rows as they are read: on PostgreSQL in one COPY, the database storing
+    the first rows while the later ones are read — broken only where a 户籍地 code outside
+    the county must be looked up first; elsewhere by INSERTs, a batch at a time."""
+    while True:
         if connection.vendor == "postgresql":
-            copy_rows(SourceRow, batch)
+            copy_rows(SourceRow, rows)
         else:
-            SourceRow.objects.bulk_create(SourceRow(**row) for row in batch)
+            stream = iter(rows)
+            while batch := list(islice(stream, STAGE_BATCH)):
+                SourceRow.objects.bulk_create(SourceRow(**row) for row in batch)
+        if rows.lookup is None:
+            return
+        rows.places.look_up(rows.lookup)
 
 
 def _refuse_repeated_ids(rows: _Rows) -> None:
     """An ID number twice in one list: which row is right is not known, so every copy is
-    left out and named, found by one query over the staged rows."""
-    staged = SourceRow.objects.filter(source_id=rows.source_id).exclude(id_number="")
-    repeated = (
-        staged.values("id_number").annotate(n=Count("pk")).filter(n__gt=1).values("id_number")
-    )
+    left out and named, its rows found by one query over the staged rows."""
+    if not rows.repeated:
+        return
+    engine.refresh_statistics(rows.read)  # before the first query over the staged rows
+    staged = SourceRow.objects.filter(source_id=rows.source_id)
+    repeated = sorted(rows.repeated)
     found: dict[str, list[int]] = {}
     for row, id_number in staged.filter(id_number__in=repeated).values_list("row", "id_number"):
         found.setdefault(id_number, []).append(row)
-    if not found:
-        return
     heading = rows.columns["id_number"].heading
     for numbers in found.values():
         numbers.sort()

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Notification, Region, SchoolClass
+from accounts.models import AuditEvent, Notification, Region, SchoolClass, User
 from attendance import rule, services, signals, watch
 from attendance.choices import Mark, MeasureKind, WatchReason
 from attendance.models import AttendanceRules, WatchMeasure, WatchPeriod
@@ -15,11 +15,15 @@ from kongchuo.errors import AppError
 from ledger import services as ledger_services
 from ledger.choices import ClosureReason, State
 from ledger.models import LedgerEntry
+from students import services as student_services
+from students.calendar import term_save
 from tests.attendance.conftest import (
+    AUTUMN,
     COUNTY,
     FRI,
     MON,
     PRINCIPAL,
+    SPRING,
     TEACHER,
     THU,
     TUE,
@@ -29,6 +33,7 @@ from tests.attendance.conftest import (
     take,
 )
 from tests.ledger.conftest import APPROVER, SCHOOL_USER, entry_in
+from tests.students.factories import student_data
 
 WEEK = [MON, TUE, WED, THU, FRI]
 
@@ -130,6 +135,85 @@ def test_signal_falling_rate_needs_half_the_window_recorded(world, klass, pupils
     compute()
     assert WatchReason.RATE not in reasons(child)
     assert WatchReason.UNEXCUSED in reasons(child)
+
+
+def test_signal_falling_rate_counts_marks_on_another_class_roll(world, klass, pupils):
+    """signals.falling_rate: a mark follows the child — the days marked on the old class's
+    roll before a move count as recorded days beside the new class's roll calls."""
+    child = pupils[0]
+    other = SchoolClass.objects.filter(school=klass.school).exclude(pk=klass.pk).first()
+    AttendanceRules.objects.update_or_create(county=county(), defaults={"watch_rate_window": 10})
+    absent(world, klass, [MON, TUE], child, status=Mark.SICK)
+    student_services.student_update(
+        by=world.user(PRINCIPAL),
+        student=child,
+        data=student_data(
+            klass.school,
+            grade=other.grade,
+            klass=other,
+            name=child.name,
+            student_number=child.student_number,
+            id_number=child.id_number,
+            birth_date=child.birth_date,
+            entry_date=child.entry_date,
+        ),
+    )
+    for day in (WED, THU, FRI):
+        take(world, other, day)
+    # 3 roll calls of the new class + 2 marks on the old one: 5 recorded days, at least
+    # half of 10, and 3 of 5 in school is 60% < 90%. Without the old marks: 3 recorded days.
+    compute()
+    assert WatchReason.RATE in reasons(child)
+
+
+def test_signal_falling_rate_setting_decides_at_the_boundary(world, klass, pupils):
+    """signals.falling_rate with ``watch_rate`` 50 over 10 school days (5 must be recorded):
+    3 days away of 5 is 40% < 50%, 2 of 5 is 60% and not below."""
+    three, two = pupils[0], pupils[1]
+    AttendanceRules.objects.update_or_create(
+        county=county(), defaults={"watch_rate_window": 10, "watch_rate": 50}
+    )
+    full_week(
+        world,
+        klass,
+        {
+            MON: {three: Mark.SICK, two: Mark.SICK},
+            TUE: {three: Mark.PERSONAL, two: Mark.UNEXCUSED},
+            WED: {three: Mark.UNEXCUSED, two: Mark.LATE},
+        },
+    )
+    compute()
+    assert WatchReason.RATE in reasons(three)
+    assert WatchReason.RATE not in reasons(two)
+
+
+def test_signals_read_each_school_window_when_counties_differ(world, klass, pupils, terms):
+    """Computed together, each county's schools keep their own window and threshold:
+    county B's 3 school days (Wednesday–Friday) and 1 unexcused day do not cut county A's
+    10 days, nor does A's threshold of 2 hide B's children, nor do A's 10 days widen B's 3."""
+    county_b = Region.objects.get(code="530102")
+    admin_b = User.objects.get(role="county_admin", region=county_b)
+    for (start, end), name in ((SPRING, "春季学期"), (AUTUMN, "秋季学期")):
+        term_save(by=admin_b, owner=county_b, name=name, start=start, end=end)
+    AttendanceRules.objects.update_or_create(
+        county=county_b, defaults={"watch_unexcused_window": 3, "watch_unexcused_days": 1}
+    )
+    klass_b = (
+        SchoolClass.objects.filter(school__township__parent=county_b)
+        .exclude(head_teacher=None)
+        .first()
+    )
+    principal_b = "c2_xz1_xx1_xiaozhang"
+    child_a = pupils[0]
+    monday_b, thursday_b = (pupil(world, klass_b, by=principal_b) for _ in range(2))
+    for day in WEEK:
+        take(world, klass, day, {child_a: Mark.UNEXCUSED} if day in (MON, THU) else {})
+    take(world, klass_b, MON, {monday_b: Mark.UNEXCUSED}, user=principal_b)
+    take(world, klass_b, THU, {thursday_b: Mark.UNEXCUSED}, user=principal_b)
+    watch.compute([county(), county_b], as_of=FRI)
+    assert WatchReason.UNEXCUSED in reasons(child_a)
+    assert WatchReason.UNEXCUSED in reasons(thursday_b)
+    assert WatchReason.UNEXCUSED not in reasons(monday_b)
 
 
 def test_signal_unexplained_lateness_counts_late_days_without_a_note(world, klass, pupils):

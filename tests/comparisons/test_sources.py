@@ -163,6 +163,36 @@ def test_duplicated_id_numbers_in_one_list_are_error_rows(world):
     assert all("第2、4行" in e["message"] for e in result.errors)
 
 
+def test_rows_around_a_place_code_looked_up_elsewhere_are_all_staged_and_checked(world):
+    """Rule 1 (one COPY): a 户籍地 code outside the county is looked up mid-list, and the
+    rows before and after it are staged in order, ID numbers repeated across it still
+    found, and a failure after it still writes nothing."""
+    outside = Region.objects.get(code__startswith="530102", level=5, name="新政村").code
+    twice = id_number(BIRTH)
+    rows = [
+        person("甲", id_text=twice),
+        person("乙", birth=BIRTH - datetime.timedelta(1), place=outside),
+        person("丙", birth=BIRTH - datetime.timedelta(2), place=outside),
+        person("丁", id_text=twice, place="999999999999"),
+        person("戊", birth=BIRTH - datetime.timedelta(3)),
+    ]
+    result = upload(world, csv_file(rows))
+    kept = staged(result.source)
+    assert {n: r.name for n, r in kept.items()} == {3: "乙", 4: "丙", 6: "戊"}
+    assert kept[3].region.code == kept[4].region.code == outside
+    assert [(e["row"], e["level"]) for e in result.errors] == [
+        (2, "error"),
+        (5, "error"),
+        (5, "warning"),
+    ]
+    assert (result.source.row_count, result.source.error_count) == (5, 2)
+    before = counts()
+    with pytest.raises(AppError, match="CSV 文件格式有误"):
+        content = csv_file(rows[1:]).read() + ('己,"' + "x" * 200_000 + '",,,,').encode()
+        upload(world, ContentFile(content, name="broken.csv"))
+    assert counts() == before
+
+
 def test_rows_at_fault_are_named_and_the_rest_are_staged(world):
     rows = [
         person(),
