@@ -42,23 +42,8 @@ class OpenEntryForm(EntryForm):
     entry from a comparison, started with what the list says (services.entry_prefill)."""
 
     SECTIONS = [
-        (
-            "学籍核查",
-            [
-                "record_check",
-                "name",
-                "gender",
-                "birth_date",
-                "id_number",
-                "hukou_region",
-                "key_groups",
-                "person_status",
-                "family_situation",
-                "parent_contact",
-                "department_opinion",
-            ],
-        ),
-        ("未入学情况", ["reason", "other_reasons", "whereabouts", "township", "measures", "note"]),
+        ("学籍核查", EntryForm.RECORD_CHECK),
+        ("未入学情况", EntryForm.CIRCUMSTANCES),
     ]
     _FIXED = ("student", "student_key", "kind", "source", "found_on")
 

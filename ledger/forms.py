@@ -77,25 +77,26 @@ class ReasonFields(forms.Form):
 class EntryForm(StudentLookupMixin, ReasonFields, ScopedForm):
     """新增台账记录, with the 学籍 check step for a child who has no student record."""
 
+    # The fields of the 学籍 check (a 未入学 child's) and of the dropout itself, shared by the
+    # forms that start from this one.
+    RECORD_CHECK = [
+        "record_check",
+        "name",
+        "gender",
+        "birth_date",
+        "id_number",
+        "hukou_region",
+        "key_groups",
+        "person_status",
+        "family_situation",
+        "parent_contact",
+        "department_opinion",
+    ]
+    CIRCUMSTANCES = ["reason", "other_reasons", "whereabouts", "township", "measures", "note"]
     SECTIONS = [
         ("学生", ["student", "student_key", "kind", "source", "found_on"]),
-        (
-            "学籍核查（未入学儿童必填）",
-            [
-                "record_check",
-                "name",
-                "gender",
-                "birth_date",
-                "id_number",
-                "hukou_region",
-                "key_groups",
-                "person_status",
-                "family_situation",
-                "parent_contact",
-                "department_opinion",
-            ],
-        ),
-        ("辍学情况", ["reason", "other_reasons", "whereabouts", "township", "measures", "note"]),
+        ("学籍核查（未入学儿童必填）", RECORD_CHECK),
+        ("辍学情况", CIRCUMSTANCES),
     ]
 
     kind = forms.ChoiceField(label="类别", choices=EntryKind.choices)
