@@ -120,6 +120,7 @@ class JobKind(models.TextChoices):
     CONSISTENCY_CHECK = "consistency_check", "人账相符核查"
     RETURN_DOCUMENTS = "return_documents", "批量生成劝返文书"
     ATTENDANCE_IMPORT = "attendance_import", "导入考勤表"
+    COMPARISON_UPLOAD = "comparison_upload", "上传比对名单"
 
 
 class JobStatus(models.TextChoices):

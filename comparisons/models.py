@@ -56,9 +56,10 @@ class Source(AppendOnlyModel):
 class SourceRow(models.Model):
     """One row of a list as read (normalised), staged for the matching queries."""
 
-    # Rows are COPYed in by the million: no index of their own for the source (the composite
-    # ones below lead with it) and no per-row check of the division, reference data that is
-    # never deleted.
+    # Rows are COPYed in by the million, so each costs as little as it can: no index of the
+    # source alone (the (source, id_number) one leads with it), none on the name (the weak
+    # pass reads the few unmatched rows in Python), and no per-row check of the division,
+    # reference data that is never deleted.
     source = models.ForeignKey(
         Source, verbose_name="名单", on_delete=models.CASCADE, related_name="rows", db_index=False
     )
@@ -89,10 +90,7 @@ class SourceRow(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "名单行"
         ordering = ["source_id", "row"]
-        indexes = [
-            models.Index(fields=["source", "id_number"], name="source_row_id_number"),
-            models.Index(fields=["source", "name_key", "birth_date"], name="source_row_name"),
-        ]
+        indexes = [models.Index(fields=["source", "id_number"], name="source_row_id_number")]
 
     def __str__(self):
         return f"{self.source_id}:{self.row} {self.name}"

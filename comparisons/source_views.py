@@ -2,8 +2,9 @@
 the upload in two steps — choose the kind and the file; map the list's columns (the guess
 pre-filled, the first rows shown) and confirm. Between the steps the file waits in the
 default storage under a random name, tied to the uploader's session, so that nothing is lost
-when the mapping is refused and it can be corrected; it is deleted once the list is in.
-Thin: parse, call comparisons.sources, render."""
+when the mapping is refused and it can be corrected. Once the mapping is accepted the file
+is handed to a background job (comparisons.upload_jobs), which takes the list in and deletes
+it. Thin: parse, call comparisons.sources and upload_jobs, render."""
 
 import io
 import uuid
@@ -23,7 +24,7 @@ from kongchuo import xlsx
 from kongchuo.errors import AppError
 from ledger.consistency import county_of
 
-from . import reading, sources
+from . import reading, sources, upload_jobs
 from .choices import SourceKind
 from .forms import MappingForm, SourceUploadForm
 from .models import Run, Source
@@ -33,6 +34,10 @@ SHOWN_ERRORS = 200
 # Session key: upload token → the waiting file (its storage path, name and kind).
 PENDING = "comparison_uploads"
 UPLOAD_DIR = "comparisons/uploads"
+UPLOAD_QUEUED = (
+    "名单已提交，正在后台读取、核对并导入，本页自动刷新。可以离开本页：导入完成后，"
+    "名单会出现在“比对名单”中，并自动开始比对。"
+)
 
 
 def _latest_run(queryset):
@@ -99,14 +104,20 @@ def _pending(request) -> dict:
     return request.session.get(PENDING, {})
 
 
+def _forget(request, token: str) -> dict | None:
+    """Take the waiting file ``token`` off the user's session (the file itself stays)."""
+    waiting = _pending(request)
+    entry = waiting.pop(token, None)
+    request.session[PENDING] = waiting
+    return entry
+
+
 def _discard(request, token: str | None = None) -> None:
     """Delete the user's waiting file (``token``), or every one of them."""
-    waiting = _pending(request)
-    for key in [token] if token else list(waiting):
-        entry = waiting.pop(key, None)
+    for key in [token] if token else list(_pending(request)):
+        entry = _forget(request, key)
         if entry and default_storage.exists(entry["path"]):
             default_storage.delete(entry["path"])
-    request.session[PENDING] = waiting
 
 
 def _fields_help() -> list[tuple[str, list[tuple[str, bool]]]]:
@@ -118,7 +129,7 @@ def _fields_help() -> list[tuple[str, list[tuple[str, bool]]]]:
 
 def source_upload(request):
     """Step 1 (no ``upload`` token): the kind and the file. Step 2 (``?upload=…``): the
-    mapping, then the upload itself."""
+    mapping, checked at once, then the upload itself as a background job (its page follows it)."""
     check(request.user, UPLOAD)
     token = request.GET.get("upload", "")
     entry = _pending(request).get(token) if token else None
@@ -172,27 +183,22 @@ def _map_columns(request, token: str, entry: dict):
     form = MappingForm(request.POST or None, kind=kind, headings=table.headings, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            with default_storage.open(entry["path"], "rb") as file:
-                result = sources.source_upload(
-                    by=request.user,
-                    kind=kind,
-                    file=file,
-                    mapping=form.mapping(),
-                    name=entry["name"],
-                )
+            job = upload_jobs.upload_start(
+                by=request.user,
+                kind=kind,
+                path=entry["path"],
+                name=entry["name"],
+                headings=table.headings,
+                mapping=form.mapping(),
+            )
         except AppError as exc:
             for field, errors in exc.errors.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            _discard(request, token)
-            if result.created:
-                messages.success(request, result.message)
-            else:
-                messages.info(request, result.message)
-            if result.run is not None:
-                return redirect("comparisons-run", result.run.pk)
-            return redirect("comparisons-source", result.source.pk)
+            _forget(request, token)  # the file is the job's now: it deletes it when done
+            messages.success(request, UPLOAD_QUEUED)
+            return redirect("job-detail", job.pk)
     return render(
         request,
         "comparisons/upload_mapping.html",

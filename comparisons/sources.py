@@ -805,6 +805,15 @@ def _same_file(county: Region, kind: str, sha256: str) -> Source | None:
     )
 
 
+def upload_county(by: User) -> Region:
+    """The county ``by`` uploads lists for; AppError if ``by`` may not upload."""
+    require(by, UPLOAD)
+    county = county_of(by)
+    if county is None:
+        raise AppError("比对名单由县教体局的账号上传，与本县的学籍和台账比对。")
+    return county
+
+
 def source_upload(
     *,
     by: User,
@@ -819,10 +828,7 @@ def source_upload(
     field names). AppError for a list refused as a whole; row problems come back in
     ``errors`` (and stay in the source's error list). The same list again: the existing
     source, ``created`` False, nothing written."""
-    require(by, UPLOAD)
-    county = county_of(by)
-    if county is None:
-        raise AppError("比对名单由县教体局的账号上传，与本县的学籍和台账比对。")
+    county = upload_county(by)
     fields_of(kind)
     if (file is None) == (rows is None):
         raise AppError("请上传名单文件，或提交名单的各行（rows），二者选一。", field="file")
@@ -919,7 +925,7 @@ def _summary(source: Source, rows: _Rows) -> str:
     if rows.warning_count:
         parts.append(f"{rows.warning_count}条提醒（如身份证号校验位不对，该行仍参加比对）")
     text = "，".join(parts) + "。"
-    return text + "比对已开始，本页显示进度，完成后可查看不一致名单。"
+    return text + "比对已开始，完成后可查看不一致名单。"
 
 
 def _reserve_source_id() -> int:

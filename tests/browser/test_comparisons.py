@@ -1,7 +1,8 @@
-"""A comparison in the browser (issue 13, "done when"): the county uploads a household list,
-watches the run's progress bar finish — the run waits in the queue until a real Celery
-worker on Redis picks it up, and static/js/comparisons.js moves the bar without a reload —
-and opens a 未入学 ledger entry from the mismatch the run found."""
+"""A comparison in the browser (issue 13, "done when"): the county uploads a household list
+— taken in by a background job whose page follows it — watches the run's progress bar
+finish — the job and then the run wait in the queue until a real Celery worker on Redis
+picks them up, and static/js/comparisons.js moves the bar without a reload — and opens a
+未入学 ledger entry from the mismatch the run found."""
 
 import datetime
 import os
@@ -10,7 +11,8 @@ import re
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from accounts.models import Region
+from accounts.choices import JobKind
+from accounts.models import Job, Region
 from comparisons.models import Mismatch, Run
 from kongchuo.celery import app
 from ledger.models import LedgerEntry
@@ -64,14 +66,24 @@ def test_upload_a_list_watch_the_run_finish_and_open_a_not_enrolled_entry(phone,
     with phone.expect_navigation():
         phone.get_by_role("button", name="确认上传并比对").tap()
 
-    # The run page: queued, its bar at the start, until the worker takes it.
-    run = Run.objects.get()
-    phone.wait_for_url(f"**/comparisons/runs/{run.pk}/")
-    assert phone.get_by_test_id("run-status").inner_text() == "排队中"
-    assert phone.get_by_test_id("run-progress").locator("progress").get_attribute("value") == "0"
+    # The upload job's page: queued, nothing written, until the worker takes it.
+    job = Job.objects.get(kind=JobKind.COMPARISON_UPLOAD)
+    phone.wait_for_url(f"**/jobs/{job.pk}/")
+    assert "名单已提交" in phone.locator(".messages").inner_text()
+    assert phone.get_by_test_id("job-status").inner_text() == "排队中"
+    assert not Run.objects.exists()
     assert fits(phone)
-    shot(phone, "queued")
+    shot(phone, "upload-queued")
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        # The job page reloads itself until the list is in, then links to the run.
+        phone.get_by_test_id("job-next").wait_for(timeout=20_000)
+        assert "比对已开始" in phone.get_by_test_id("job-message").inner_text()
+        assert fits(phone)
+        shot(phone, "upload-done")
+        run = Run.objects.get()
+        with phone.expect_navigation():
+            phone.get_by_test_id("job-next").tap()
+        phone.wait_for_url(f"**/comparisons/runs/{run.pk}/")
         # comparisons.js polls the progress and loads the page again once the run is done.
         phone.get_by_test_id("run-message").wait_for(timeout=20_000)
     assert phone.get_by_test_id("run-status").inner_text() == "已完成"

@@ -1,18 +1,24 @@
 """The list pages and API (issue 13 "Interfaces"): upload in two steps (kind and file; the
-mapping pre-filled with the file's first rows shown), the list of lists, one list with its
-downloadable error list, and POST /api/v1/comparisons/sources/ with a file or JSON rows —
-the same service, the same jurisdiction."""
+mapping pre-filled with the file's first rows shown; the list then taken in by a background
+job), the list of lists, one list with its downloadable error list, and
+POST /api/v1/comparisons/sources/ with a file or JSON rows — the same service, the same
+jurisdiction."""
 
 import datetime
 import io
 import json
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from accounts import jobs
+from accounts.choices import JobKind, JobStatus
+from accounts.models import Job
 from comparisons.choices import RunStatus
 from comparisons.models import ColumnMapping, Run, Source, SourceRow
 from comparisons.source_views import PENDING
@@ -43,7 +49,29 @@ def token_of(response) -> str:
 MAPPING = {"name": "姓名", "id_number": "证件号码", "birth_date": "出生日期", "region": "户籍地"}
 
 
-def test_upload_in_two_steps_stages_the_list_and_starts_the_comparison(world):
+def confirm(client, token, mapping=None) -> Job:
+    """Step 2 accepted: the page queues the upload job and sends the user to its page."""
+    response = client.post(f"{UPLOAD}?upload={token}", mapping or MAPPING)
+    job = Job.objects.latest("pk")
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "job-detail", args=[job.pk]
+    )
+    return job
+
+
+def run(job: Job) -> Job:
+    jobs.job_run(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def upload(client, file=None) -> Job:
+    return run(confirm(client, token_of(step_one(client, file))))
+
+
+def test_upload_in_two_steps_queues_a_job_that_stages_the_list_and_starts_the_comparison(world):
+    """Issue 13 "they can leave and come back": the page only queues the upload; nothing is
+    written until the job runs, which takes the list in, starts the run and links to it."""
     client = world.client(STAFF)
     page = client.get(UPLOAD)
     assert page.status_code == 200 and "第 1 步" in page.content.decode()
@@ -57,29 +85,73 @@ def test_upload_in_two_steps_stages_the_list_and_starts_the_comparison(world):
     # Pre-filled from the headings' synonyms (证件号码 → 身份证号).
     assert {k: v for k, v in form.initial.items() if v} == MAPPING
     assert mapping_page.context["preview_rows"][0][0] == {"heading": "姓名", "value": "李小明"}
-    done = client.post(f"{UPLOAD}?upload={token}", MAPPING, follow=True)
+    job = confirm(client, token)
+    queued = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "名单已提交，正在后台读取" in queued and "上传比对名单" in queued
+    assert (job.kind, job.status) == (JobKind.COMPARISON_UPLOAD, JobStatus.QUEUED)
+    assert job.params["mapping"] == MAPPING and job.params["name"] == "户籍.csv"
+    # Nothing written yet; the file is the job's (off the session, still stored).
+    assert not Source.objects.exists() and not Run.objects.exists()
+    assert default_storage.exists(path) and token not in client.session.get(PENDING, {})
+
+    job = run(job)
     source = Source.objects.get()
-    run = Run.objects.get(source=source)
-    assert run.status == RunStatus.QUEUED
-    assert done.redirect_chain[-1][0] == f"/comparisons/runs/{run.pk}/"
-    assert "已上传" in done.content.decode() and "比对已开始" in done.content.decode()
+    run_ = Run.objects.get(source=source)
+    assert run_.status == RunStatus.QUEUED
+    assert job.status == JobStatus.DONE and job.percent == 100
+    assert "已上传" in job.message and "比对已开始" in job.message
+    assert (job.params["source"], job.params["run"]) == (source.pk, run_.pk)
     assert source.name == "户籍.csv" and SourceRow.objects.filter(source=source).count() == 1
     assert ColumnMapping.objects.get(county=source.county, kind="household").mapping == MAPPING
-    assert not default_storage.exists(path) and token not in client.session.get(PENDING, {})
+    done = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert f'href="/comparisons/runs/{run_.pk}/"' in done and "查看比对进度" in done
+    assert f'href="/comparisons/sources/{source.pk}/"' in done
+    assert not default_storage.exists(path)  # deleted once the job finished
 
 
 def test_a_refused_mapping_keeps_the_file_so_it_can_be_corrected(world):
-    """Bad input: nothing lost on a validation error; the message says what to do."""
+    """Bad input: a mapping that does not fit the list is refused on the form at once — no
+    job queued, nothing lost; the message says what to do."""
     client = world.client(STAFF)
     token = token_of(step_one(client))
     url = f"{UPLOAD}?upload={token}"
     missing = client.post(url, {**MAPPING, "id_number": ""})
     assert missing.status_code == 200 and "请选择名单中哪一列是身份证号" in missing.content.decode()
     twice = client.post(url, {**MAPPING, "birth_date": "姓名"})
-    assert "被对应到了多个字段" in twice.content.decode()
-    assert not Source.objects.exists()
-    assert client.post(url, MAPPING).status_code == 302
+    assert twice.status_code == 200 and "被对应到了多个字段" in twice.content.decode()
+    assert not Job.objects.exists() and not Source.objects.exists()
+    assert token in client.session[PENDING]
+    run(confirm(client, token))
     assert Source.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (None, "都有错误，未导入任何数据"),
+        (bytes(range(256)) * 10, "乱码"),
+    ],
+    ids=["every-row-wrong", "garbage"],
+)
+def test_a_list_refused_as_a_whole_fails_the_job_writes_nothing_and_deletes_the_file(
+    world, replace, message
+):
+    """A list refused as a whole in the job (every row wrong; a file that no longer reads):
+    the job fails with the reason, nothing is written, the stored file is deleted."""
+    client = world.client(STAFF)
+    bad = [["李小明", "123", "", "新政村"], ["王芳", "", "", ""]]
+    token = token_of(step_one(client, csv_upload(bad)))
+    path = client.session[PENDING][token]["path"]
+    job = confirm(client, token)
+    if replace is not None:
+        default_storage.delete(path)
+        default_storage.save(path, ContentFile(replace))
+    job = run(job)
+    assert job.status == JobStatus.FAILED and message in job.message
+    assert not Source.objects.exists() and not SourceRow.objects.exists()
+    assert not Run.objects.exists() and not default_storage.exists(path)
+    page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert message in page and "改正后重新上传" in page
 
 
 @pytest.mark.parametrize(
@@ -108,11 +180,12 @@ def test_the_same_file_twice_leads_to_the_existing_list(world):
     client = world.client(STAFF)
     content = csv_upload().read()
     for _ in range(2):
-        token = token_of(step_one(client, SimpleUploadedFile("户籍.csv", content)))
-        last = client.post(f"{UPLOAD}?upload={token}", MAPPING, follow=True)
+        last = upload(client, SimpleUploadedFile("户籍.csv", content))
     source = Source.objects.get()
-    assert last.redirect_chain[-1][0] == f"/comparisons/sources/{source.pk}/"
-    assert "已经上传过" in last.content.decode()
+    assert last.status == JobStatus.DONE and "已经上传过" in last.message
+    assert (last.params["source"], last.params["run"]) == (source.pk, None)
+    page = client.get(reverse("job-detail", args=[last.pk])).content.decode()
+    assert f'href="/comparisons/sources/{source.pk}/"' in page and "查看比对进度" not in page
 
 
 def test_an_expired_upload_token_starts_over(world):
@@ -123,8 +196,7 @@ def test_an_expired_upload_token_starts_over(world):
 def test_lists_page_and_a_list_with_its_error_workbook(world):
     client = world.client(STAFF)
     bad = [["李小明", id_number(BIRTH), "2017-03-14", "新政村"], ["王芳", "", "", ""]]
-    token = token_of(step_one(client, csv_upload(bad)))
-    client.post(f"{UPLOAD}?upload={token}", MAPPING)
+    upload(client, csv_upload(bad))
     source = Source.objects.get()
     listing = client.get("/comparisons/sources/").content.decode()
     assert "户籍.csv" in listing and "1 行" in listing and "查看最近一次比对" in listing
@@ -138,19 +210,21 @@ def test_lists_page_and_a_list_with_its_error_workbook(world):
 
 
 def test_jurisdiction_other_counties_get_404_and_schools_may_not_upload(world):
-    """Rule 6: county B's staff get 404 on county A's list; a school account cannot upload."""
+    """Rule 6: county B's staff get 404 on county A's list and on its upload job (a job is
+    its requester's only); a school account cannot upload."""
     client = world.client(STAFF)
-    client.post(f"{UPLOAD}?upload={token_of(step_one(client))}", MAPPING)
+    job = upload(client)
     source = Source.objects.get()
     for username in ("c2_xian_staff", "xz1_xx1_guanli", "xz1_ganbu"):
         other = world.client(username)
+        assert other.get(reverse("job-detail", args=[job.pk])).status_code == 404
         assert other.get(f"/comparisons/sources/{source.pk}/").status_code == 404
         assert other.get(f"/comparisons/sources/{source.pk}/errors.xlsx").status_code == 404
         assert "户籍.csv" not in other.get("/comparisons/sources/").content.decode()
     school = world.client("xz1_xx1_guanli")
     assert school.get(UPLOAD).status_code == 403
     assert step_one(school).status_code == 403
-    assert Source.objects.count() == 1
+    assert Source.objects.count() == 1 and Job.objects.count() == 1
 
 
 # -- API -------------------------------------------------------------------------------------
