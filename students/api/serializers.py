@@ -167,6 +167,7 @@ class StudentSerializer(serializers.ModelSerializer):
             "disability_type",
             "disability_grade",
             "guardians",
+            "merged_into",
             "updated_at",
         ]
         read_only_fields = fields

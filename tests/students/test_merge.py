@@ -240,6 +240,17 @@ def test_rule_4_the_merged_pk_resolves_to_the_kept_record_and_is_not_listed(worl
     assert merged in client.get("/students/?status=merged").context["object_list"]
 
 
+def test_rule_4_a_sync_client_reads_the_merge_status_merged_and_the_kept_record(world, scene):
+    """The API keeps listing a merged record (a syncing system must hear of the change) with
+    its status and the record it was merged into."""
+    keep, merged = scene["keep"], scene["merged"]
+    do_merge(world, keep, merged)
+    client = world.token_client(SCHOOL_USER)
+    shown = client.get(f"/api/v1/students/{merged.pk}/").json()
+    assert (shown["status"], shown["merged_into"]) == ("merged", keep.pk)
+    assert client.get(f"/api/v1/students/{keep.pk}/").json()["merged_into"] is None
+
+
 def test_rule_4_a_merged_record_takes_no_writes(world, scene):
     keep, merged = scene["keep"], scene["merged"]
     do_merge(world, keep, merged)
