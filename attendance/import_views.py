@@ -87,7 +87,7 @@ def attendance_template(request, layout):
         raise Http404("本账号没有所属学校，没有考勤表模板。")
     name = "每天一列" if layout == imports.WIDE else "每行一天"
     return FileResponse(
-        io.BytesIO(imports.template_bytes(request.user.school, layout)),
+        io.BytesIO(imports.template_bytes(request.user, layout)),
         as_attachment=True,
         filename=f"考勤表模板-{name}-{timezone.localdate():%Y%m}.xlsx",
         content_type=CONTENT_TYPE,

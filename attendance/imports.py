@@ -167,11 +167,12 @@ def _heading_date(raw, today: datetime.date) -> datetime.date | None:
     match = _MONTH_DAY.match(text)
     if match:
         month, day = (int(part) for part in match.groups())
+        found = None  # stays None for a day no year has (2月30日)
         for year in (today.year, today.year - 1):
             try:
                 found = datetime.date(year, month, day)
             except ValueError:
-                return None
+                continue  # 2月29日 of a year without one: the year before may have it
             if found <= today:
                 return found
         return found
@@ -221,9 +222,10 @@ def _sheet(content: bytes, today: datetime.date) -> _Sheet:
 class _Roll:
     """The uploading school's students on roll, found by 学籍号, ID number or name."""
 
-    def __init__(self, school: School):
+    def __init__(self, by: User, school: School):
         self.students = list(
-            Student.objects.filter(school=school, status__in=ENROLLED_STATUSES, klass__isnull=False)
+            Student.objects.for_user(by)
+            .filter(school=school, status__in=ENROLLED_STATUSES, klass__isnull=False)
             .select_related("klass")
             .only("pk", "name", "student_number", "id_number", "klass")
         )
@@ -311,7 +313,7 @@ class _Checked:
 
 
 def _check(by: User, school: School, sheet: _Sheet, today) -> _Checked:
-    roll = _Roll(school)
+    roll = _Roll(by, school)
     # The submit path's refusal depends on the school and the account, not the class: any
     # class of the school stands for all (none: every row is an unknown student anyway).
     days = _Days(by, school, roll.students[0].klass if roll.students else None, today)
@@ -479,14 +481,16 @@ def annotated_errors_bytes(content: bytes, errors: list[RowError]) -> bytes:
     return content
 
 
-def template_bytes(school: School, layout: str) -> bytes:
+def template_bytes(by: User, layout: str) -> bytes:
     """A template for ``layout`` filled with the school's students on roll: the wide one with a
     column per school day of the current month up to today, the long one with a row per
     student for the latest of those days."""
+    school = by.school
     today = timezone.localdate()
     days = calendar.calendar_for(school).school_days(today.replace(day=1), today) or [today]
     students = (
-        Student.objects.filter(school=school, status__in=ENROLLED_STATUSES, klass__isnull=False)
+        Student.objects.for_user(by)
+        .filter(school=school, status__in=ENROLLED_STATUSES, klass__isnull=False)
         .select_related("klass")
         .order_by("klass__grade", "klass__name", "student_number", "name")
     )

@@ -1,8 +1,15 @@
 """Timing helpers and the result table shared by the benchmarks."""
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -102,3 +109,19 @@ def _line(cells, widths) -> str:
         + " | ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True))
         + " |"
     )
+
+
+def run_child(module: str, *args: str) -> dict:
+    """Run ``python -m <module> <args>`` in a fresh process (its own memory figures) and return
+    the JSON object its last line of output prints."""
+    result = subprocess.run(  # noqa: S603 — this interpreter, fixed arguments
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

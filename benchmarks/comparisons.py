@@ -35,13 +35,12 @@ import datetime
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import progress, record
+from benchmarks.common import progress, record, run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "xian_staff"  # county A (532926)
@@ -274,17 +273,7 @@ def child_pandas(path: str, students: str) -> dict:
 
 
 def _child(*args: str) -> dict:
-    result = subprocess.run(  # noqa: S603 — this interpreter, fixed arguments
-        [sys.executable, "-m", "benchmarks.comparisons", *args],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"comparison child failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child("benchmarks.comparisons", *args)
 
 
 # -- the figures ----------------------------------------------------------------------------------

@@ -7,16 +7,13 @@ read back from a pickle stream, in a child process too. Data: the demo county of
 numbers, same schools, classes and guardians).
 """
 
-import json
 import os
 import pickle
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .common import progress, record
+from .common import progress, record, run_child
 
 USERNAME = "c2_xian_admin"
 TARGET_MB = 300.0
@@ -91,17 +88,7 @@ def top_up(user, rows: int) -> int:
 
 
 def _child(*args: str) -> dict:
-    result = subprocess.run(  # noqa: S603 — this interpreter, fixed arguments
-        [sys.executable, "-m", "benchmarks.export_child", *args],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"export child failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child("benchmarks.export_child", *args)
 
 
 def run(rows: int) -> None:

@@ -21,6 +21,7 @@ from accounts.views import ScopedMixin, ServiceFormView, check
 from kongchuo import xlsx
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
+from ledger.views import place_filters
 
 from . import exports, permissions, runs, selectors, services
 from .choices import FINISHED_RUN_STATUSES, Change, MismatchKind, RunStatus, Strength
@@ -107,12 +108,6 @@ def run_cancel(request, pk):
 
 
 # -- mismatches ----------------------------------------------------------------------------------
-
-
-def place_filters(params, user) -> PlaceFilterForm:
-    """The township and school filters, and the county above the county (searched by code)."""
-    fields = ("county", "township", "school") if above_county(user) else ("township", "school")
-    return PlaceFilterForm(params, user=user, fields=fields)
 
 
 def list_filters(params, places: PlaceFilterForm) -> dict:

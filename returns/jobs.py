@@ -77,8 +77,10 @@ def run_batch(job: Job, user: User) -> None:
         # PDFs are compressed already: stored as they are.
         with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
             for done, pk in enumerate(ids, start=1):
-                case = ReturnCase.objects.get(pk=pk)
+                case = ReturnCase.objects.for_user(user).filter(pk=pk).first()
                 try:
+                    if case is None:
+                        raise AppError("该劝返案件已不在您的管辖范围内。")
                     document = documents.generate(by=user, case=case, kind=document_kind.key)
                 except AppError:
                     refused += 1  # taken on meanwhile, or no longer allowed

@@ -27,7 +27,11 @@ def townships(case) -> set[int]:
 def works_on(user, case) -> bool:
     """Whether ``user`` works ``case``: on its team, an account of a responsible township, or
     of the county while it holds the case itself."""
-    if case.members.filter(user_id=user.pk).exists():
+    prefetched = getattr(case, "_prefetched_objects_cache", {}).get("members")
+    if prefetched is not None:  # a page or API detail loaded the team: no query per action
+        if any(member.user_id == user.pk for member in prefetched):
+            return True
+    elif case.members.filter(user_id=user.pk).exists():
         return True
     if user.role in TOWNSHIP:
         return township_of(user) in townships(case)

@@ -9,6 +9,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -36,7 +37,7 @@ from .forms import (
     StepForm,
     TeamForm,
 )
-from .models import CaseAttachment, ReturnCase
+from .models import CaseAttachment, CaseMember, ReturnCase
 from .permissions import DOCUMENT, key, possible_actions, who_refusal
 from .transitions import TRANSITIONS
 
@@ -166,7 +167,10 @@ class CaseDetailView(DetailView):
     context_object_name = "case"
 
     def get_queryset(self):
-        return selectors.with_urgency(_cases(self.request.user), timezone.localdate())
+        cases = _cases(self.request.user).prefetch_related(
+            Prefetch("members", queryset=CaseMember.objects.select_related("user"))
+        )
+        return selectors.with_urgency(cases, timezone.localdate())
 
     def get_context_data(self, **kwargs):
         case, user = self.object, self.request.user
@@ -187,7 +191,7 @@ class CaseDetailView(DetailView):
             "steps": _steps(case),
             "quiet_days": _quiet_days(case, today),
             "idle_days": settings.RETURNS_IDLE_DAYS,
-            "members": case.members.select_related("user"),
+            "members": case.members.all(),
             "plan": plans[0] if plans else None,
             "older_plans": plans[1:],
             "actions": actions,

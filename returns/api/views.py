@@ -111,6 +111,13 @@ class ReturnCaseViewSet(ScopedReadOnlyViewSet):
             "documents__generated_by",
         )
 
+    def filter_queryset(self, queryset):
+        # The filters are the list's: a case's own URL is looked up in the area as loaded above,
+        # its team, plans and actions prefetched.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_serializer_class(self):
         if self.action == "list":
             return serializers.ReturnCaseSerializer
