@@ -340,3 +340,13 @@ def test_upload_page_and_templates_for_the_school(world, klass, pupils):
     assert answer.status_code == 302 and answer["Location"] == f"/jobs/{job.pk}/"
     assert job.params["valid_only"] is True
     assert world.client("xz1_xx1_banzhuren").get("/attendance/import/").status_code == 403
+
+
+def test_a_wide_heading_of_month_and_day_is_the_latest_such_day_and_a_day_no_year_has_is_none():
+    """Month and day alone mean the latest such day not after today: 2月29日 in a year without
+    one is last year's leap day; 2月30日 is not a date at all (never a crash)."""
+    today = datetime.date(2029, 3, 10)
+    assert imports._heading_date("2月29日", today) == datetime.date(2028, 2, 29)
+    assert imports._heading_date("3月9日", today) == datetime.date(2029, 3, 9)
+    assert imports._heading_date("12月1日", today) == datetime.date(2028, 12, 1)
+    assert imports._heading_date("2月30日", today) is None
