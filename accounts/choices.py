@@ -121,6 +121,7 @@ class JobKind(models.TextChoices):
     RETURN_DOCUMENTS = "return_documents", "批量生成劝返文书"
     ATTENDANCE_IMPORT = "attendance_import", "导入考勤表"
     COMPARISON_UPLOAD = "comparison_upload", "上传比对名单"
+    REPORT_WORKBOOK = "report_workbook", "导出县级月报表"
 
 
 class JobStatus(models.TextChoices):
@@ -139,4 +140,5 @@ class NotificationKind(models.TextChoices):
     RETURN_CASE = "return_case", "劝返指令"
     RETURN_REMINDER = "return_reminder", "劝返提醒"
     FOLLOW_UP_ALERT = "follow_up_alert", "复学跟踪预警"
+    REPORT_REMINDER = "report_reminder", "报表与工作提醒"
     GENERAL = "general", "通知"
