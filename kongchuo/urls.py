@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("attendance.api.urls")),
     path("", include("returns.api.urls")),
     path("", include("comparisons.api.urls")),
+    path("", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("attendance.urls")),
     path("", include("returns.urls")),
     path("", include("comparisons.urls")),
+    path("", include("reports.urls")),
     path("", include("accounts.lookup_urls")),
     path("api/v1/", include(api_v1)),
 ]

@@ -1281,3 +1281,12 @@ LIST_ENDPOINTS = [
         lambda response: {card.student.pk for card, _ in response.context["cards"]},
     ),
 ]
+
+
+# The reports app's records (issue 14), one module per part. Imported last: those modules use
+# this one's Endpoint and ListEndpoint.
+from tests.reports import matrix_cadence, matrix_indicators, matrix_monthly  # noqa: E402
+
+for _part in (matrix_monthly, matrix_indicators, matrix_cadence):
+    ENDPOINTS += _part.ENDPOINTS
+    LIST_ENDPOINTS += _part.LIST_ENDPOINTS

@@ -1,0 +1,1 @@
+"""The sign-offs' and reminders' home-page items (accounts.home)."""

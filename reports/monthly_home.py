@@ -1,0 +1,1 @@
+"""The monthly report's home-page items (accounts.home)."""

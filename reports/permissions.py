@@ -1,0 +1,1 @@
+"""The reports' permission actions (accounts.permissions)."""
