@@ -1,0 +1,67 @@
+"""The reporting calendar of the 月报表 (DOMAIN.md §8): one report per school per month, due
+before the 20th (002), or one every two months — February, April, … December — where the
+province has switched on the 双月报 (004). A report's ``month`` is the period's last month;
+its rows are the ledger as it stands on the report date."""
+
+import datetime
+from dataclasses import dataclass
+
+from accounts.models import Region, School
+
+from .models import ReportCadence
+
+DUE_DAY = 20  # "每月20日前报送": signing on this day or later is late.
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    year: int
+    month: int  # the period's last month
+    months: int  # 1, or 2 under a 双月报
+
+    @property
+    def due_on(self) -> datetime.date:
+        return datetime.date(self.year, self.month, DUE_DAY)
+
+    @property
+    def first_day(self) -> datetime.date:
+        first = self.month - self.months + 1
+        return datetime.date(self.year, first, 1)
+
+    @property
+    def label(self) -> str:
+        if self.months == 2:
+            return f"{self.year}年{self.month - 1}—{self.month}月"
+        return f"{self.year}年{self.month}月"
+
+    def is_late(self, signed_on: datetime.date) -> bool:
+        return signed_on >= self.due_on
+
+
+def province_code(school: School) -> str:
+    """The code of the province a school is in (a region code's first two digits)."""
+    return school.township.code[:2] + "0000"
+
+
+def is_bimonthly(province: Region | str) -> bool:
+    code = province if isinstance(province, str) else province.code
+    return ReportCadence.objects.filter(province__code=code, bimonthly=True).exists()
+
+
+def period_for(year: int, month: int, *, bimonthly: bool) -> ReportPeriod:
+    """The report period that ``month`` of ``year`` belongs to."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} out of range")
+    if bimonthly:
+        return ReportPeriod(year, month + month % 2, 2)
+    return ReportPeriod(year, month, 1)
+
+
+def current_period(today: datetime.date, *, bimonthly: bool) -> ReportPeriod:
+    """The report being filled in on ``today``: this month's (or this two months')."""
+    return period_for(today.year, today.month, bimonthly=bimonthly)
+
+
+def is_future(period: ReportPeriod, today: datetime.date) -> bool:
+    """A report may be opened from the first day of its period, never before."""
+    return period.first_day > today
