@@ -403,6 +403,21 @@ class Notification(models.Model):
         return self.read_at is not None
 
 
+class Heartbeat(models.Model):
+    """The last time each Celery worker ran the heartbeat task (accounts.tasks.heartbeat,
+    scheduled every minute): the health endpoint reads it to tell a load balancer whether
+    background work is being done. Not personal data; seen by no page."""
+
+    worker = models.CharField("工作进程", max_length=200, unique=True)
+    at = models.DateTimeField("最近心跳")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "后台进程心跳"
+
+    def __str__(self):
+        return f"{self.worker} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 # Where each kind of record sits in the jurisdiction tree (see accounts/jurisdiction.py).
 jurisdiction.register(Region, region=("code",), reference=True)
 jurisdiction.register(School, region=("township__code",), school=("pk",))

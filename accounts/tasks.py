@@ -33,3 +33,11 @@ class JobTask(DjangoTask):
 @shared_task(base=JobTask, **RETRY)
 def run_job(job_id: int):
     jobs.job_run(job_id)
+
+
+@shared_task(bind=True, ignore_result=True)
+def heartbeat(self):
+    """Every minute (beat): this worker is alive, for the health endpoint."""
+    from . import health
+
+    health.beat(self.request.hostname or "worker")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.utils.cache import add_never_cache_headers
 
@@ -47,4 +48,17 @@ class MethodNotAllowedPageMiddleware:
             and not request.path_info.startswith("/api/")
         ):
             return views.method_not_allowed(request, response.get("Allow", ""))
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """The ``Permissions-Policy`` header (settings.PERMISSIONS_POLICY): browser features no
+    page uses stay off, whatever a script loaded by mistake asks for."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("KONGCHUO_DATA_DIR", BASE_DIR / "data"))
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",
     "accounts",
     "students",
     "ledger",
@@ -54,11 +56,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "kongchuo.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kongchuo.ratelimits.RateLimitMiddleware",
     "kongchuo.middleware.DenyByDefaultMiddleware",
     "accounts.middleware.RequestContextMiddleware",
     "kongchuo.middleware.NoStoreMiddleware",
@@ -68,6 +73,44 @@ MIDDLEWARE = [
     # Innermost: the page it puts in place of an empty 405 still passes through the others.
     "kongchuo.middleware.MethodNotAllowedPageMiddleware",
 ]
+
+# Headers: scripts only from this site (no inline script, no eval); styles may be inline (a
+# few style attributes and the charts' own); nothing may frame the site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The browser features no page uses are switched off for every page.
+PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), "
+    "interest-cohort=(), browsing-topics=()"
+)
+
+# Rate limits (kongchuo.ratelimits), per account and per address, counted in the cache.
+RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30/10m")
+RATELIMIT_SEARCH_ACCOUNT = os.environ.get("RATELIMIT_SEARCH_ACCOUNT", "120/m")
+RATELIMIT_SEARCH_ADDRESS = os.environ.get("RATELIMIT_SEARCH_ADDRESS", "600/m")
+RATELIMIT_EXPORT_ACCOUNT = os.environ.get("RATELIMIT_EXPORT_ACCOUNT", "20/10m")
+RATELIMIT_EXPORT_ADDRESS = os.environ.get("RATELIMIT_EXPORT_ADDRESS", "100/10m")
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+
+# The health endpoint (/health/): a worker's heartbeat older than this is "failed".
+HEALTH_HEARTBEAT_SECONDS = int(os.environ.get("HEALTH_HEARTBEAT_SECONDS", "180"))
+HEALTH_BROKER_TIMEOUT = float(os.environ.get("HEALTH_BROKER_TIMEOUT", "2"))
 
 ROOT_URLCONF = "kongchuo.urls"
 WSGI_APPLICATION = "kongchuo.wsgi.application"
@@ -161,6 +204,8 @@ REST_FRAMEWORK = {
     # drf-spectacular's, plus the error answers of every operation.
     "DEFAULT_SCHEMA_CLASS": "kongchuo.schema.AutoSchema",
     "EXCEPTION_HANDLER": "kongchuo.api.exception_handler",
+    # Look-ups and exports per account and per address (kongchuo.ratelimits).
+    "DEFAULT_THROTTLE_CLASSES": ["kongchuo.ratelimits.ApiRateLimit"],
     # The token endpoint (accounts.api.throttles): per account, and wider per address.
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min"),
@@ -238,6 +283,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # The health endpoint's proof that a worker (and beat) are running.
+    "worker-heartbeat": {
+        "task": "accounts.tasks.heartbeat",
+        "schedule": 60.0,
+    },
     "purge-expired-sessions": {
         "task": "accounts.tasks.purge_expired_sessions",
         "schedule": crontab(minute=15, hour=2),

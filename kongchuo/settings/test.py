@@ -29,3 +29,6 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 # Result files of jobs run by tests go to a throw-away folder.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="kongchuo-test-media-"))
+# Rate limits are tested on their own (tests/kongchuo/test_security.py switches them on with
+# low rates); the rest of the suite searches and exports far more often than a person would.
+RATELIMIT_ENABLE = False
