@@ -108,6 +108,10 @@ RATELIMIT_EXPORT_ACCOUNT = os.environ.get("RATELIMIT_EXPORT_ACCOUNT", "20/10m")
 RATELIMIT_EXPORT_ADDRESS = os.environ.get("RATELIMIT_EXPORT_ADDRESS", "100/10m")
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 
+# Backups (manage.py backup / restore): where they go and how many are kept.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", DATA_DIR / "backups"))
+BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
+
 # The health endpoint (/health/): a worker's heartbeat older than this is "failed".
 HEALTH_HEARTBEAT_SECONDS = int(os.environ.get("HEALTH_HEARTBEAT_SECONDS", "180"))
 HEALTH_BROKER_TIMEOUT = float(os.environ.get("HEALTH_BROKER_TIMEOUT", "2"))
