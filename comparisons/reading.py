@@ -54,6 +54,8 @@ class Table:
     headings: list[str]
     heading_row: int
     rows: Iterator[tuple[int, list]] = field(repr=False)
+    # About how many data rows there are, for the progress shown while they are read.
+    estimated_rows: int = 0
 
 
 def _size_of(file) -> int:
@@ -80,13 +82,14 @@ def read(file, *, name: str = "") -> Table:
         raise AppError("文件是空的，请选择要比对的名单（CSV 或 .xlsx）。")
     digest = hashlib.sha256(content).hexdigest()
     if content.startswith(spreadsheets.ZIP_MAGIC):
-        records, encoding = _workbook_rows(content), XLSX
+        sheet = _workbook_rows(content)
+        records, encoding, estimate = iter(enumerate(sheet, start=1)), XLSX, len(sheet)
     elif content.startswith(spreadsheets.OLE_MAGIC):
         raise AppError(spreadsheets.OLD_XLS)
     else:
         text, encoding = spreadsheets.decode(content)
         del content  # only the text is kept while the rows are read
-        records = spreadsheets.csv_rows(text)
+        records, estimate = spreadsheets.csv_rows(text), text.count("\n")
     heading_row, headings = _headings(records)
     rows = ((number, cells) for number, cells in records if _filled(cells))
     first = next(rows, None)
@@ -94,7 +97,9 @@ def read(file, *, name: str = "") -> Table:
         raise AppError(
             f"文件只有第{heading_row}行的列标题，没有数据行：请从标题的下一行起每行填写一人。"
         )
-    return Table(name, size, digest, encoding, headings, heading_row, _prepend(first, rows))
+    return Table(
+        name, size, digest, encoding, headings, heading_row, _prepend(first, rows), estimate
+    )
 
 
 def _prepend(first, rest: Iterator) -> Iterator:
@@ -102,14 +107,14 @@ def _prepend(first, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _workbook_rows(content: bytes) -> Iterator[tuple[int, list]]:
+def _workbook_rows(content: bytes) -> list[list]:
     spreadsheets.check_xlsx(content, max_unzipped=max_unzipped_bytes(), what="名单")
     sheet = spreadsheets.read_sheet(
         content,
         max_rows=MAX_XLSX_ROWS,
         too_many="文件有 {rows} 行数据，超过 {limit} 行的上限。",
     )
-    return iter(enumerate(sheet, start=1))
+    return sheet
 
 
 def _filled(cells: list) -> bool:

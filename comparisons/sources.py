@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 
@@ -49,6 +49,8 @@ ERROR, WARNING = "error", "warning"
 PROBLEMS_KEPT = 10_000
 # Rows written at a time by INSERT (not on PostgreSQL, where one COPY takes them all).
 STAGE_BATCH = 20_000
+# The upload job's bar moves on every this many rows read.
+PROGRESS_EVERY = 50_000
 JSON_NAME = "接口提交的名单"
 
 
@@ -553,8 +555,17 @@ class _Rows:
     (``lookup`` names it), as no query can run while a COPY is under way; once it is looked
     up (``places.look_up``), iterating again goes on from that row."""
 
-    def __init__(self, *, source_id: int, table: reading.Table, columns: list[_Column], county):
+    def __init__(
+        self,
+        *,
+        source_id: int,
+        table: reading.Table,
+        columns: list[_Column],
+        county,
+        progress: Callable[[int, int], None] | None = None,
+    ):
         self.source_id = source_id
+        self.progress = progress
         self.table = table
         self.columns = {c.field.key: c for c in columns}
         self.readers = [
@@ -605,6 +616,8 @@ class _Rows:
                     self._pending, self.lookup = (number, cells), need.code
                     return
                 self.read += 1
+                if self.progress is not None and self.read % PROGRESS_EVERY == 0:
+                    self.progress(self.read, max(self.read, self.table.estimated_rows))
                 if row is None:
                     self.refused += 1
                     continue
@@ -822,12 +835,14 @@ def source_upload(
     rows: list | None = None,
     mapping: dict | str | None = None,
     name: str = "",
+    progress: Callable[[int, int], None] | None = None,
 ) -> UploadResult:
     """Take in a list of ``kind`` for ``by``'s county: a ``file`` (CSV or .xlsx, its columns
     mapped by ``mapping`` — our field → heading — or by the suggestion), or ``rows`` (our
     field names). AppError for a list refused as a whole; row problems come back in
     ``errors`` (and stay in the source's error list). The same list again: the existing
-    source, ``created`` False, nothing written."""
+    source, ``created`` False, nothing written. ``progress(read, about_total)`` is told as
+    the rows are read."""
     county = upload_county(by)
     fields_of(kind)
     if (file is None) == (rows is None):
@@ -847,7 +862,9 @@ def source_upload(
         return _already(existing)
     try:
         with transaction.atomic():
-            result = _take_in(by, county, kind, table, chosen, remember=file is not None)
+            result = _take_in(
+                by, county, kind, table, chosen, remember=file is not None, progress=progress
+            )
     except IntegrityError:
         # The same list, uploaded at the same moment by someone else of the county.
         existing = _same_file(county, kind, table.sha256)
@@ -857,10 +874,14 @@ def source_upload(
     return result
 
 
-def _take_in(by, county, kind, table, mapping, *, remember: bool) -> UploadResult:
+def _take_in(by, county, kind, table, mapping, *, remember: bool, progress=None) -> UploadResult:
     source_id = _reserve_source_id()
     rows = _Rows(
-        source_id=source_id, table=table, columns=_columns(kind, table, mapping), county=county
+        source_id=source_id,
+        table=table,
+        columns=_columns(kind, table, mapping),
+        county=county,
+        progress=progress,
     )
     _stage(rows)
     if rows.failure is not None:

@@ -3,9 +3,15 @@ leave and come back"): a province's million-row list takes longer than a web req
 The page checks the mapping against the list's headings first — a wrong mapping is shown on
 the form and nothing is queued — then hands the file it stored to the job; the job runs
 ``sources.source_upload`` as the uploader, and the file is deleted once it has finished,
-whether the list went in or was refused. The API stays synchronous."""
+whether the list went in or was refused. The API stays synchronous.
+
+The rows are read inside the upload's one transaction, so the progress of the reading is
+written through a second connection of its own: the job page's bar moves while they are."""
+
+from contextlib import contextmanager
 
 from django.core.files.storage import default_storage
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from accounts import jobs
 from accounts.choices import JobKind
@@ -33,9 +39,14 @@ def upload_start(
 @jobs.runner(JobKind.COMPARISON_UPLOAD, UPLOAD)
 def run_upload(job: Job, user: User) -> None:
     params = job.params
-    with default_storage.open(params[jobs.UPLOAD_PARAM], "rb") as file:
+    with default_storage.open(params[jobs.UPLOAD_PARAM], "rb") as file, _progress(job) as report:
         result = sources.source_upload(
-            by=user, kind=params["kind"], file=file, mapping=params["mapping"], name=params["name"]
+            by=user,
+            kind=params["kind"],
+            file=file,
+            mapping=params["mapping"],
+            name=params["name"],
+            progress=report,
         )
     # Where the job page links to: the comparison started, or the list already there.
     Job.objects.filter(pk=job.pk).update(
@@ -46,3 +57,23 @@ def run_upload(job: Job, user: User) -> None:
         }
     )
     jobs.finish(job, message=result.message)
+
+
+@contextmanager
+def _progress(job: Job):
+    """``report(done, total)`` writing the job's progress at once, committed on a connection
+    apart from the upload's transaction; the connection is closed afterwards."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    table = other.ops.quote_name(Job._meta.db_table)
+
+    def report(done: int, total: int) -> None:
+        with other.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET done = %s, total = %s WHERE id = %s",  # noqa: S608
+                [done, total, job.pk],
+            )
+
+    try:
+        yield report
+    finally:
+        other.close()

@@ -468,3 +468,15 @@ def test_json_rows_with_values_no_list_holds_are_refused_not_crashed(world):
     for bad in ("李\x00明", "李\ud800明"):
         with pytest.raises(AppError, match="rows 中含有"):
             sources.source_upload(by=by, kind="household", rows=[{"name": bad, "id_number": ""}])
+
+
+def test_progress_is_reported_while_the_rows_are_read(world, monkeypatch):
+    """Issue 13: the upload job's bar moves while a long list is read."""
+    from comparisons import sources
+
+    monkeypatch.setattr(sources, "PROGRESS_EVERY", 2)
+    told = []
+    rows = [[f"学生{i}", "", "2017-03-14", "男", "", ""] for i in range(5)]
+    upload(world, csv_file(rows), progress=lambda done, total: told.append((done, total)))
+    assert [done for done, _ in told] == [2, 4]
+    assert all(total >= done for done, total in told)
