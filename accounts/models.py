@@ -322,6 +322,30 @@ class AuditEvent(AppendOnlyModel):
             return self.object_type
 
 
+class AuditSeal(AppendOnlyModel):
+    """One link of the audit trail's hash chain (accounts.audit_chain): the digest of an audit
+    row's content and the previous link's digest. Kept beside the rows, which stay untouched,
+    so that a row changed or deleted by someone with database rights breaks the chain."""
+
+    seq = models.PositiveBigIntegerField("链序号", unique=True)
+    # No database constraint: a deleted audit row must leave its link behind to be found.
+    event = models.OneToOneField(
+        AuditEvent,
+        verbose_name="审计记录",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="seal",
+    )
+    digest = models.CharField("链哈希", max_length=64)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审计链"
+        ordering = ["seq"]
+
+    def __str__(self):
+        return f"{self.seq} {self.digest[:12]}"
+
+
 class Job(models.Model):
     """Work a user asked for that runs in the background (exports, imports, comparisons),
     with its progress and its result file."""

@@ -41,3 +41,11 @@ def heartbeat(self):
     from . import health
 
     health.beat(self.request.hostname or "worker")
+
+
+@shared_task(**RETRY)
+def seal_audit():
+    """Every minute (beat): chain the audit rows written since the last run."""
+    from . import audit_chain
+
+    audit_chain.seal()

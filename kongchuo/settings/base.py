@@ -292,6 +292,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.heartbeat",
         "schedule": 60.0,
     },
+    # The audit trail's hash chain (accounts.audit_chain), a minute behind the writers.
+    "seal-audit": {
+        "task": "accounts.tasks.seal_audit",
+        "schedule": 60.0,
+    },
     "purge-expired-sessions": {
         "task": "accounts.tasks.purge_expired_sessions",
         "schedule": crontab(minute=15, hour=2),
