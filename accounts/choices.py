@@ -111,6 +111,9 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", "吊销接口令牌"
     EXPORT = "export", "导出"
     REVEAL = "reveal", "查看完整证件号"
+    VIEW = "view", "查看记录"
+    TWO_FACTOR_ENROLLED = "2fa_enrolled", "启用两步验证"
+    TWO_FACTOR_REMOVED = "2fa_removed", "停用两步验证"
 
 
 class JobKind(models.TextChoices):
