@@ -22,6 +22,7 @@ from accounts.permissions import can
 from accounts.views import ScopedMixin, check
 from kongchuo import xlsx
 from kongchuo.errors import AppError
+from kongchuo.json_lookups import ArrayLength
 from ledger.consistency import county_of
 
 from . import reading, sources, upload_jobs
@@ -51,7 +52,14 @@ class SourceListView(ScopedMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        found = super().get_queryset().select_related("uploaded_by", "county")
+        # The error lists can hold 10,000 problems each: counted in SQL, never loaded.
+        found = (
+            super()
+            .get_queryset()
+            .select_related("uploaded_by", "county")
+            .defer("errors", "mapping")
+            .annotate(problem_count=ArrayLength("errors"))
+        )
         kind = self.request.GET.get("kind", "")
         if kind in SourceKind.values:
             found = found.filter(kind=kind)

@@ -16,7 +16,7 @@ field holding an object does not offer a lookup that means nothing for it::
 import json
 
 from django.db import NotSupportedError, migrations
-from django.db.models import Lookup
+from django.db.models import Func, IntegerField, Lookup
 
 
 class HasValue(Lookup):
@@ -64,3 +64,14 @@ def gin_index_operation(table: str, column: str, name: str) -> migrations.RunPyt
         return apply
 
     return migrations.RunPython(run(create), run(drop))
+
+
+class ArrayLength(Func):
+    """The number of elements of a JSON list column, counted in the database so that a list
+    page need not load the lists (``jsonb_array_length`` / SQLite's ``json_array_length``)."""
+
+    function = "json_array_length"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="jsonb_array_length", **extra)

@@ -117,6 +117,27 @@ def _school_holidays(world, count):
     return _holidays(world, count, username=STAFF)
 
 
+def _lists(world, count):
+    """Uploaded lists with a run each: the comparisons' list and run pages."""
+    from tests.comparisons.results import make_run, make_source
+
+    sources = [make_source() for _ in range(count)]
+    for source in sources:
+        make_run(source)
+    return [source.name for source in sources]
+
+
+def _mismatches(world, count):
+    """未入学 candidates of one run, with a township and a disposition's worth of detail."""
+    from tests.comparisons.results import make_mismatch, make_run, make_source
+
+    run = make_run(make_source())
+    names = [f"比对{next(_serial)}" for _ in range(count)]
+    for name in names:
+        make_mismatch(run, name=name, key=f"k{name}")
+    return names
+
+
 PAGES = [
     ("student list", "/students/", STAFF, _student_names),
     ("school list", "/org/schools/", ADMIN, _schools),
@@ -127,7 +148,33 @@ PAGES = [
     ("consistency page", "/ledger/consistency/", "xian_staff", _dropouts),
     ("county calendar page", "/calendar/", ADMIN, _holidays),
     ("school calendar page", "/calendar/", STAFF, _school_holidays),
+    ("comparison list page", "/comparisons/sources/", "xian_staff", _lists),
+    ("comparison run list page", "/comparisons/", "xian_staff", _lists),
+    ("mismatch list page", "/comparisons/mismatches/", "xian_staff", _mismatches),
 ]
+
+
+def test_the_mismatch_export_queries_do_not_grow_with_its_rows(world):
+    """The XLSX of the mismatch list, read back: one query count however many rows."""
+    import io
+
+    from openpyxl import load_workbook
+
+    client = world.client("xian_staff")
+
+    def queries() -> tuple[int, list]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/comparisons/mismatches/export/")
+        assert response.status_code == 200
+        sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+        return len(captured), [cell for row in sheet.iter_rows(values_only=True) for cell in row]
+
+    _mismatches(world, 1)
+    few, _ = queries()
+    shown = _mismatches(world, 4)
+    many, cells = queries()
+    assert shown[-1] in cells
+    assert many == few, f"{few} queries with one row, {many} with five"
 
 
 @pytest.mark.parametrize(("name", "path", "username", "grow"), PAGES, ids=[p[0] for p in PAGES])

@@ -209,6 +209,25 @@ def test_lists_page_and_a_list_with_its_error_workbook(world):
     assert rows[1][:3] == (3, "证件号码", "错误（未导入）")
 
 
+def test_the_lists_page_counts_a_list_s_reminders_without_loading_them(world):
+    """A list with warnings only (no refused row) shows how many, counted in SQL."""
+    from tests.comparisons.results import make_source
+
+    source = make_source()
+    warning = {"row": 2, "field": "户籍地", "message": "未知区划", "level": "warning"}
+    with_warnings = Source.objects.create(
+        county=source.county,
+        kind=source.kind,
+        name="提醒名单.csv",
+        sha256="a" * 64,
+        size=10,
+        errors=[warning, {**warning, "row": 3}, {**warning, "row": 4}],
+        uploaded_by=source.uploaded_by,
+    )
+    listing = world.client(STAFF).get("/comparisons/sources/").content.decode()
+    assert f'href="/comparisons/sources/{with_warnings.pk}/errors.xlsx">3 条提醒' in listing
+
+
 def test_jurisdiction_other_counties_get_404_and_schools_may_not_upload(world):
     """Rule 6: county B's staff get 404 on county A's list and on its upload job (a job is
     its requester's only); a school account cannot upload."""
