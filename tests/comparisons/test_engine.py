@@ -185,3 +185,27 @@ def test_weak_match_a_village_agrees_with_its_township(world):
     make_row(source, name="李小明", id_number="", birth=BIRTH, guardian="张三", region=village)
     (mismatch,) = run_of(source).mismatches.all()
     assert mismatch.strength == Strength.WEAK and mismatch.student == child
+
+
+def test_a_run_s_students_are_the_county_s_as_jurisdiction_places_them(world):
+    """engine.County.students() names the county's schools and regions by id for speed; it
+    must hold exactly the students jurisdiction.within puts in the county (a school here,
+    or a 户籍 here — the county itself, a township or a village), merged records aside."""
+    from accounts import jurisdiction
+    from students.choices import Status
+    from students.models import Student
+
+    county_a = Region.objects.get(code=COUNTY_A)
+    village_a = Region.objects.filter(code__startswith=COUNTY_A, level=5).first()
+    school_b = first_school("530102")
+    inside = [
+        student(name="本县就读"),
+        student(school_b, name="外县就读户籍在本村", hukou=village_a),
+        student(name="户籍县级", hukou=county_a),
+    ]
+    student(school_b, name="外县学生")
+    student(name="已合并", status=Status.MERGED)
+    by_engine = set(engine.County(county_a).students().values_list("pk", flat=True))
+    placed = jurisdiction.within(county_a, Student.objects.exclude(status=Status.MERGED))
+    assert by_engine == set(placed.values_list("pk", flat=True))
+    assert {s.pk for s in inside} <= by_engine
