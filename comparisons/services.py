@@ -92,6 +92,17 @@ def offered(user: User, mismatch: Mismatch) -> list[FollowUp]:
     ]
 
 
+def one_click(mismatch: Mismatch, follow_up: FollowUp) -> bool:
+    """Whether ``follow_up`` can be taken at once, without a form: correcting the flags a
+    list matched by ID number says are wrong, and confirming the student a weak match found.
+    A weak match's flags are not corrected in one click (the person is not confirmed yet)."""
+    if follow_up == FollowUp.CORRECT_FLAG:
+        return mismatch.strength != Strength.WEAK
+    if follow_up == FollowUp.LINK_STUDENT:
+        return mismatch.student_id is not None and mismatch.strength == Strength.WEAK
+    return False
+
+
 def _locked(by: User, mismatch: Mismatch) -> Mismatch:
     """The mismatch, locked for its disposition, once the user may act on it here."""
     require(by, permissions.DISPOSE)

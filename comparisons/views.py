@@ -140,7 +140,14 @@ class MismatchListView(ListView):
         return {
             **context,
             "rows": [
-                (mismatch, selectors.shown_details(mismatch), services.offered(user, mismatch))
+                (
+                    mismatch,
+                    selectors.shown_details(mismatch),
+                    [
+                        (f, services.one_click(mismatch, f))
+                        for f in services.offered(user, mismatch)
+                    ],
+                )
                 for mismatch in context["object_list"]
             ],
             "counts": selectors.counts_by_kind(

@@ -260,3 +260,21 @@ def test_filters_by_handled_strength_change_and_search(world):
     assert list(selectors.mismatches(user, query=a.id_number)) == [a]
     [(township, n)] = selectors.counts_by_township(selectors.mismatches(user))
     assert township == a.township and n == 2
+
+
+def test_which_follow_ups_are_one_click(world):
+    """Correcting flags of an ID match and confirming a weak match's student take one click;
+    a weak match's flags, opening an entry and an explanation need their form."""
+    run = make_run(make_source())
+    child = make_student(world)
+    matched = make_mismatch(
+        run, kind=MismatchKind.POVERTY_FLAG, student=child, strength=Strength.ID
+    )
+    weak = make_mismatch(run, student=child, strength=Strength.WEAK, key="weak")
+    follow = services.FollowUp
+    assert services.one_click(matched, follow.CORRECT_FLAG)
+    assert not services.one_click(weak, follow.CORRECT_FLAG)
+    assert services.one_click(weak, follow.LINK_STUDENT)
+    assert not services.one_click(not_enrolled(), follow.LINK_STUDENT)  # no student to confirm
+    for each in (follow.OPEN_ENTRY, follow.EXPLAIN):
+        assert not services.one_click(matched, each) and not services.one_click(weak, each)
