@@ -152,6 +152,25 @@ class ThreeWayRow:
     disagreements: list[Disagreement] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ThreeWayTotals:
+    """The 三统一 table's sums over its townships, and how many townships disagree."""
+
+    ledger: int
+    dropouts: int
+    poverty: int
+    disagreeing: int
+
+    @classmethod
+    def of(cls, rows: list[ThreeWayRow]) -> "ThreeWayTotals":
+        return cls(
+            ledger=sum(row.ledger for row in rows),
+            dropouts=sum(row.dropouts for row in rows),
+            poverty=sum(row.poverty for row in rows),
+            disagreeing=sum(bool(row.disagreements) for row in rows),
+        )
+
+
 # The 人账相符 problems that are a disagreement between the ledger and education's dropouts.
 _LEDGER_VS_XUEJI = {
     ConsistencyProblem.DROPOUT_WITHOUT_ENTRY: "学籍为辍学，台账无在册记录",

@@ -306,10 +306,6 @@ def three_way(request):
             "places": places,
             "county": county,
             "rows": rows,
-            "totals": {
-                name: sum(getattr(row, name) for row in rows)
-                for name in ("ledger", "dropouts", "poverty")
-            },
-            "disagreeing": sum(bool(row.disagreements) for row in rows),
+            "totals": selectors.ThreeWayTotals.of(rows),
         },
     )

@@ -118,7 +118,8 @@ def _school_holidays(world, count):
 
 
 def _lists(world, count):
-    """Uploaded lists with a run each: the comparisons' list and run pages."""
+    """Uploaded lists with a run each (the mismatch and run lists have their case in
+    tests/comparisons/test_pages.py)."""
     from tests.comparisons.results import make_run, make_source
 
     sources = [make_source() for _ in range(count)]
@@ -149,8 +150,6 @@ PAGES = [
     ("county calendar page", "/calendar/", ADMIN, _holidays),
     ("school calendar page", "/calendar/", STAFF, _school_holidays),
     ("comparison list page", "/comparisons/sources/", "xian_staff", _lists),
-    ("comparison run list page", "/comparisons/", "xian_staff", _lists),
-    ("mismatch list page", "/comparisons/mismatches/", "xian_staff", _mismatches),
 ]
 
 

@@ -287,6 +287,9 @@ def test_three_way_puts_ledger_dropouts_and_poverty_list_side_by_side(world):
         f"/comparisons/mismatches/?kind=poverty_not_in_ledger&amp;township={township.code}" in row
     )
     assert entry.township == township
+    summary = html.split('data-testid="three-way-summary">')[1].split("</p>")[0]
+    assert "有 1 个乡镇存在不一致" in summary
+    assert "合计：台账在册 1 人，学籍辍学 1 人，扶贫名单失学 1 人。" in summary
 
 
 # -- the home page -------------------------------------------------------------------------------
