@@ -781,7 +781,8 @@ def _comparison_endpoints() -> list[Endpoint]:
         for role in COUNTY | SCHOOL
         if Capability.MANAGE_STUDENTS in ROLE_CAPABILITIES[role]
     )
-    county = frozenset(role.value for role in COUNTY)
+    # The lists and their runs: the county's staff and its API account (comparisons.permissions).
+    county = frozenset(role.value for role in COUNTY | {Role.API_CLIENT})
     follow_ups = {
         FollowUp.OPEN_ENTRY: (_mismatch, disposers, _entry_body),
         FollowUp.CORRECT_FLAG: (_flag_mismatch, keepers, lambda m: {"back": ""}),

@@ -301,6 +301,20 @@ def test_api_upload_of_json_rows_and_reading_back(world):
     )
 
 
+def test_the_county_s_api_account_uploads_a_list_and_starts_its_run(world):
+    """Another department's system sends its list through the county's API account."""
+    rows = [{"name": "李小明", "id_number": id_number(BIRTH), "region": "新政村"}]
+    client = api(world, "api_xian")
+    response = client.post(
+        "/api/v1/comparisons/sources/", {"kind": "household", "rows": rows}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    source = Source.objects.get(pk=response.json()["source"]["id"])
+    assert source.county.code == "532926" and source.uploaded_by.username == "api_xian"
+    started = client.post("/api/v1/comparisons/runs/", {"source": source.pk}, format="json")
+    assert started.status_code == 201, started.json()
+
+
 def test_api_refusals_are_400_with_the_reason_and_403_for_schools(world):
     client = api(world)
     garbled = client.post(
