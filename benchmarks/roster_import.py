@@ -1,6 +1,8 @@
-"""Issue 3: a 100,000-row roster imported end to end by a county administrator.
+"""Issue 3: a 100,000-row roster imported end to end by a county administrator — in our own
+template, and (issue 18) the same children in the national 学籍 system's layout, each figure
+beside the other in the same run.
 
-The file is made here with XlsxWriter: valid, unique ID numbers (GB 11643 checksum), the
+The files are made here with XlsxWriter: valid, unique ID numbers (GB 11643 checksum), the
 county's own schools and classes. Baseline: the same file read with python-calamine and its
 rows COPYed into a temporary table (PostgreSQL; executemany on SQLite).
 
@@ -26,14 +28,22 @@ class _Rollback(Exception):
     pass
 
 
-def make_roster(rows: int, username: str = USERNAME, *, seed: int = 7) -> bytes:
-    """A roster of ``rows`` new, valid children of ``username``'s schools."""
+def make_roster(
+    rows: int, username: str = USERNAME, *, seed: int = 7, layout: str = "template"
+) -> bytes:
+    """A roster of ``rows`` new, valid children of ``username``'s schools, in our template
+    (``layout="template"``) or in the national 学籍 system's layout ("national"): the same
+    children either way."""
     import xlsxwriter
     from stdnum.cn import ric
 
     from accounts.demo import GRADES
     from accounts.models import School, SchoolClass, User, current_school_year, grade_label
+    from students import national
     from students.roster import HEADINGS
+
+    in_national = layout == national.NATIONAL
+    headings = national.NATIONAL_HEADINGS if in_national else HEADINGS
 
     rng = random.Random(seed)  # noqa: S311 — benchmark data, not secrets
     user = User.objects.get(username=username)
@@ -49,10 +59,10 @@ def make_roster(rows: int, username: str = USERNAME, *, seed: int = 7) -> bytes:
     workbook = xlsxwriter.Workbook(
         buffer, {"constant_memory": True, "strings_to_numbers": False, "in_memory": True}
     )
-    sheet = workbook.add_worksheet("花名册")
+    sheet = workbook.add_worksheet("学生信息" if in_national else "花名册")
     dates = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    sheet.write_row(0, 0, HEADINGS)
-    column = {heading: i for i, heading in enumerate(HEADINGS)}
+    sheet.write_row(0, 0, headings)
+    column = {heading: i for i, heading in enumerate(headings)}
     for r in range(1, rows + 1):
         school = schools[r % len(schools)]
         grade = rng.choice(list(GRADES[school.kind]))
@@ -80,13 +90,50 @@ def make_roster(rows: int, username: str = USERNAME, *, seed: int = 7) -> bytes:
             "农村留守儿童": "是" if rng.random() < 0.15 else "否",
             "建档立卡脱贫家庭": "是" if rng.random() < 0.08 else "否",
         }
+        if in_national:
+            values = _national_values(values, birth, grade, year)
         for heading, value in values.items():
             if heading in column:
                 sheet.write_string(r, column[heading], value)
-        sheet.write_datetime(r, column["出生日期"], birth, dates)
-        sheet.write_datetime(r, column["入学日期"], datetime.date(year - grade + 1, 9, 1), dates)
+        if not in_national:
+            sheet.write_datetime(r, column["出生日期"], birth, dates)
+            sheet.write_datetime(
+                r, column["入学日期"], datetime.date(year - grade + 1, 9, 1), dates
+            )
     workbook.close()
     return buffer.getvalue()
+
+
+def _national_values(values: dict, birth: datetime.date, grade: int, year: int) -> dict:
+    """A template row's values as the national system writes them: codes, text dates."""
+    from students import national
+
+    codes = {label: code for code, label in national.ETHNICITY_CODES.items()}
+    relations = {label: code for code, label in national.RELATION_CODES.items()}
+    grades = {number: code for code, number in national.GRADE_CODES.items()}
+    return {
+        "姓名": values["姓名"],
+        "性别": "1" if values["性别"] == "男" else "2",
+        "出生日期": f"{birth:%Y%m%d}",
+        "民族": codes[values["民族"]],
+        "身份证件类型": "1",
+        "身份证件号": values["身份证号"],
+        "学籍号": values["学籍号"],
+        "学校标识码": values["学校标识码"],
+        "年级": grades[grade],
+        "班级": values["班级"],
+        "入学年月": f"{year - grade + 1}09",
+        "户口所在地": values["户籍地区划代码"],
+        "现住址": values["现住址"],
+        "成员1姓名": values["监护人姓名"],
+        "成员1关系": relations[values["监护人关系"]],
+        "成员1联系电话": values["监护人电话"],
+        "是否留守儿童": "2" if values["农村留守儿童"] == "是" else "0",
+        "是否进城务工人员随迁子女": "0",
+        "是否孤儿": "0",
+        "是否残疾": "0",
+        "残疾类型": "0",
+    }
 
 
 def _baseline(content: bytes) -> float:
@@ -151,6 +198,11 @@ def _deferred_checks() -> float:
 
 
 def run(rows: int) -> None:
+    for layout, label in (("template", ""), ("national", " national layout")):
+        _run(rows, layout, label)
+
+
+def _run(rows: int, layout: str, label: str) -> None:
     from django.db import transaction
 
     from accounts.models import User
@@ -158,9 +210,9 @@ def run(rows: int) -> None:
 
     _vacuum()
     start = time.perf_counter()
-    content = make_roster(rows)
+    content = make_roster(rows, layout=layout)
     progress(
-        f"made a {rows}-row roster ({len(content) / 1e6:.1f} MB) in "
+        f"made a {rows}-row{label or ' template'} roster ({len(content) / 1e6:.1f} MB) in "
         f"{time.perf_counter() - start:.1f} s"
     )
     # The product refuses files over MAX_ROWS (50,000) rows and MAX_FILE_BYTES: the
@@ -193,11 +245,11 @@ def run(rows: int) -> None:
     checked = next((t for done, t in phases if done == rows), None)  # half of 2 × rows
     if read is not None and checked is not None:
         progress(
-            f"import: file read after {read:.1f} s, rows checked after {checked:.1f} s, "
+            f"import{label}: file read after {read:.1f} s, rows checked after {checked:.1f} s, "
             f"written after {seconds:.1f} s; foreign-key checks at commit {at_commit:.1f} s"
         )
     record(
-        f"import_roster {rows} rows as {USERNAME} (s)",
+        f"import_roster{label} {rows} rows as {USERNAME} (s)",
         seconds,
         baseline,
         "s",

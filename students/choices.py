@@ -85,6 +85,8 @@ ETHNIC_GROUPS = [
     "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族", "裕固族", "京族", "塔塔尔族",
     "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族",
 ]  # fmt: skip
+# GB/T 3304's two entries beyond the 56 (codes 97 and 98), which the national 学籍 system uses.
+OTHER_ETHNICITIES = ["其他", "外国血统中国籍人士"]
 
 GUARDIAN_RELATIONS = [
     "父亲",

@@ -10,12 +10,14 @@ from accounts.models import School, SchoolClass, current_school_year, grade_labe
 from .choices import (
     ETHNIC_GROUPS,
     GUARDIAN_RELATIONS,
+    OTHER_ETHNICITIES,
     DisabilityGrade,
     DisabilityType,
     EventKind,
     Gender,
     KeyGroup,
 )
+from .models import IdType
 from .selectors import transfer_classes
 from .services import GuardianData, StudentData
 
@@ -29,10 +31,20 @@ class StudentForm(ScopedForm):
     gender = forms.ChoiceField(label="性别", choices=Gender.choices)
     birth_date = forms.DateField(label="出生日期", widget=forms.DateInput(attrs={"type": "date"}))
     ethnicity = forms.ChoiceField(
-        label="民族", choices=[(e, e) for e in ETHNIC_GROUPS], initial="汉族"
+        label="民族", choices=[(e, e) for e in ETHNIC_GROUPS + OTHER_ETHNICITIES], initial="汉族"
+    )
+    id_type = forms.TypedChoiceField(
+        label="身份证件类型",
+        choices=IdType.choices,
+        initial=IdType.RESIDENT,
+        required=False,
+        empty_value=IdType.RESIDENT,
     )
     id_number = forms.CharField(
-        label="身份证号", max_length=30, required=False, help_text="暂无身份证号可留空，系统会标记"
+        label="身份证号",
+        max_length=30,
+        required=False,
+        help_text="居民身份证暂无可留空，系统会标记；“其他”证件无号码时留空，由学校留存证明",
     )
     student_number = forms.CharField(label="学籍号", max_length=30, required=False)
     school = lookups.SchoolField(label="学校")
@@ -125,6 +137,7 @@ class StudentForm(ScopedForm):
                 "gender",
                 "birth_date",
                 "ethnicity",
+                "id_type",
                 "student_number",
                 "grade",
                 "entry_date",

@@ -11,6 +11,11 @@ student gets its line in the audit trail (who changed what) as student_create or
 student_update would write it. The writes are bulk operations in one transaction — on
 PostgreSQL new rows go in with COPY, which is several times faster than INSERT for 100,000
 rows.
+
+The file is our own template, or (issue 18) the national 学籍 system's student list as it
+comes, XLSX or CSV: students.national recognises the layout by its headings and turns each
+national row into the template's row, so that both run through the same readers, row rules
+and constructors; what the national layout cannot say keeps its stored value (_keep_stored).
 """
 
 import csv
@@ -26,7 +31,7 @@ import re
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import reduce
 from itertools import islice
 from typing import NamedTuple
@@ -34,7 +39,7 @@ from typing import NamedTuple
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
 from accounts import audit, jobs
@@ -52,11 +57,11 @@ from accounts.models import (
 from accounts.permissions import require
 from kongchuo import spreadsheets
 from kongchuo.errors import AppError
-from kongchuo.spreadsheets import NOT_XLSX
+from kongchuo.spreadsheets import NOT_XLSX, ZIP_MAGIC
 
-from . import services
+from . import national, services
 from .choices import KeyGroup
-from .models import EnrollmentEvent, Guardian, Student
+from .models import EnrollmentEvent, Guardian, IdType, Student
 from .roster import (
     BY_ATTRIBUTE,
     EXAMPLE_MARK,
@@ -113,9 +118,10 @@ class RowError:
     message: str
 
 
-def _error_order(error: RowError) -> tuple:
-    position = HEADINGS.index(error.column) if error.column in HEADINGS else -1
-    return (error.row, position, error.message)
+def _error_order(headings: list[str]) -> Callable[[RowError], tuple]:
+    """Errors by row, then by the file's column order."""
+    positions = {heading: i for i, heading in enumerate(headings)}
+    return lambda error: (error.row, positions.get(error.column, -1), error.message)
 
 
 @dataclass
@@ -136,18 +142,36 @@ def check_file(content: bytes, filename: str) -> None:
     if not content:
         raise AppError("文件是空的，请选择填写好的花名册（.xlsx）。")
     spreadsheets.check_size(len(content), MAX_FILE_BYTES, advice="请分批导入。")
+    if is_csv(filename):
+        return  # read (and its encoding told) by _read_sheet
     if not filename.lower().endswith(".xlsx"):
         raise AppError(NOT_XLSX)
     spreadsheets.check_xlsx(content, max_unzipped=MAX_UNZIPPED_BYTES, what="花名册")
 
 
-def _read_sheet(content: bytes) -> list[list]:
-    sheet = spreadsheets.read_sheet(
-        content,
-        title=SHEET_TITLE,
-        max_rows=MAX_ROWS,
-        too_many="文件有 {rows} 行数据，超过单次导入 {limit} 行的上限，请分批导入。",
-    )
+def is_csv(filename: str) -> bool:
+    """A CSV file (the national 学籍 system's export as saved by Excel or WPS): UTF-8 or GBK."""
+    return filename.lower().endswith(".csv")
+
+
+_TOO_MANY = "文件有 {rows} 行数据，超过单次导入 {limit} 行的上限，请分批导入。"
+
+
+def _csv_sheet(content: bytes) -> list[list]:
+    text, _ = spreadsheets.decode(content)  # the file is at most MAX_FILE_BYTES
+    sheet = [cells for _, cells in spreadsheets.csv_rows(text)]
+    if len(sheet) - 1 > MAX_ROWS:
+        raise AppError(_TOO_MANY.format(rows=len(sheet) - 1, limit=MAX_ROWS))
+    return sheet
+
+
+def _read_sheet(content: bytes, filename: str = "") -> list[list]:
+    if is_csv(filename):
+        sheet = _csv_sheet(content)
+    else:
+        sheet = spreadsheets.read_sheet(
+            content, title=SHEET_TITLE, max_rows=MAX_ROWS, too_many=_TOO_MANY
+        )
     if not sheet:
         raise AppError("文件中没有内容：第一行应为列标题，从第二行起每行填写一名学生。")
     return sheet
@@ -287,10 +311,21 @@ _Reader = tuple[Column, int, Callable, int | None]
 
 @dataclass
 class _Table:
+    """The file's rows as template rows: a national file's rows are translated first."""
+
     columns: dict[str, int]
     rows: list[tuple[int, list]]  # (row number as Excel shows it, cells)
-    # The cells holding a formula: {row number: {column position: reference}}.
-    formulas: dict[int, dict[int, str]] = field(default_factory=dict)
+    # The cells already known to be at fault (a formula, a national code that is none):
+    # {row number: {column position: message}}.
+    faults: dict[int, dict[int, str]] = field(default_factory=dict)
+    # National files: each row's 身份证件类型 (the template has no such column: None).
+    id_types: dict[int, str] = field(default_factory=dict)
+    type_faults: dict[int, RowError] = field(default_factory=dict)
+    # The template attributes the file gives (None: all of them, as the template does).
+    carried: frozenset[str] | None = None
+    # The file's own heading of each template column, and the file's column order.
+    headings: dict[str, str] = field(default_factory=dict)
+    order: list[str] = field(default_factory=lambda: list(HEADINGS))
     # Worked out once for the file: every row reads every column.
     readers: list[_Reader] = field(init=False)
 
@@ -315,10 +350,16 @@ def _filled(cells: list) -> bool:
     return cells.count("") + cells.count(None) < len(cells)
 
 
-def _table(content: bytes) -> _Table:
-    sheet = _read_sheet(content)
+def _table(content: bytes, filename: str = "") -> _Table:
+    sheet = _read_sheet(content, filename)
+    try:
+        layout = national.detect(sheet[0])
+    except ValueError as exc:
+        raise AppError(str(exc)) from None
+    if layout == national.NATIONAL:
+        return _national_table(content, filename, sheet)
     columns = _columns(sheet[0])
-    formulas = _formula_cells(content)
+    formulas = {} if is_csv(filename) else _formula_cells(content)
     # A formula without a cached value reads as an empty cell, and calamine's sheet may end
     # before such cells: those rows are kept (as read, or empty) to be reported.
     sheet += [[] for _ in range(len(sheet), max(formulas, default=0))]
@@ -331,7 +372,139 @@ def _table(content: bytes) -> _Table:
     ]
     if not rows:
         raise AppError("文件中没有学生数据：请从第2行起每行填写一名学生。")
-    return _Table(columns, rows, formulas)
+    heading_at = {position: BY_ATTRIBUTE[a].heading for a, position in columns.items()}
+    faults = {
+        number: {p: _formula_message(heading_at[p]) for p in cells if p in heading_at}
+        for number, cells in formulas.items()
+    }
+    return _Table(columns, rows, faults)
+
+
+# A national row becomes a template row: the template's columns in the template's order.
+_TEMPLATE_POSITIONS = {column.attribute: i for i, column in enumerate(ROSTER_COLUMNS)}
+
+
+def _national_table(content: bytes, filename: str, sheet: list[list]) -> _Table:
+    """A national file's rows as template rows (students.national translates the codes),
+    with what each row cannot say: its 身份证件类型 beside it, the cells that are no code
+    as faults, the columns the file lacks as not carried."""
+    try:
+        reader = national.NationalReader(sheet[0])
+    except ValueError as exc:
+        raise AppError(str(exc)) from None
+    formulas = {} if is_csv(filename) else _formula_cells(content)
+    sheet += [[] for _ in range(len(sheet), max(formulas, default=0))]
+    file_positions = {m.position: m for m in reader.mappings if m.column is not None}
+    table = _Table(
+        dict(_TEMPLATE_POSITIONS),
+        [],
+        carried=reader.carried,
+        headings=reader.headings,
+        order=[cell_text(raw) for raw in sheet[0]],
+    )
+    width = len(ROSTER_COLUMNS)
+    hukou = _TEMPLATE_POSITIONS["hukou_code"]
+    names: dict[str, list[int]] = defaultdict(list)
+    for number, cells in enumerate(sheet[1:], start=2):
+        if not (_filled(cells) or number in formulas):
+            continue
+        values, problems = reader.template_cells(cells)
+        row = [""] * width
+        for attribute, value in values.items():
+            if attribute in _TEMPLATE_POSITIONS:
+                row[_TEMPLATE_POSITIONS[attribute]] = value
+        faults = {
+            _TEMPLATE_POSITIONS[m.column.attribute]: _formula_message(m.heading)
+            for p in formulas.get(number, ())
+            if (m := file_positions.get(p)) is not None
+            and m.column.attribute in _TEMPLATE_POSITIONS
+        }
+        id_type = values.get("id_type") or IdType.RESIDENT
+        for heading, message in problems:
+            attribute = national.BY_HEADING[heading].attribute
+            if attribute in _TEMPLATE_POSITIONS:
+                faults.setdefault(_TEMPLATE_POSITIONS[attribute], message)
+            else:  # 身份证件类型: the row fails on it, its number is only checked for a shape
+                table.type_faults[number] = RowError(number, heading, message)
+                id_type = IdType.OTHER
+        if faults:
+            table.faults[number] = faults
+        table.id_types[number] = id_type
+        if row[hukou] and not str(row[hukou]).isdigit():
+            names[row[hukou]].append(number)
+        table.rows.append((number, row))
+    if not table.rows:
+        raise AppError("文件中没有学生数据：请从第2行起每行填写一名学生。")
+    # 户口所在地 given by name: every name of the file looked up at once.
+    found = national.divisions_by_name(names)
+    cells_by_number = dict(table.rows)
+    for name, numbers in names.items():
+        for number in numbers:
+            code = found[name]
+            if isinstance(code, ValueError):
+                table.faults.setdefault(number, {})[hukou] = str(code)
+                cells_by_number[number][hukou] = ""
+            else:
+                cells_by_number[number][hukou] = code
+    return table
+
+
+@dataclass(frozen=True)
+class PreviewColumn:
+    heading: str  # as the file has it
+    field: str  # the ledger's field it fills ("" when the ledger does not keep it)
+    reads_as: str
+    example: str  # the first student's cell, as the file has it
+    read: str  # and as the import reads it
+
+
+@dataclass(frozen=True)
+class Preview:
+    layout: str
+    layout_name: str
+    rows: int
+    columns: list[PreviewColumn]
+
+
+def preview(content: bytes, filename: str) -> Preview:
+    """How the import will read the file: its layout, and for a national file each column —
+    what it fills and how its codes are read, with the first student's cell as an example.
+    File-level problems raise AppError, as the import itself would."""
+    check_file(content, filename)
+    sheet = _read_sheet(content, filename)
+    try:
+        layout = national.detect(sheet[0])
+        reader = national.NationalReader(sheet[0]) if layout == national.NATIONAL else None
+    except ValueError as exc:
+        raise AppError(str(exc)) from None
+    rows = sum(1 for cells in sheet[1:] if _filled(cells))
+    if reader is None:
+        return Preview(layout, national.LAYOUT_NAMES[layout], rows, [])
+    first = next((cells for cells in sheet[1:] if _filled(cells)), [])
+    values, _ = reader.template_cells(first)
+    columns = []
+    for mapping in reader.mappings:
+        raw = first[mapping.position] if mapping.position < len(first) else ""
+        column = mapping.column
+        if column is None:
+            columns.append(
+                PreviewColumn(mapping.heading, "", "不读取（本系统不保存此项）", cell_text(raw), "")
+            )
+            continue
+        field_name = (
+            Student._meta.get_field("id_type").verbose_name
+            if column.attribute == "id_type"
+            else BY_ATTRIBUTE[column.attribute].heading
+        )
+        read = values.get(column.attribute, "")
+        if column.attribute == "id_type":
+            read = IdType(read or IdType.RESIDENT).label
+        columns.append(
+            PreviewColumn(
+                mapping.heading, field_name, column.reads_as, cell_text(raw), cell_text(read)
+            )
+        )
+    return Preview(layout, national.LAYOUT_NAMES[layout], rows, columns)
 
 
 class _AnyOf(models.Lookup):
@@ -410,15 +583,30 @@ class _Places:
 _KEY_GROUPS = tuple(KeyGroup.values)
 
 
+def _student_number_refusal(data: services.StudentData) -> str | None:
+    """The national system's 学籍号 of a 居民身份证 holder is G + the ID number: in a national
+    file, a G-number of that length that is not the row's ID number is a mistake in one of
+    the two."""
+    number = data.student_number
+    if not (data.id_number and len(number) == 19 and number.startswith("G")):
+        return None
+    if number[1:] == data.id_number:
+        return None
+    return (
+        f"学籍号 {number} 与身份证号不一致：持居民身份证的学生学籍号为 G + 身份证号"
+        f"（应为 G{data.id_number}），请核对两者中哪一个有误。"
+    )
+
+
 def _read_cells(number: int, cells: list, table: _Table) -> tuple[dict, list[RowError]]:
     """The row's values by attribute, and an error for each cell at fault."""
     errors: list[RowError] = []
     values = {}
     width = len(cells)
-    formulas = table.formulas.get(number)
+    faults = table.faults.get(number)
     for column, position, read, limit in table.readers:
-        if formulas and position in formulas:
-            errors.append(RowError(number, column.heading, _formula_message(column.heading)))
+        if faults and position in faults:
+            errors.append(RowError(number, column.heading, faults[position]))
             continue
         try:
             value = read(cells[position] if position < width else "")
@@ -439,6 +627,9 @@ def _parse_row(number: int, cells: list, table: _Table, places: _Places):
     """The row as StudentData, or its errors (every cell at fault, then the services'
     first complaint)."""
     values, errors = _read_cells(number, cells, table)
+    if number in table.type_faults:
+        errors.append(table.type_faults[number])
+    id_type = table.id_types.get(number)
 
     def error(attribute, message):
         errors.append(RowError(number, BY_ATTRIBUTE[attribute].heading, message))
@@ -476,6 +667,8 @@ def _parse_row(number: int, cells: list, table: _Table, places: _Places):
     if errors:
         return None, errors
     data = services.StudentData(
+        # Our template has no 身份证件类型 column: its numbers are 居民身份证 numbers.
+        id_type=id_type or IdType.RESIDENT,
         name=values["name"],
         gender=values["gender"],
         birth_date=values["birth_date"],
@@ -497,6 +690,8 @@ def _parse_row(number: int, cells: list, table: _Table, places: _Places):
         services.clean_fields(data, today=places.today)
     except AppError as exc:
         return None, _row_errors(number, exc)
+    if id_type is not None and (refusal := _student_number_refusal(data)):
+        return None, [RowError(number, BY_ATTRIBUTE["student_number"].heading, refusal)]
     return data, []
 
 
@@ -644,7 +839,47 @@ class _Existing:
         return target
 
 
-def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[RowError]):
+# What a file without the column leaves as stored: {template attribute: StudentData field}.
+_KEPT_FIELDS = {
+    "ethnicity": "ethnicity",
+    "student_number": "student_number",
+    "class_name": "klass",
+    "entry_date": "entry_date",
+    "hukou_code": "hukou_region",
+    "address": "address",
+    "disability_type": "disability_type",
+    "disability_grade": "disability_grade",
+}
+
+
+def _keep_stored(
+    data: services.StudentData, target: Student, guardians: list[tuple], carried
+) -> None:
+    """Leave what the file cannot say as ``target`` has it: a national file has no column
+    for most key groups or for 残疾等级, and may lack the optional ones. 入学年月 gives a
+    month: a stored entry date in that month is kept as it is."""
+    if carried is None:
+        return
+    for attribute, name in _KEPT_FIELDS.items():
+        if attribute not in carried:
+            setattr(data, name, getattr(target, name))
+    stored = set(target.key_group_values)
+    data.key_groups = {g for g in data.key_groups if g in carried} | {
+        g for g in stored if g not in carried
+    }
+    if "guardian_name" not in carried:
+        data.guardians = [services.GuardianData(*guardian) for guardian in guardians]
+    stored_entry = target.entry_date
+    if data.entry_date and stored_entry and data.entry_date == stored_entry.replace(day=1):
+        data.entry_date = stored_entry
+
+
+def _plan(
+    by: User,
+    rows: list[tuple[int, services.StudentData]],
+    errors: list[RowError],
+    carried: frozenset[str] | None = None,
+):
     existing = _Existing(by, rows)
     plan = _Plan()
     matched: dict[int, int] = {}
@@ -665,6 +900,7 @@ def _plan(by: User, rows: list[tuple[int, services.StudentData]], errors: list[R
             )
             continue
         matched[target.pk] = number
+        _keep_stored(data, target, existing.guardians[target.pk], carried)
         before = audit.snapshot(target)
         services.student_apply(target, data)
         changes = audit.diff(before, audit.snapshot(target))
@@ -700,6 +936,9 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
 
 
 IMPORT_REASON = "花名册导入建档"
+# A student with an 其他 document and no number: the school's proof stands for it, as the
+# national 学籍 system registers such children.
+OTHER_DOCUMENT_PROOF = "身份证件类型为“其他”、无证件号码：以学校出具的身份证明为准"
 
 
 # Each student's line in the audit trail says it came from an import; the import's own
@@ -708,9 +947,12 @@ IMPORT_AUDIT = "花名册导入"
 
 
 def _enrolment(by: User, student_id: int, data: services.StudentData, today) -> dict:
-    return services.enrolment_columns(
+    columns = services.enrolment_columns(
         by=by, student_id=student_id, data=data, reason=IMPORT_REASON, today=today
     )
+    if data.id_type == IdType.OTHER and not data.id_number:
+        columns["document"] = OTHER_DOCUMENT_PROOF
+    return columns
 
 
 def _create_by_insert(by: User, batch: list[services.StudentData], today) -> list[dict]:
@@ -940,7 +1182,7 @@ def _import(*, by: User, content: bytes, filename: str, progress: Progress | Non
     require(by, Capability.MANAGE_STUDENTS)
     report = progress or (lambda done, total: None)
     check_file(content, filename)
-    table = _table(content)
+    table = _table(content, filename)
     gc.freeze()
     total = 2 * len(table.rows)
     report(0, total)
@@ -960,9 +1202,10 @@ def _import(*, by: User, content: bytes, filename: str, progress: Progress | Non
     # Checked against the system too, so that one upload lists every bad row; a row twice
     # in the file is left out: which of its copies is meant is not known.
     doubled = {error.row for error in duplicates}
-    plan = _plan(by, [(n, data) for n, data in rows if n not in doubled], errors)
+    plan = _plan(by, [(n, data) for n, data in rows if n not in doubled], errors, table.carried)
     if errors:
-        return ImportResult(errors=sorted(set(errors), key=_error_order))
+        named = {replace(e, column=table.headings.get(e.column, e.column)) for e in errors}
+        return ImportResult(errors=sorted(named, key=_error_order(table.order)))
     result = ImportResult(
         created=len(plan.new), updated=len(plan.changed), unchanged=plan.unchanged
     )
@@ -987,10 +1230,19 @@ def _import(*, by: User, content: bytes, filename: str, progress: Progress | Non
 
 def annotated_errors_bytes(content: bytes, errors: list[RowError]) -> bytes:
     """The uploaded workbook with a last column 错误说明 on the rows at fault, and the
-    cells at fault shaded, so the user corrects the file they know and uploads it again."""
-    workbook = load_workbook(io.BytesIO(content))
-    sheets = workbook.sheetnames
-    sheet = workbook[SHEET_TITLE] if SHEET_TITLE in sheets else workbook.worksheets[0]
+    cells at fault shaded, so the user corrects the file they know and uploads it again. A
+    CSV file comes back as a workbook of its rows, as text (no ID number turned into a number)."""
+    if content.startswith(ZIP_MAGIC):
+        workbook = load_workbook(io.BytesIO(content))
+        sheets = workbook.sheetnames
+        sheet = workbook[SHEET_TITLE] if SHEET_TITLE in sheets else workbook.worksheets[0]
+    else:
+        workbook = Workbook()
+        sheet = workbook.active
+        for cells in _csv_sheet(content):
+            sheet.append(cells)
+            for cell in sheet[sheet.max_row]:
+                cell.data_type, cell.number_format = "s", "@"
     headings = {str(cell.value).strip(): cell.column for cell in sheet[1] if cell.value is not None}
     target = headings.get(ERROR_HEADING)
     if target is None:

@@ -16,6 +16,19 @@ from .choices import (
 )
 
 
+class IdType(models.TextChoices):
+    """身份证件类型 as the national 学籍 system codes it (issue 18). Kept here rather than in
+    choices.py: the student's document is its only user."""
+
+    RESIDENT = "1", "居民身份证"
+    HONG_KONG = "6", "香港特区护照/身份证明"
+    MACAO = "7", "澳门特区护照/身份证明"
+    TAIWAN = "8", "台湾居民来往大陆通行证"
+    PERMANENT_RESIDENCE = "9", "境外永久居住证"
+    PASSPORT = "A", "护照"
+    OTHER = "Z", "其他"
+
+
 class Student(models.Model):
     """A child and their current 学籍. The status changes only through EnrollmentEvent."""
 
@@ -30,6 +43,12 @@ class Student(models.Model):
     # which every roster import pays for, as it pays for every index of this table. NULL,
     # not "", for a child without one: the unique constraints keep NULLs apart.
     id_number = models.CharField("身份证号", max_length=18, null=True, blank=True)  # noqa: DJ001
+    # 身份证件类型 (issue 18): which document ``id_number`` is the number of. One unique
+    # constraint for every type (a look-up by number alone stays unambiguous): the shapes of
+    # the types do not overlap, and GB 11643 is checked only for a 居民身份证.
+    id_type = models.CharField(
+        "身份证件类型", max_length=1, choices=IdType.choices, default=IdType.RESIDENT
+    )
     hukou_region = models.ForeignKey(
         Region,
         verbose_name="户籍地",

@@ -19,6 +19,7 @@ from . import selectors
 from .choices import (
     ENROLLED_STATUSES,
     ETHNIC_GROUPS,
+    OTHER_ETHNICITIES,
     DisabilityGrade,
     DisabilityType,
     EventKind,
@@ -27,15 +28,15 @@ from .choices import (
     Status,
     TransferStatus,
 )
-from .identity import validate_id_number
-from .models import EnrollmentEvent, Guardian, Student, Transfer
+from .identity import validate_document
+from .models import EnrollmentEvent, Guardian, IdType, Student, Transfer
 from .permissions import GUARDIAN_PHONES
 from .transitions import GRADUATION_GRADE, TRANSITIONS, refusal
 
 # Frozen once: an enum's .values builds a new list on every call, and the roster import
 # checks every row against these.
 _GENDERS = frozenset(Gender.values)
-_ETHNICITIES = frozenset(ETHNIC_GROUPS)
+_ETHNICITIES = frozenset(ETHNIC_GROUPS + OTHER_ETHNICITIES)
 _KEY_GROUPS = frozenset(KeyGroup.values)
 _DISABILITY_TYPES = frozenset(DisabilityType.values)
 _DISABILITY_GRADES = frozenset(DisabilityGrade.values)
@@ -72,6 +73,7 @@ class StudentData:
     key_groups: set[str] = field(default_factory=set)
     disability_type: str = ""
     disability_grade: int | None = None
+    id_type: str = IdType.RESIDENT  # 身份证件类型: which rule checks ``id_number``
 
 
 def normalise_phone(raw: str, *, field_name: str) -> str:
@@ -147,8 +149,11 @@ def clean_fields(data: StudentData, *, today: datetime.date | None = None) -> St
     if data.birth_date:
         check_age(data.birth_date, today=today)
     not_in_future(data.entry_date, field_name="entry_date", label="入学日期", today=today)
-    data.id_number = validate_id_number(
-        data.id_number, birth_date=data.birth_date, gender=data.gender
+    if data.id_type not in IdType.values:
+        raise AppError(f"“{data.id_type}”不是有效的身份证件类型。", field="id_type")
+    # GB 11643 for a 居民身份证; every other document by its own shape.
+    data.id_number = validate_document(
+        data.id_type, data.id_number, birth_date=data.birth_date, gender=data.gender
     )
     if not isinstance(data.grade, int) or not 1 <= data.grade <= 9:
         raise AppError("年级应在1–9之间（小学一年级至初三）。", field="grade")
@@ -211,6 +216,7 @@ def student_columns(data: StudentData) -> dict:
         "ethnicity": data.ethnicity,
         # No empty ID number or 学籍号: their unique constraints keep NULLs apart, not "".
         "id_number": data.id_number or None,
+        "id_type": data.id_type,
         "hukou_region_id": data.hukou_region.pk if data.hukou_region is not None else None,
         "address": data.address,
         "student_number": data.student_number or None,
@@ -355,6 +361,7 @@ def current_values(student: Student) -> dict:
         "school": student.school,
         "grade": student.grade,
         "id_number": student.id_number or "",
+        "id_type": student.id_type,
         "ethnicity": student.ethnicity,
         "hukou_region": student.hukou_region,
         "address": student.address,

@@ -9,7 +9,7 @@ from accounts.models import Region, School, SchoolClass
 from kongchuo.api import BlankAsNullChoiceField, by_id_or_code
 
 from ..choices import DisabilityGrade, DisabilityType, EventKind, Gender, KeyGroup
-from ..models import EnrollmentEvent, Guardian, Student, Transfer
+from ..models import EnrollmentEvent, Guardian, IdType, Student, Transfer
 from ..selectors import transfer_targets
 from ..services import GuardianData, StudentData, current_values
 
@@ -33,8 +33,11 @@ class StudentInputSerializer(serializers.Serializer):
     name = serializers.CharField(label="姓名", max_length=50, allow_blank=True)
     gender = serializers.ChoiceField(label="性别", choices=Gender.choices)
     birth_date = serializers.DateField(label="出生日期")
+    id_type = serializers.ChoiceField(
+        label="身份证件类型", choices=IdType.choices, default=IdType.RESIDENT
+    )
     id_number = serializers.CharField(
-        label="身份证号", max_length=30, allow_blank=True, default="", trim_whitespace=True
+        label="证件号码", max_length=30, allow_blank=True, default="", trim_whitespace=True
     )
     ethnicity = serializers.CharField(label="民族", max_length=10, default="汉族")
     school = ScopedPrimaryKeyRelatedField(
@@ -128,6 +131,9 @@ class StudentSerializer(serializers.ModelSerializer):
         source="masked_id_number", label="身份证号（脱敏）", read_only=True
     )
     id_missing = serializers.BooleanField(label="缺身份证号", read_only=True)
+    # Set by the roster import (a national file says it); read-only here until the
+    # services take it (issue 18).
+    id_type = serializers.ChoiceField(label="身份证件类型", choices=IdType.choices, read_only=True)
     school_code = serializers.CharField(source="school.code", label="学校标识码", read_only=True)
     grade_display = serializers.CharField(source="grade_label", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
@@ -150,6 +156,7 @@ class StudentSerializer(serializers.ModelSerializer):
             "birth_date",
             "ethnicity",
             "id_number",
+            "id_type",
             "id_missing",
             "student_number",
             "school",
