@@ -3,6 +3,7 @@ before the 20th (002), or one every two months — February, April, … December
 province has switched on the 双月报 (004). A report's ``month`` is the period's last month;
 its rows are the ledger as it stands on the report date."""
 
+import calendar
 import datetime
 from dataclasses import dataclass
 
@@ -29,6 +30,10 @@ class ReportPeriod:
         return datetime.date(self.year, first, 1)
 
     @property
+    def last_day(self) -> datetime.date:
+        return datetime.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @property
     def label(self) -> str:
         if self.months == 2:
             return f"{self.year}年{self.month - 1}—{self.month}月"
@@ -38,9 +43,14 @@ class ReportPeriod:
         return signed_on >= self.due_on
 
 
+def province_of(code: str) -> str:
+    """The code of the province a region code (or code prefix) lies in: its first two digits."""
+    return code[:2] + "0000"
+
+
 def province_code(school: School) -> str:
     """The code of the province a school is in (a region code's first two digits)."""
-    return school.township.code[:2] + "0000"
+    return province_of(school.township.code)
 
 
 def is_bimonthly(province: Region | str) -> bool:
@@ -65,3 +75,26 @@ def current_period(today: datetime.date, *, bimonthly: bool) -> ReportPeriod:
 def is_future(period: ReportPeriod, today: datetime.date) -> bool:
     """A report may be opened from the first day of its period, never before."""
     return period.first_day > today
+
+
+def period_of_school(school: School, year: int, month: int) -> ReportPeriod:
+    """The period ``month`` of ``year`` belongs to under the school's province's cadence."""
+    return period_for(year, month, bimonthly=is_bimonthly(province_code(school)))
+
+
+def period_of_report(report) -> ReportPeriod:
+    """The period a MonthlyReport covers, as it was opened (a later switch of the cadence
+    does not change a report already made)."""
+    return ReportPeriod(report.year, report.month, report.months)
+
+
+def user_period(user, year: int, month: int) -> ReportPeriod:
+    """The period of the user's province's cadence that ``month`` of ``year`` belongs to (a
+    school account's province is its school's; a system administrator's is monthly)."""
+    if user.school_id:
+        code = province_code(user.school)
+    elif user.region_id:
+        code = province_of(user.region.code)
+    else:
+        return period_for(year, month, bimonthly=False)
+    return period_for(year, month, bimonthly=is_bimonthly(code))

@@ -280,6 +280,10 @@ RETURNS_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 # of the class's recorded school days in a row.
 COMPARISON_ABSENT_SCHOOL_DAYS = int(os.environ.get("COMPARISON_ABSENT_SCHOOL_DAYS", "10"))
 
+# Reports' reminders (issue 14): the schools whose ledger entries are not yet classified this
+# term are reminded in the last REPORTS_TERM_NOTICE_DAYS days of the classification month.
+REPORTS_TERM_NOTICE_DAYS = 7
+
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -334,6 +338,12 @@ CELERY_BEAT_SCHEDULE = {
     "comparisons-monthly": {
         "task": "comparisons.tasks.monthly",
         "schedule": crontab(minute=0, hour=3, day_of_month=1),
+    },
+    # Morning: the reporting calendar's reminders due today (monthly report, 四个一
+    # sign-offs, term start, the April–August enrolment calendar); a second run sends nothing.
+    "report-reminders": {
+        "task": "reports.tasks.reminders",
+        "schedule": crontab(minute=30, hour=7),
     },
 }
 if CELERY_BROKER_URL == "filesystem://":

@@ -37,6 +37,7 @@ from accounts.models import Notification, Region, School, SchoolClass
 from attendance.models import RollCall
 from comparisons.models import Mismatch, Run, Source
 from ledger.models import LedgerEntry
+from reports.models import MonthlyReport, SignOff
 from returns.models import ReturnCase
 from students.models import Student
 
@@ -68,6 +69,8 @@ _RECORDS = {
     "comparisons/runs": Run,
     "comparisons/mismatches": Mismatch,
     "watch-list": Student,
+    "reports/monthly": MonthlyReport,
+    "reports/sign-offs": SignOff,
 }
 
 
@@ -140,6 +143,17 @@ def _seed(world):
         left_behind=True
     )
     watch.compute()
+    # This month's 月报表 of the school, and a county sign-off of the last quarter.
+    from django.utils import timezone
+
+    from reports import cadence, monthly
+
+    today = timezone.localdate()
+    school = world.user(USERS[1])
+    monthly.report_open(by=school, school=school.school, year=today.year, month=today.month)
+    county = world.user(USERS[0])
+    quarter = cadence.latest_ended(cadence.level_of(county).period, today)
+    cadence.sign(by=county, which=quarter, summary="本季度已逐校核查。")
     for username in USERS:
         Notification.objects.create(
             recipient=world.user(username), kind="general", title="测试通知", body=""
