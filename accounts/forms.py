@@ -92,6 +92,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label="操作", required=False)
     actor = forms.CharField(label="操作人账号", required=False)
     object_type = forms.CharField(label="对象类型", required=False)
+    # One child's events: its own record, its ledger entries and its cases (who viewed).
+    child = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     since = forms.DateField(
         label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -147,3 +149,17 @@ class PlaceFilterForm(ScopedForm):
             else getattr(self.cleaned_data.get(name), "pk", None)
             for name in self.fields
         }
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The code after the password, or the one that confirms or removes an authenticator."""
+
+    code = forms.CharField(
+        label="验证码",
+        max_length=16,
+        help_text="验证器上当前显示的 6 位数字；手机不在身边时可填一个恢复码",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+        error_messages={"required": "请填写验证码。"},
+    )

@@ -3,10 +3,12 @@ the Celery task calls ``job_run``, which checks the requester again — still ac
 allowed — and runs the job's runner *as that user*, so everything it reads goes through the
 jurisdiction filter at run time, not at request time."""
 
+import datetime
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -30,6 +32,9 @@ PROGRESS_EVERY = 1000
 TRANSIENT_ERRORS = (ConnectionError, TimeoutError)
 # The job's input file (an upload), kept under MEDIA_ROOT until the job has finished.
 UPLOAD_PARAM = "upload"
+# Where uploads wait: a job's input, and a page's file between its two steps (the
+# comparisons' mapping step, the roster import's preview).
+UPLOAD_FOLDERS = ("jobs/uploads", "comparisons/uploads")
 
 
 def runner(kind: JobKind, capability: str):
@@ -171,3 +176,37 @@ def export_accounts(job: Job, user: User) -> None:
         filename=f"账号名单-{timezone.localdate():%Y%m%d}.xlsx",
         message=f"已导出 {rows} 个账号。",
     )
+
+
+def purge_expired(now: datetime.datetime | None = None) -> tuple[int, int]:
+    """Delete what is kept only for a while (issue 15 §6): a job's result file
+    ``JOB_FILE_DAYS`` after the job finished (the job stays, saying the file has gone), and
+    uploaded files left waiting — a step-1 upload never confirmed, an input file whose job
+    is gone — ``UPLOAD_FILE_HOURS`` after they were stored. Returns (results, uploads)."""
+    now = now or timezone.now()
+    old = now - datetime.timedelta(days=settings.JOB_FILE_DAYS)
+    results = 0
+    for job in Job.objects.filter(finished_at__lt=old).exclude(result="").iterator():
+        job.result.delete(save=False)
+        gone = f"结果文件已于{timezone.localdate(now):%Y年%m月%d日}按保留期限（{settings.JOB_FILE_DAYS}天）删除，如需请重新生成。"
+        Job.objects.filter(pk=job.pk).update(result="", message=f"{job.message} {gone}"[:500])
+        results += 1
+    waiting = {
+        job.params.get(UPLOAD_PARAM)
+        for job in Job.objects.filter(finished_at__isnull=True).only("params")
+    }
+    stale = now - datetime.timedelta(hours=settings.UPLOAD_FILE_HOURS)
+    uploads = 0
+    for folder in UPLOAD_FOLDERS:
+        try:
+            _, names = default_storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            path = f"{folder}/{name}"
+            if path not in waiting and default_storage.get_modified_time(path) < stale:
+                default_storage.delete(path)
+                uploads += 1
+    if results or uploads:
+        logger.info("过期文件已删除：结果文件 %s 个，上传文件 %s 个", results, uploads)
+    return results, uploads

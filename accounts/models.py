@@ -446,6 +446,41 @@ class Heartbeat(models.Model):
         return f"{self.worker} {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class ApiToken(models.Model):
+    """One API client's token (accounts.tokens). Only the SHA-256 digest of the secret is
+    stored: the secret is shown once, when it is issued."""
+
+    user = models.ForeignKey(
+        User, verbose_name="账号", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField("客户端名称", max_length=64)
+    digest = models.CharField("令牌摘要", max_length=64, unique=True)
+    prefix = models.CharField("令牌开头", max_length=8)
+    read_only = models.BooleanField("只读", default=False)
+    created_at = models.DateTimeField("签发时间", default=timezone.now)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name="签发人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField("到期时间")
+    last_used_at = models.DateTimeField("最近使用时间", null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField("最近使用地址", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+
+    objects = jurisdiction.ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "接口令牌"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name}（{self.prefix}…）"
+
+
 # Where each kind of record sits in the jurisdiction tree (see accounts/jurisdiction.py).
 jurisdiction.register(Region, region=("code",), reference=True)
 jurisdiction.register(School, region=("township__code",), school=("pk",))
@@ -458,3 +493,4 @@ jurisdiction.register(
 jurisdiction.register(AuditEvent, region=("region_code",))
 jurisdiction.register(Job, owner="requested_by")
 jurisdiction.register(Notification, owner="recipient")
+jurisdiction.register(ApiToken, owner="user")

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from kongchuo.masking import mask_phone
 
-from . import jurisdiction
-from .choices import RegionLevel, Role
+from . import jurisdiction, views_log
+from .choices import AuditAction, RegionLevel, Role
 from .models import AuditEvent, Notification, Region, School, SchoolClass, User
 
 
@@ -20,8 +20,11 @@ def audit_events(
     object_type: str = "",
     since: date | None = None,
     until: date | None = None,
+    child: int | None = None,
 ) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.for_user(user).select_related("actor")
+    if child:
+        events = events.filter(_about_child(child))
     if action:
         events = events.filter(action=action)
     if actor:
@@ -33,6 +36,30 @@ def audit_events(
     if until:
         events = events.filter(at__lte=timezone.make_aware(datetime.combine(until, time.max)))
     return events
+
+
+def _about_child(child_id: int) -> Q:
+    """Audit rows about the student ``child_id`` or a record about them (views_log): one
+    look-up of ids per kind of record, then the (object_type, object_id, at) index."""
+    condition = Q(pk__in=[])
+    for model, path in views_log.child_records():
+        ids = model._base_manager.filter(**{path: child_id}).values_list("pk", flat=True)
+        condition |= Q(object_type=model._meta.label, object_id__in=[str(pk) for pk in ids])
+    return condition
+
+
+def child_views(user, child) -> QuerySet[AuditEvent]:
+    """Who viewed ``child`` — the student, their ledger entries and 劝返 cases — newest first,
+    for those who may know (``views_log.may_see_viewers``) and see the child; nothing
+    otherwise. Not through AuditEvent's own scope, which a school's account does not pass:
+    the child's record is the gate."""
+    if not views_log.may_see_viewers(user) or not jurisdiction.contains(user, child):
+        return AuditEvent.objects.none()
+    return (
+        AuditEvent.objects.filter(_about_child(child.pk), action=AuditAction.VIEW)
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
 
 
 def home_summary(user) -> dict:

@@ -10,12 +10,11 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from kongchuo.errors import AppError
 
-from . import audit, jurisdiction
-from .choices import COUNTY_GRANTABLE_ROLES, AuditAction, Capability, RegionLevel
+from . import audit, jurisdiction, tokens
+from .choices import COUNTY_GRANTABLE_ROLES, Capability, RegionLevel
 from .models import Region, School, SchoolClass, User
 from .permissions import is_system_admin, require
 
@@ -203,9 +202,9 @@ def account_update(
     return user
 
 
-def end_sessions_and_tokens(user: User) -> None:
+def end_sessions_and_tokens(user: User, *, by: User | None = None) -> None:
     """Log ``user`` out everywhere at once: every browser session and every API token."""
-    Token.objects.filter(user=user).delete()
+    tokens.revoke_all(user, by=by)
     user_id = str(user.pk)
     stale = [
         session.session_key
@@ -225,24 +224,8 @@ def account_set_active(*, by: User, user: User, active: bool) -> User:
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        end_sessions_and_tokens(user)
+        end_sessions_and_tokens(user, by=by)
     audit.record_change(
         actor=by, instance=user, before=before, detail="启用账号" if active else "停用账号"
     )
     return user
-
-
-@transaction.atomic
-def token_issue(*, user: User) -> Token:
-    """An API token for ``user`` (one per account; asking again returns the same token)."""
-    token, created = Token.objects.get_or_create(user=user)
-    if created:
-        audit.record(actor=user, action=AuditAction.TOKEN_ISSUED, obj=user)
-    return token
-
-
-@transaction.atomic
-def token_revoke(*, user: User) -> None:
-    deleted, _ = Token.objects.filter(user=user).delete()
-    if deleted:
-        audit.record(actor=user, action=AuditAction.TOKEN_REVOKED, obj=user)

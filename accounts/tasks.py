@@ -49,3 +49,9 @@ def seal_audit():
     from . import audit_chain
 
     audit_chain.seal()
+
+
+@shared_task(**RETRY)
+def purge_expired_files():
+    """Nightly: delete result files and waiting uploads past their keeping time."""
+    jobs.purge_expired()

@@ -3,6 +3,12 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("login/code/", views.login_code, name="login-code"),
+    path("login/enrol/", views.login_enrol, name="login-enrol"),
+    path("account/security/", views.account_security, name="account-security"),
+    path("account/two-factor/enrol/", views.two_factor_enrol, name="two-factor-enrol"),
+    path("account/two-factor/remove/", views.two_factor_remove, name="two-factor-remove"),
+    path("account/tokens/revoke/", views.token_revoke, name="token-revoke"),
     path("org/regions/", views.RegionListView.as_view(), name="region-list"),
     path("org/regions/new/", views.RegionCreateView.as_view(), name="region-create"),
     path("org/regions/<int:pk>/edit/", views.RegionUpdateView.as_view(), name="region-update"),
@@ -21,6 +27,21 @@ urlpatterns = [
     path("accounts/new/", views.AccountCreateView.as_view(), name="account-create"),
     path("accounts/<int:pk>/edit/", views.AccountUpdateView.as_view(), name="account-update"),
     path("accounts/<int:pk>/active/", views.account_set_active, name="account-set-active"),
+    path(
+        "accounts/<int:pk>/security/",
+        views.account_security_admin,
+        name="account-security-admin",
+    ),
+    path(
+        "accounts/<int:pk>/tokens/revoke/",
+        views.account_token_revoke,
+        name="account-token-revoke",
+    ),
+    path(
+        "accounts/<int:pk>/two-factor/reset/",
+        views.account_two_factor_reset,
+        name="account-two-factor-reset",
+    ),
     path("audit/", views.audit_list, name="audit-list"),
     path("jobs/", views.job_create, name="job-create"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),

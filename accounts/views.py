@@ -1,7 +1,13 @@
 """Pages of the organisation tree, accounts and audit trail. Thin: parse, call a service,
 render. Every record comes through the jurisdiction filter, so out-of-area ids are 404."""
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
@@ -14,7 +20,18 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from kongchuo.errors import AppError
 
-from . import home, jobs, jurisdiction, lockout, notifications, permissions, selectors, services
+from . import (
+    home,
+    jobs,
+    jurisdiction,
+    lockout,
+    notifications,
+    permissions,
+    selectors,
+    services,
+    tokens,
+    two_factor,
+)
 from .choices import Capability, SchoolKind
 from .forms import (
     AccountForm,
@@ -24,6 +41,7 @@ from .forms import (
     RegionRenameForm,
     SchoolClassForm,
     SchoolForm,
+    TwoFactorCodeForm,
 )
 from .models import Job, Region, School, SchoolClass, User
 
@@ -35,6 +53,190 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked.html", {"message": message}, status=429)
+
+
+# -- login with two-factor ----------------------------------------------------------------
+# Between the password and the code the account is not logged in: the session only holds
+# who gave the right password, when, and where to go next.
+_PENDING = "two_factor_pending"
+
+
+def _pending_user(request) -> User | None:
+    pending = request.session.get(_PENDING)
+    if not pending or time.time() - pending["at"] > settings.TWO_FACTOR_PENDING_SECONDS:
+        return None
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is not None:
+        user.backend = pending["backend"]
+    return user
+
+
+def _finish_login(request, user: User):
+    """Log in for real (a new session key), then go where the login page was asked to."""
+    goto = request.session.pop(_PENDING, {}).get("next") or reverse(settings.LOGIN_REDIRECT_URL)
+    auth_login(request, user, backend=user.backend)
+    return goto
+
+
+def _start_again(request):
+    request.session.pop(_PENDING, None)
+    messages.error(request, "登录已超时，请重新输入用户名和密码。")
+    return redirect("login")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page; for an account with two-factor (or one whose role requires it)
+    the password leads to the code (or the enrolment) page instead of logging in."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        enrolled = two_factor.is_enrolled(user)
+        if not (enrolled or two_factor.is_required(user)):
+            return super().form_valid(form)
+        self.request.session[_PENDING] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "at": time.time(),
+            "next": self.get_success_url(),
+        }
+        return redirect("login-code" if enrolled else "login-enrol")
+
+
+@login_not_required
+def login_code(request):
+    user = _pending_user(request)
+    if user is None:
+        return _start_again(request)
+    form = TwoFactorCodeForm(request.POST or None)
+    if form.is_valid():
+        if two_factor.verify(user, form.cleaned_data["code"]):
+            return redirect(_finish_login(request, user))
+        two_factor.record_wrong_code(user, "登录页")
+        form.add_error("code", two_factor.WRONG_CODE)
+    return render(request, "registration/login_code.html", {"form": form, "account": user})
+
+
+def _enrol(request, user: User, *, action: str, after_login: bool):
+    """The enrolment page: a QR code and the key, then the first code; the recovery codes
+    are shown once, on the answer to that code."""
+    form = TwoFactorCodeForm(request.POST or None)
+    if form.is_valid():
+        try:
+            codes = two_factor.confirm(user, form.cleaned_data["code"])
+        except AppError as exc:
+            form.add_error("code", exc.message)
+        else:
+            goto = _finish_login(request, user) if after_login else reverse("account-security")
+            return render(request, "accounts/two_factor_codes.html", {"codes": codes, "next": goto})
+    device = two_factor.pending_device(user)
+    context = {
+        "form": form,
+        "action": action,
+        "qr": two_factor.qr_svg(device),
+        "secret": two_factor.secret(device),
+        "required": two_factor.is_required(user),
+        "after_login": after_login,
+    }
+    return render(request, "accounts/two_factor_enrol.html", context)
+
+
+@login_not_required
+def login_enrol(request):
+    user = _pending_user(request)
+    if user is None:
+        return _start_again(request)
+    if two_factor.is_enrolled(user):
+        return redirect("login-code")
+    return _enrol(request, user, action=reverse("login-enrol"), after_login=True)
+
+
+# -- the account's own security page: tokens and two-factor -----------------------------
+
+
+def account_security(request):
+    user = request.user
+    context = {
+        "tokens": tokens.live(user).select_related("created_by"),
+        "enrolled": two_factor.is_enrolled(user),
+        "required": two_factor.is_required(user),
+        "code_form": TwoFactorCodeForm(),
+    }
+    return render(request, "accounts/token_list.html", context)
+
+
+def two_factor_enrol(request):
+    if two_factor.is_enrolled(request.user):
+        messages.info(request, "两步验证已启用。")
+        return redirect("account-security")
+    return _enrol(request, request.user, action=reverse("two-factor-enrol"), after_login=False)
+
+
+@require_POST
+def two_factor_remove(request):
+    try:
+        two_factor.remove(user=request.user, code=request.POST.get("code", ""))
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "两步验证已停用，登录时只需密码；可随时重新启用。")
+    return redirect("account-security")
+
+
+@require_POST
+def token_revoke(request):
+    _revoke_token(request, owner=request.user)
+    return redirect("account-security")
+
+
+def _revoke_token(request, *, owner: User) -> None:
+    try:
+        token = tokens.revoke(by=request.user, owner=owner, token_id=request.POST.get("token"))
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"令牌“{token.name}”已吊销，使用它的客户端需重新申请令牌；其他令牌不受影响。"
+        )
+
+
+# -- a county administrator on an account's tokens and two-factor ------------------------
+
+
+def account_security_admin(request, pk):
+    account = jurisdiction.get_or_404(request.user, User, pk=pk)
+    check(request.user, Capability.MANAGE_ACCOUNTS)
+    context = {
+        "account": account,
+        "tokens": tokens.live(account).select_related("created_by"),
+        "enrolled": two_factor.is_enrolled(account),
+        "required": two_factor.is_required(account),
+    }
+    return render(request, "accounts/token_admin.html", context)
+
+
+@require_POST
+def account_token_revoke(request, pk):
+    account = jurisdiction.get_or_404(request.user, User, pk=pk)
+    check(request.user, Capability.MANAGE_ACCOUNTS)
+    _revoke_token(request, owner=account)
+    return redirect("account-security-admin", pk=account.pk)
+
+
+@require_POST
+def account_two_factor_reset(request, pk):
+    account = jurisdiction.get_or_404(request.user, User, pk=pk)
+    check(request.user, Capability.MANAGE_ACCOUNTS)
+    try:
+        two_factor.reset(by=request.user, user=account)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"已重置 {account.username} 的两步验证；该账号下次登录时重新绑定验证器。"
+        )
+    return redirect("account-security-admin", pk=account.pk)
 
 
 def check(user, action: str, obj=None) -> None:
@@ -407,8 +609,10 @@ def job_detail(request, pk):
 def job_download(request, pk):
     job = jurisdiction.get_or_404(request.user, Job, pk=pk)
     # A failed job may still carry a file (an import's rows annotated with their errors).
-    if not job.finished or not job.result:
+    if not job.finished:
         raise Http404("结果文件尚未生成。")
+    if not job.result:
+        raise Http404("结果文件已过保留期限被删除，或此任务没有结果文件。")
     return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)
 
 

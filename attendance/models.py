@@ -13,6 +13,7 @@ from accounts import jurisdiction
 from accounts.choices import RegionLevel
 from accounts.models import Region, School, SchoolClass, User
 from kongchuo.append_only import AppendOnlyModel
+from kongchuo.offline import OfflineWrite
 from students.models import Student
 
 from .choices import NOT_PRESENT, Mark, MeasureKind, WatchReason
@@ -316,3 +317,15 @@ _WATCHED = {
 }
 jurisdiction.register(WatchPeriod, **_WATCHED)
 jurisdiction.register(WatchMeasure, **_WATCHED)
+
+
+class OfflineRoll(OfflineWrite):
+    """A roll taken offline on a phone and sent later, by its client-generated UUID: a replay
+    of the same UUID answers the kept result (kongchuo.offline.once)."""
+
+    roll = models.ForeignKey(
+        RollCall, verbose_name="考勤", on_delete=models.CASCADE, related_name="offline_writes"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "离线考勤提交"

@@ -7,9 +7,11 @@ task runs it for everyone.
 """
 
 import datetime
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,13 +22,14 @@ from accounts.models import Region, School, SchoolClass, User
 from accounts.notifications import notify, subject
 from accounts.permissions import can, require
 from accounts.selectors import recipients_for_school
+from kongchuo import offline
 from kongchuo.errors import AppError
 from students import calendar
 from students.models import Student
 
 from . import rule, selectors, watch
-from .choices import Mark, MeasureKind
-from .models import AttendanceMark, AttendanceRules, RollCall, WatchMeasure
+from .choices import ABSENT, Mark, MeasureKind
+from .models import AttendanceMark, AttendanceRules, OfflineRoll, RollCall, WatchMeasure
 from .permissions import RECOMPUTE_WATCH, RECORD_MEASURE, SET_RULES
 from .selectors import (
     cutoff,
@@ -93,10 +96,12 @@ def refusal(
     day: datetime.date,
     rules: AttendanceRules | None = None,
     school_calendar: calendar.Calendar | None = None,
+    taken_at: datetime.datetime | None = None,
 ) -> AppError | None:
     """Why ``user`` may not take or change ``klass``'s roll for ``day`` now (None: they may).
     ``submit`` raises it; the roll page shows it and stays read-only. ``rules`` and
-    ``school_calendar``: the school's, when the caller has them already."""
+    ``school_calendar``: the school's, when the caller has them already. ``taken_at``: when
+    a roll sent later was taken on the phone (``counted_time``)."""
     if day is None:
         return AppError("请选择考勤日期。", field="date")
     if day > timezone.localdate():
@@ -111,13 +116,26 @@ def refusal(
         return AppError("当前账号只能查看考勤，由班主任或学校提交。")
     rules = rules or rules_for_school(klass.school)
     closes = cutoff(rules, day)
-    if timezone.now() > closes and not can(user, Capability.LATE_ATTENDANCE):
+    if counted_time(taken_at) > closes and not can(user, Capability.LATE_ATTENDANCE):
         return AppError(
             f"{day:%m月%d日}的考勤已过修改截止时间（{timezone.localtime(closes):%m月%d日 %H:%M}），"
             "如需修改请联系校长。",
             field="date",
         )
     return None
+
+
+def counted_time(taken_at: datetime.datetime | None) -> datetime.datetime:
+    """The time the cut-off is checked against (DOMAIN.md §4, issue 17 rule 4): a roll taken
+    offline counts at the time the phone took it if it arrives within
+    ``ATTENDANCE_OFFLINE_GRACE_DAYS`` days of that day (0: the same day); later, or with no
+    phone time, it counts now and follows the normal late-change rule. A phone clock ahead of
+    the server's counts as now."""
+    now = timezone.now()
+    if taken_at is None or taken_at >= now:
+        return now
+    late = (timezone.localdate(now) - timezone.localdate(taken_at)).days
+    return taken_at if late <= settings.ATTENDANCE_OFFLINE_GRACE_DAYS else now
 
 
 def send_no_shows(day: datetime.date | None = None) -> int:
@@ -252,6 +270,46 @@ def submit(
     return _submit(by, klass, day, marks, _RollContext.of(klass.school))
 
 
+@dataclass(frozen=True)
+class OfflineBase:
+    """What a phone knew when it took a roll offline: when (its clock) and the class-day's
+    roll as it had loaded it (its last change, None: no roll yet)."""
+
+    taken_at: datetime.datetime | None
+    changed_at: datetime.datetime | None
+
+
+@transaction.atomic
+def submit_offline(
+    *,
+    by: User,
+    klass: SchoolClass,
+    day: datetime.date,
+    marks: Sequence[MarkData],
+    client_id: uuid.UUID,
+    base: OfflineBase,
+) -> dict:
+    """A roll taken offline and sent later (issue 17): ``submit``'s checks, writes and rule,
+    once per ``client_id`` (a replay answers the same result), the cut-off at the phone's time
+    within the grace (``counted_time``), and refused with ``offline.Conflict`` when the
+    class-day changed on the server since the phone loaded it and the marks differ."""
+
+    def write():
+        result = _submit(by, klass, day, marks, _RollContext.of(klass.school), base)
+        roll = result.roll
+        return {
+            "roll": roll.pk,
+            "klass": klass.pk,
+            "date": day.isoformat(),
+            "created": result.created,
+            "changed": len(result.changes),
+            "absent": sum(1 for mark in roll.marks.all() if mark.status in ABSENT),
+            "flagged": [{"entry": entry.pk, "name": entry.name} for entry in result.flagged],
+        }, {"roll": roll}
+
+    return offline.once(OfflineRoll, client_id=client_id, by=by, write=write)
+
+
 @transaction.atomic
 def submit_many(
     *,
@@ -281,10 +339,12 @@ def _submit(
     day: datetime.date,
     marks: Sequence[MarkData],
     shared: _RollContext,
+    base: OfflineBase | None = None,
 ) -> Submission:
     if not jurisdiction.contains(by, klass):
         raise AppError("该班级不在您的管辖范围内。", field="klass")
-    problem = refusal(by, klass, day, shared.rules, shared.school_calendar)
+    taken_at = base.taken_at if base else None
+    problem = refusal(by, klass, day, shared.rules, shared.school_calendar, taken_at)
     if problem is not None:
         raise problem
     names = shared.names(klass)
@@ -298,6 +358,13 @@ def _submit(
         for pk in before.keys() | wanted.keys()
         if _mark(before, pk) != _mark(wanted, pk)
     }
+    if base is not None and not created and changes and roll.changed_at != base.changed_at:
+        raise offline.Conflict(
+            f"{roll}在您离线期间已由{roll.changed_by.full_name or roll.changed_by.username}"
+            f"于{timezone.localtime(roll.changed_at):%m月%d日 %H:%M}提交或修改，请选择保留哪一份。",
+            current=roll,
+            base=roll.changed_at,
+        )
     if created or changes:
         if not created:
             roll.marks.all().delete()

@@ -191,6 +191,9 @@ def _roll_page(request, sheet: selectors.Sheet, form: RollForm, *, status=200):
         "today": today,
         "threshold": sheet.rules.threshold,
         "cutoff_text": _cutoff_text(sheet.rules),
+        # Kept on the phone for offline use: a class teacher's own class, today only.
+        "offline_roll": day == today
+        and jurisdiction.area_of(request.user).kind == jurisdiction.CLASS,
     }
     return render(request, "attendance/roll.html", context, status=status)
 

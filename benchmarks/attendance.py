@@ -645,8 +645,7 @@ def _hammer(port: int, clients: int, seconds: float, next_request, warm: float =
 
 
 def throughput(days: list[datetime.date], clients: int, seconds: float, workers: int) -> None:
-    from rest_framework.authtoken.models import Token
-
+    from accounts import tokens as api_tokens
     from accounts.choices import SchoolKind
     from accounts.models import School, SchoolClass
 
@@ -662,7 +661,8 @@ def throughput(days: list[datetime.date], clients: int, seconds: float, workers:
     schools = schools[step // 2 :: step][:THROUGHPUT_SCHOOLS]
     principals = _principals(schools)
     tokens = {
-        school: Token.objects.get_or_create(user=user)[0].key for school, user in principals.items()
+        school: api_tokens.issue(user=user, name="基准测试").secret
+        for school, user in principals.items()
     }
     county_of = dict(School.objects.filter(pk__in=schools).values_list("pk", "township__parent_id"))
     classes = list(

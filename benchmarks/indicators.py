@@ -2,7 +2,10 @@
 dashboard (``reports.indicators.indicators``: 辍学率 with its counts by month, reason, key
 group, grade and area, the rankings and the area's own rank, 九年义务教育巩固率, 小学净入学率)
 for the province (as ``sheng_dudao``, target < 2 s) and for one county (as ``xian_staff``,
-target < 200 ms), each beside one hand-written SQL query for the same figures.
+target < 200 ms), each beside one hand-written SQL query for the same figures. Two figures
+each, as for the home page: counted afresh (the cache emptied before each view) and with the
+start-of-year counts kept (``reports.indicators.KEPT_SECONDS``, what every view but the first
+in five minutes sees).
 
 Data: the runner's province and students (each with an 入学注册 event at its entry date, so
 the 学籍 history reaches back nine years and the 巩固率 is computed, not refused), plus what
@@ -254,6 +257,8 @@ def _baseline(prefix: str, year: int):
 
 
 def _measure(name: str, username: str, repeat: int, target_ms: float) -> None:
+    from django.core.cache import cache
+
     from accounts.models import User, current_school_year
     from reports import indicators
 
@@ -277,18 +282,26 @@ def _measure(name: str, username: str, repeat: int, target_ms: float) -> None:
         f"入学率 {result.enrolment_rate.percent or result.enrolment_rate.missing}",
         flush=True,
     )
-    mine = timed(ours, repeat)
+
+    def afresh():
+        cache.clear()  # the start-of-year counts kept for KEPT_SECONDS, gone
+        return ours()
+
     baseline = timed(_baseline(user.region.prefix, year), repeat)
-    record(f"indicators {name} p50", p50(mine), p50(baseline), "ms")
-    worst = p95(mine) if repeat >= 2 else max(mine)
-    record(
-        f"indicators {name} p95",
-        worst,
-        p95(baseline) if repeat >= 2 else max(baseline),
-        "ms",
-        target=f"p95 < {target_ms:.0f} ms",
-        met=worst < target_ms,
-    )
+    fresh = timed(afresh, max(3, repeat // 2))
+    ours()  # the next views find the start-of-year counts kept
+    kept = timed(ours, repeat)
+    for label, mine in (("counted afresh", fresh), ("counts kept", kept)):
+        record(f"indicators {name}, {label} p50", p50(mine), p50(baseline), "ms")
+        worst = p95(mine)
+        record(
+            f"indicators {name}, {label} p95",
+            worst,
+            p95(baseline),
+            "ms",
+            target=f"p95 < {target_ms:.0f} ms",
+            met=worst < target_ms,
+        )
 
 
 def run(requests: int) -> None:

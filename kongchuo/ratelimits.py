@@ -27,7 +27,8 @@ class Limit:
 
 
 def _login(request, match) -> bool:
-    return match.url_name == "login" and request.method == "POST"
+    # The password, and the two-factor code after it.
+    return match.url_name in ("login", "login-code") and request.method == "POST"
 
 
 def _search(request, match) -> bool:

@@ -3,7 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.health import health
-from accounts.views import HomeView
+from accounts.views import HomeView, LoginView
+from kongchuo import offline
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -20,7 +21,10 @@ api_v1 = [
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("health/", health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # The offline layer (issue 17): the worker at the root so that it controls every page.
+    path("sw.js", offline.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("", include("students.urls")),

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, ListView
 
-from accounts import jurisdiction
+from accounts import jurisdiction, views_log
 from accounts.forms import PlaceFilterForm
 from accounts.home import above_county
 from accounts.permissions import refusal
@@ -110,6 +110,11 @@ class EntryDetailView(ScopedMixin, DetailView):
             .get_queryset()
             .select_related("student", "school__township", "township", "hukou_region", "previous")
         )
+
+    def get_object(self, queryset=None):
+        entry = super().get_object(queryset)
+        views_log.page_view(self.request, entry)
+        return entry
 
     def get_context_data(self, **kwargs):
         entry, user = self.object, self.request.user

@@ -26,6 +26,18 @@ from .models import MonthlyReport, ReportRow, ReportVersion
 from .periods import ReportPeriod, is_future, period_of_report, period_of_school
 from .permissions import MONTHLY_FILL, MONTHLY_SIGN
 
+# A form row's columns after 序号, in the form's order (DOMAIN.md §8).
+ROW_FIELDS = (
+    "school_name",
+    "name",
+    "gender",
+    "grade",
+    "class_name",
+    "id_number",
+    "reason",
+    "poverty_registered",
+    "measures",
+)
 # The longest 控辍保学措施 text a row takes (one cell of the printed form).
 MEASURES_LENGTH = 500
 FILLED_BY_LENGTH = ReportVersion._meta.get_field("filled_by").max_length
@@ -110,6 +122,17 @@ def draft_of(report: MonthlyReport) -> ReportVersion | None:
     """The report's unsigned version, if any (there is at most one: the newest)."""
     latest = report.versions.order_by("-number").first()
     return latest if latest is not None and not latest.is_signed else None
+
+
+def editable_draft(report: MonthlyReport) -> ReportVersion:
+    """The draft to edit, refresh or sign; AppError once the report is signed."""
+    version = draft_of(report)
+    if version is None:
+        raise AppError(
+            "该月报表已由校长签发，不能修改；如需更改，请填写更正原因生成新版本。",
+            field="correction_reason",
+        )
+    return version
 
 
 @transaction.atomic

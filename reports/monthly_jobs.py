@@ -26,17 +26,6 @@ from .permissions import MONTHLY_WORKBOOK
 SUMMARY_SHEET = "汇总"
 SUMMARY_HEADINGS = ("序号", "乡镇", "学校", "报送状态", "签发人", "签发时间", "版本", "辍学人数")
 SUMMARY_WIDTHS = (6, 16, 24, 14, 12, 18, 6, 10)
-_ROW_FIELDS = (
-    "school_name",
-    "name",
-    "gender",
-    "grade",
-    "class_name",
-    "id_number",
-    "reason",
-    "poverty_registered",
-    "measures",
-)
 
 
 def _signed_rows(version_ids: list[int]) -> dict[int, list[dict]]:
@@ -44,7 +33,7 @@ def _signed_rows(version_ids: list[int]) -> dict[int, list[dict]]:
     values = (
         ReportRow.objects.filter(version_id__in=version_ids)
         .order_by("version_id", "position")
-        .values("version_id", *_ROW_FIELDS)
+        .values("version_id", *monthly.ROW_FIELDS)
     )
     for row in values.iterator(chunk_size=2000):
         rows[row.pop("version_id")].append(row)

@@ -134,16 +134,6 @@ def detail(request, pk):
     return _detail(request, _report(request, pk))
 
 
-def _draft(report: MonthlyReport) -> ReportVersion:
-    version = monthly.draft_of(report)
-    if version is None:
-        raise AppError(
-            "该月报表已由校长签发，不能修改；如需更改，请填写更正原因生成新版本。",
-            field="correction_reason",
-        )
-    return version
-
-
 def _back(report):
     return redirect("reports-monthly-detail", pk=report.pk)
 
@@ -153,7 +143,7 @@ def edit(request, pk):
     report = _report(request, pk)
     check(request.user, MONTHLY_FILL)
     try:
-        version = _draft(report)
+        version = monthly.editable_draft(report)
     except AppError as exc:
         messages.error(request, exc.message)
         return _back(report)
@@ -190,7 +180,9 @@ def refresh(request, pk):
         request,
         pk,
         MONTHLY_FILL,
-        lambda report: monthly.draft_refresh(by=request.user, version=_draft(report)),
+        lambda report: monthly.draft_refresh(
+            by=request.user, version=monthly.editable_draft(report)
+        ),
         "已按台账重新生成名单，已填写的措施保留。",
     )
 
@@ -198,7 +190,7 @@ def refresh(request, pk):
 @require_POST
 def sign(request, pk):
     def act(report):
-        version = monthly.version_sign(by=request.user, version=_draft(report))
+        version = monthly.version_sign(by=request.user, version=monthly.editable_draft(report))
         if version.late:
             messages.warning(request, f"已过{report.due_on:%m月%d日}截止日，本次报送记为逾期。")
 

@@ -3,6 +3,7 @@ from django.db import models
 from accounts import jurisdiction
 from accounts.models import Region, School, SchoolClass, User, grade_label
 from kongchuo.append_only import AppendOnlyModel
+from kongchuo.offline import OfflineWrite
 from ledger.models import LedgerEntry
 
 from .choices import (
@@ -376,3 +377,15 @@ jurisdiction.register(ReturnCase, **_CASE, county=_COUNTY)
 for _model in (CaseMember, CasePlan, CaseAction, CaseEvent, CaseDocument):
     jurisdiction.register(_model, **_below("case"), county=f"case__{_COUNTY}")
 jurisdiction.register(CaseAttachment, **_below("action__case"), county=f"action__case__{_COUNTY}")
+
+
+class OfflineVisit(OfflineWrite):
+    """A home visit recorded offline on a phone and sent later, by its client-generated UUID:
+    a replay of the same UUID answers the kept result (kongchuo.offline.once)."""
+
+    action = models.ForeignKey(
+        CaseAction, verbose_name="劝返记录", on_delete=models.CASCADE, related_name="offline_writes"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "离线劝返记录"

@@ -22,6 +22,7 @@ from accounts.models import Region, School, SchoolClass, User, grade_label
 from accounts.notifications import notify, subject
 from accounts.permissions import require
 from accounts.selectors import recipients_for_township
+from kongchuo import offline
 from kongchuo.errors import AppError
 from ledger import services as ledger_services
 from ledger.choices import State as EntryState
@@ -43,7 +44,15 @@ from .choices import (
     ResponsibleRule,
     Step,
 )
-from .models import CaseAction, CaseAttachment, CaseEvent, CaseMember, CasePlan, ReturnCase
+from .models import (
+    CaseAction,
+    CaseAttachment,
+    CaseEvent,
+    CaseMember,
+    CasePlan,
+    OfflineVisit,
+    ReturnCase,
+)
 from .permissions import key, townships
 from .transitions import check_step
 
@@ -162,8 +171,12 @@ def case_subject(case: ReturnCase) -> str:
     return subject(entry.name, school=entry.school, klass=klass)
 
 
-def _locked(by: User, case: ReturnCase, action: Action) -> ReturnCase:
-    """The case, locked for the change, after the area and the permission allow it."""
+def _locked(
+    by: User, case: ReturnCase, action: Action, base_version: int | None = None
+) -> ReturnCase:
+    """The case, locked for the change, after the area and the permission allow it; with
+    ``base_version`` (an edit made offline), refused with ``offline.Conflict`` when the case
+    has changed since (reassigned, closed, another action)."""
     case = (
         ReturnCase.objects.select_for_update(of=("self",))
         .select_related("entry__student__klass", "entry__school", "county", "township")
@@ -171,6 +184,13 @@ def _locked(by: User, case: ReturnCase, action: Action) -> ReturnCase:
     )
     if not jurisdiction.contains(by, case):
         raise AppError("该劝返案件不在您的管辖范围内。")
+    if base_version is not None and base_version != case.version:
+        raise offline.Conflict(
+            f"{case_subject(case)}的劝返案件在您离线期间已有变动（{case.get_state_display()}，"
+            f"{case.township or case.county}），请对照后选择保留哪一份。",
+            current=case,
+            base=case.version,
+        )
     require(by, key(action), case)
     return case
 
@@ -564,10 +584,12 @@ def action_record(
     participant_names: str = "",
     departments: Iterable[str] = (),
     attachments: Iterable = (),
+    base_version: int | None = None,
 ) -> CaseAction:
     """One persuasion action (上门, 电话, 约谈, 联合劝返 with the departments that joined) with
-    who took part (the recorder always), what came of it, and photos or PDFs."""
-    case = _locked(by, case, Action.ACTION)
+    who took part (the recorder always), what came of it, and photos or PDFs. ``base_version``:
+    the case's version the phone edited (``action_record_offline``)."""
+    case = _locked(by, case, Action.ACTION, base_version)
     if date is None:
         raise AppError("请填写劝返日期。", field="date")
     if date > timezone.localdate():
@@ -620,6 +642,28 @@ def action_record(
         note=f"{date:%Y-%m-%d} {Method(method).label}：{result}",
     )
     return action
+
+
+@transaction.atomic
+def action_record_offline(
+    *, by: User, case: ReturnCase, client_id, base_version: int, **fields
+) -> dict:
+    """A home visit recorded offline and sent later (issue 17): ``action_record`` once per
+    ``client_id`` (a replay answers the same result), refused with ``offline.Conflict`` and
+    the server's copy when the case changed since ``base_version``."""
+
+    def write():
+        action = action_record(by=by, case=case, base_version=base_version, **fields)
+        return {
+            "action": action.pk,
+            "case": action.case_id,
+            "version": action.case.version,
+            "date": action.date.isoformat(),
+            "method": action.get_method_display(),
+            "attachments": action.attachments.count(),
+        }, {"action": action}
+
+    return offline.once(OfflineVisit, client_id=client_id, by=by, write=write)
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView
 
-from accounts import jurisdiction
+from accounts import jurisdiction, views_log
 from accounts.permissions import can, refusal
 from accounts.views import ServiceFormView
 from ledger.models import LedgerEntry
@@ -171,6 +171,11 @@ class CaseDetailView(DetailView):
             Prefetch("members", queryset=CaseMember.objects.select_related("user"))
         )
         return selectors.with_urgency(cases, timezone.localdate())
+
+    def get_object(self, queryset=None):
+        case = super().get_object(queryset)
+        views_log.page_view(self.request, case)
+        return case
 
     def get_context_data(self, **kwargs):
         case, user = self.object, self.request.user

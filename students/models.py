@@ -213,6 +213,9 @@ class EnrollmentEvent(AppendOnlyModel):
     class Meta:
         verbose_name = verbose_name_plural = "学籍异动"
         ordering = ["student_id", "date", "id"]
+        # The indicators read an area's events of one kind in a date range (入学注册 of a
+        # cohort's first year, 转入/转出/死亡/毕业 since): one index range per school.
+        indexes = [models.Index(fields=["school", "kind", "date"], name="event_school_kind_date")]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.date:%Y-%m-%d}"

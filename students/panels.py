@@ -22,6 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+
+from accounts import selectors, views_log
+from accounts.choices import AuditAction, Capability
+from accounts.permissions import can
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,25 @@ class Slot:
 # The student page (students.views.StudentDetailView): the ledger's open entry, attendance's
 # recent school days, the 劝返 case.
 student_page = Slot("student page")
+
+
+# -- 谁查看过该学生 (issue 15 §4) -----------------------------------------------------------------
+
+VIEWERS_SHOWN = 10
+
+
+def viewers(user, student) -> Panel | None:
+    """The latest views of the child and of their ledger entries and cases, for the
+    principal and the county (``accounts.views_log``); the whole list in the audit trail."""
+    if not views_log.may_see_viewers(user):
+        return None
+    views = list(selectors.child_views(user, student)[: VIEWERS_SHOWN + 1])
+    context = {"views": views[:VIEWERS_SHOWN], "more": len(views) > VIEWERS_SHOWN}
+    if can(user, Capability.VIEW_AUDIT):
+        context["audit_url"] = (
+            f"{reverse('audit-list')}?action={AuditAction.VIEW}&child={student.pk}"
+        )
+    return Panel("students/panels/viewers.html", context)
+
+
+student_page.register("students.viewers", viewers, order=1000)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
-from accounts import jobs, jurisdiction
+from accounts import jobs, jurisdiction, views_log
 from accounts.choices import Capability, JobKind
 from accounts.forms import PlaceFilterForm
 from accounts.permissions import refusal
@@ -51,6 +51,8 @@ def roster_export(request):
     params = {
         "filters": list_filters(request.POST, school_filter(request.POST, request.user)),
         "reveal": request.POST.get("reveal") == "1",
+        # Our template, or the national 学籍 system's layout (the job checks the name).
+        "layout": request.POST.get("layout", ""),
     }
     try:
         job = jobs.job_start(by=request.user, kind=JobKind.ROSTER_EXPORT, params=params)
@@ -99,6 +101,7 @@ class StudentDetailView(ScopedMixin, DetailView):
         if student.merged_into_id:  # a duplicate merged into another record (students.merge)
             messages.info(request, f"编号{student.pk}的记录是重复记录，已合并到本记录。")
             return redirect("student-detail", pk=student.merged_into_id)
+        views_log.page_view(request, student)
         return self.render_to_response(self.get_context_data(object=student))
 
     def get_context_data(self, **kwargs):

@@ -1286,8 +1286,10 @@ LIST_ENDPOINTS = [
 
 # The reports app's records (issue 14), one module per part. Imported last: those modules use
 # this one's Endpoint and ListEndpoint.
+from tests.accounts import matrix_tokens  # noqa: E402
 from tests.reports import matrix_cadence, matrix_indicators, matrix_monthly  # noqa: E402
+from tests.returns import matrix_offline  # noqa: E402
 
-for _part in (matrix_monthly, matrix_indicators, matrix_cadence):
+for _part in (matrix_monthly, matrix_indicators, matrix_cadence, matrix_tokens, matrix_offline):
     ENDPOINTS += _part.ENDPOINTS
     LIST_ENDPOINTS += _part.LIST_ENDPOINTS

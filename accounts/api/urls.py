@@ -12,5 +12,7 @@ router.register("notifications", views.NotificationViewSet, basename="api-notifi
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("auth/logout/", views.TokenRevokeView.as_view(), name="api-logout"),
+    path("auth/tokens/", views.TokenListView.as_view(), name="api-token-list"),
+    path("auth/tokens/revoke/", views.TokenRevokeOneView.as_view(), name="api-token-revoke"),
     *router.urls,
 ]

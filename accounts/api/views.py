@@ -1,21 +1,24 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kongchuo.pagination import IdCursorPagination
 
-from .. import notifications, services
-from ..models import Notification, Region, School, SchoolClass
+from .. import notifications, tokens
+from ..models import ApiToken, Notification, Region, School, SchoolClass
 from . import filters, serializers
 from .base import ScopedReadOnlyViewSet
 from .throttles import TokenAccountThrottle, TokenAddressThrottle
 
 
 class TokenView(APIView):
-    """Exchange a username and password for the account's API token."""
+    """Exchange a username and password (and, for a two-factor account, a code) for a new
+    token of this client. Each call issues another token: name it after the syncing system."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -29,16 +32,56 @@ class TokenView(APIView):
             data=request.data, context={"request": request}
         )
         incoming.is_valid(raise_exception=True)
-        token = services.token_issue(user=incoming.validated_data["user"])
-        return Response({"token": token.key})
+        data = incoming.validated_data
+        issued = tokens.issue(
+            user=data["user"],
+            name=data.get("name", ""),
+            read_only=data["read_only"],
+            days=data.get("expires_in_days"),
+        )
+        token = issued.token
+        return Response(
+            {
+                "token": issued.secret,
+                "id": token.pk,
+                "name": token.name,
+                "read_only": token.read_only,
+                "expires_at": token.expires_at,
+            }
+        )
 
 
 class TokenRevokeView(APIView):
-    """Revoke the calling account's token (log the API client out)."""
+    """Log this client out: revoke the token of this request (the account's other clients
+    keep theirs)."""
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
-        services.token_revoke(user=request.user)
+        if not isinstance(request.auth, ApiToken):
+            raise ValidationError({"non_field_errors": ["本次请求未使用接口令牌，无需退出。"]})
+        tokens.log_out(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListView(ListAPIView):
+    """The caller's tokens that still work, newest first."""
+
+    serializer_class = serializers.ApiTokenSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return tokens.live(self.request.user).select_related("created_by")
+
+
+class TokenRevokeOneView(APIView):
+    """Revoke one of the caller's tokens by its number."""
+
+    @extend_schema(request=serializers.TokenRevokeSerializer, responses={204: None})
+    def post(self, request):
+        incoming = serializers.TokenRevokeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        tokens.revoke(by=request.user, token_id=incoming.validated_data["id"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,7 +8,7 @@ from students.models import Student
 
 from ..choices import Mark, MeasureKind
 from ..models import AttendanceMark, RollCall, WatchMeasure, WatchPeriod
-from ..services import MarkData
+from ..services import MarkData, OfflineBase
 
 
 class MarkInputSerializer(serializers.Serializer):
@@ -36,6 +36,39 @@ class RollCallInputSerializer(serializers.Serializer):
 
     def mark_data(self) -> list[MarkData]:
         return [MarkData(**mark) for mark in self.validated_data["marks"]]
+
+
+class OfflineRollInputSerializer(RollCallInputSerializer):
+    """A roll taken offline on a phone (issue 17): the roll, its client-generated UUID, when
+    the phone took it and the class-day's last change as the phone had loaded it."""
+
+    client_id = serializers.UUIDField(label="离线记录编号")
+    taken_at = serializers.DateTimeField(label="手机上的考勤时间", required=False, allow_null=True)
+    base = serializers.DateTimeField(
+        label="手机载入时该日考勤的最后修改时间",
+        required=False,
+        allow_null=True,
+        help_text="手机载入时尚未提交则为空",
+    )
+
+    def offline_base(self) -> OfflineBase:
+        return OfflineBase(
+            taken_at=self.validated_data.get("taken_at"),
+            changed_at=self.validated_data.get("base"),
+        )
+
+
+class OfflineResultSerializer(serializers.Serializer):
+    """What an offline write produced; the same for every replay of its UUID."""
+
+    replayed = serializers.BooleanField(label="此前已收到（重复提交）")
+    roll = serializers.IntegerField(label="考勤编号")
+    klass = serializers.IntegerField(label="班级编号")
+    date = serializers.DateField(label="考勤日期")
+    created = serializers.BooleanField(label="首次提交")
+    changed = serializers.IntegerField(label="变动人数")
+    absent = serializers.IntegerField(label="缺勤或请假人数")
+    flagged = serializers.ListField(child=serializers.DictField(), label="登记为疑似辍学的学生")
 
 
 class AttendanceMarkSerializer(serializers.ModelSerializer):

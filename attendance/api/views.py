@@ -12,6 +12,7 @@ from accounts import jurisdiction
 from accounts.api.base import Permitted, ScopedReadOnlyViewSet
 from accounts.choices import Capability
 from accounts.models import SchoolClass
+from kongchuo.offline import Conflict
 from kongchuo.pagination import IdCursorPagination
 from students.models import Student
 
@@ -82,6 +83,45 @@ class RollCallViewSet(ScopedReadOnlyViewSet):
             serializers.RollCallSubmissionSerializer(roll).data,
             status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        summary="提交离线考勤（手机离线时登记，恢复网络后上传；同一离线编号重复提交结果相同）",
+        request=serializers.OfflineRollInputSerializer,
+        responses={
+            200: serializers.OfflineResultSerializer,
+            409: OpenApiResponse(description="该日考勤在手机离线期间已被修改：附服务器上的版本"),
+        },
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def offline(self, request):
+        incoming = serializers.OfflineRollInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        klass = jurisdiction.get_or_404(
+            request.user,
+            SchoolClass.objects.select_related("school__township"),
+            pk=incoming.validated_data["klass"],
+        )
+        try:
+            result = services.submit_offline(
+                by=request.user,
+                klass=klass,
+                day=incoming.validated_data["date"],
+                marks=incoming.mark_data(),
+                client_id=incoming.validated_data["client_id"],
+                base=incoming.offline_base(),
+            )
+        except Conflict as conflict:
+            current = self.get_queryset().get(pk=conflict.current.pk)
+            return Response(
+                {
+                    "detail": conflict.message,
+                    "errors": conflict.errors,
+                    "server": serializers.RollCallSerializer(current).data,
+                    "base": conflict.base,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(serializers.OfflineResultSerializer(result).data)
 
 
 @extend_schema_view(

@@ -37,13 +37,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "students",
     "ledger",
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kongchuo.offline.WipeOnDeactivationMiddleware",
     "kongchuo.ratelimits.RateLimitMiddleware",
     "kongchuo.middleware.DenyByDefaultMiddleware",
     "accounts.middleware.RequestContextMiddleware",
@@ -107,6 +110,11 @@ RATELIMIT_SEARCH_ADDRESS = os.environ.get("RATELIMIT_SEARCH_ADDRESS", "600/m")
 RATELIMIT_EXPORT_ACCOUNT = os.environ.get("RATELIMIT_EXPORT_ACCOUNT", "20/10m")
 RATELIMIT_EXPORT_ADDRESS = os.environ.get("RATELIMIT_EXPORT_ADDRESS", "100/10m")
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+
+# How long a background job's result file (an export, an annotated import) is kept, and an
+# upload left waiting (accounts.jobs.purge_expired, nightly).
+JOB_FILE_DAYS = int(os.environ.get("JOB_FILE_DAYS", "7"))
+UPLOAD_FILE_HOURS = int(os.environ.get("UPLOAD_FILE_HOURS", "24"))
 
 # Backups (manage.py backup / restore): where they go and how many are kept.
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", DATA_DIR / "backups"))
@@ -180,6 +188,20 @@ AXES_VERBOSE = False
 # that rotating addresses cannot buy more guesses; address-based limits come from throttling.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
+# API tokens (accounts.tokens): one per client, valid this many days unless asked for fewer.
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "365"))
+
+# Two-factor login (accounts.two_factor): the roles that must use it. The local quick start
+# (DEBUG) requires it of nobody, so that the demo accounts log in with the password alone;
+# anyone may still switch it on. Production: county administrators and county staff.
+TWO_FACTOR_REQUIRED_ROLES = frozenset(
+    env_list("TWO_FACTOR_REQUIRED_ROLES", "" if DEBUG else "county_admin,county_staff")
+)
+# How long the step between the password and the code may take.
+TWO_FACTOR_PENDING_SECONDS = 5 * 60
+OTP_TOTP_ISSUER = "控辍保学台账"
+
 # The UI is Simplified Chinese whatever the browser asks for.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
@@ -198,7 +220,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -301,6 +323,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.seal_audit",
         "schedule": 60.0,
     },
+    # Export and result files past JOB_FILE_DAYS, uploads left waiting (issue 15 §6).
+    "purge-expired-files": {
+        "task": "accounts.tasks.purge_expired_files",
+        "schedule": crontab(minute=45, hour=2),
+    },
     "purge-expired-sessions": {
         "task": "accounts.tasks.purge_expired_sessions",
         "schedule": crontab(minute=15, hour=2),
@@ -382,3 +409,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Offline roll (issue 17): a roll taken on a phone without signal counts at the phone's time
+# for the cut-off if it reaches the server within this many days of that day (0: the same
+# day); later it follows the normal late-change rule.
+ATTENDANCE_OFFLINE_GRACE_DAYS = 0

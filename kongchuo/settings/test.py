@@ -32,3 +32,6 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="kongchuo-test-media-"))
 # Rate limits are tested on their own (tests/kongchuo/test_security.py switches them on with
 # low rates); the rest of the suite searches and exports far more often than a person would.
 RATELIMIT_ENABLE = False
+# Two-factor login is required of nobody by default (the suite logs county accounts in with
+# the password); tests/accounts/test_two_factor*.py switch the production roles on.
+TWO_FACTOR_REQUIRED_ROLES = frozenset()

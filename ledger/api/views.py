@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.api.base import Permitted, ScopedReadOnlyViewSet
+from accounts.views_log import LoggedDetailMixin
 
 from .. import consistency, permissions, selectors, services
 from ..choices import Action
@@ -42,9 +43,11 @@ def _action_schema(summary: str, request):
     list=extend_schema(summary="台账记录列表（按管辖范围，可筛选）"),
     retrieve=extend_schema(summary="台账记录详情（含操作记录和当前可执行的操作）"),
 )
-class LedgerEntryViewSet(ScopedReadOnlyViewSet):
+class LedgerEntryViewSet(LoggedDetailMixin, ScopedReadOnlyViewSet):
     """Ledger entries of the caller's area. ID numbers and parents' contacts are always
     masked."""
+
+    child_path = "student_id"
 
     queryset = LedgerEntry.objects.select_related("school", "township", "hukou_region")
     filterset_class = filters.LedgerEntryFilter

@@ -17,20 +17,7 @@ class ReportRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReportRow
-        fields = [
-            "id",
-            "position",
-            "entry",
-            "school_name",
-            "name",
-            "gender",
-            "grade",
-            "class_name",
-            "id_number",
-            "reason",
-            "poverty_registered",
-            "measures",
-        ]
+        fields = ["id", "position", "entry", *monthly.ROW_FIELDS]
 
     def get_id_number(self, row) -> str:
         return monthly.shown_id(row.id_number, self.context.get("reveal", False))

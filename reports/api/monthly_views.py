@@ -21,7 +21,7 @@ from kongchuo.errors import AppError
 from kongchuo.xlsx import download
 
 from .. import monthly, selectors
-from ..models import MonthlyReport, ReportRow, ReportVersion
+from ..models import MonthlyReport, ReportRow
 from ..monthly_xlsx import version_filename, version_workbook
 from ..permissions import MONTHLY_FILL, MONTHLY_SIGN
 from . import monthly_filters
@@ -92,15 +92,6 @@ class MonthlyReportViewSet(ScopedReadOnlyViewSet):
         report = self.get_object()
         return self._render(report, reveal=self._reveal(request, report.versions.all()[0]))
 
-    def _draft(self, report) -> ReportVersion:
-        version = monthly.draft_of(report)
-        if version is None:
-            raise AppError(
-                "该月报表已由校长签发，不能修改；如需更改，请填写更正原因生成新版本。",
-                field="correction_reason",
-            )
-        return version
-
     @extend_schema(
         summary="打开本期月报表（按台账生成草稿；已打开的返回原表）",
         request=s.OpenSerializer,
@@ -116,21 +107,23 @@ class MonthlyReportViewSet(ScopedReadOnlyViewSet):
     def draft(self, request, pk=None):
         report = self.get_object()
         changes = self._incoming(s.DraftSerializer, request).changes()
-        monthly.draft_update(by=request.user, version=self._draft(report), changes=changes)
+        monthly.draft_update(
+            by=request.user, version=monthly.editable_draft(report), changes=changes
+        )
         return self._render(report)
 
     @_detail("按当前台账重新生成草稿名单（已填写的措施保留）", None)
     @action(detail=True, methods=["post"])
     def refresh(self, request, pk=None):
         report = self.get_object()
-        monthly.draft_refresh(by=request.user, version=self._draft(report))
+        monthly.draft_refresh(by=request.user, version=monthly.editable_draft(report))
         return self._render(report)
 
     @_detail("校长电子签发（记录姓名和时间；20日及以后为逾期）", None)
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         report = self.get_object()
-        monthly.version_sign(by=request.user, version=self._draft(report))
+        monthly.version_sign(by=request.user, version=monthly.editable_draft(report))
         return self._render(report)
 
     @_detail("更正已签发的月报表：生成新版本（必须填写更正原因）", s.CorrectSerializer)

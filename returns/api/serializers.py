@@ -188,6 +188,26 @@ class CaseActionInputSerializer(serializers.Serializer):
     )
 
 
+class OfflineVisitInputSerializer(CaseActionInputSerializer):
+    """A home visit recorded offline on a phone (issue 17): the action, its client-generated
+    UUID and the case's version the phone edited."""
+
+    client_id = serializers.UUIDField(label="离线记录编号")
+    base_version = serializers.IntegerField(label="手机载入时案件的版本号", min_value=0)
+
+
+class OfflineVisitResultSerializer(serializers.Serializer):
+    """What an offline visit produced; the same for every replay of its UUID."""
+
+    replayed = serializers.BooleanField(label="此前已收到（重复提交）")
+    action = serializers.IntegerField(label="劝返记录编号")
+    case = serializers.IntegerField(label="案件编号")
+    version = serializers.IntegerField(label="登记后的案件版本号")
+    date = serializers.DateField(label="劝返日期")
+    method = serializers.CharField(label="劝返方式")
+    attachments = serializers.IntegerField(label="附件数")
+
+
 class CaseStepSerializer(serializers.Serializer):
     step = serializers.ChoiceField(label="推进到的劝返步骤", choices=Step.choices)
     reason = optional_text("理由（跳过步骤时必填）", 500)

@@ -23,6 +23,8 @@ from rest_framework.response import Response
 
 from accounts import permissions as account_permissions
 from accounts.api.base import Permitted, ScopedReadOnlyViewSet
+from accounts.views_log import LoggedDetailMixin
+from kongchuo.offline import Conflict
 
 from .. import documents, permissions, selectors, services
 from ..choices import Action
@@ -37,6 +39,7 @@ _CASE_ACTIONS = {
     "team": Action.TEAM,
     "plan": Action.PLAN,
     "actions": Action.ACTION,
+    "offline_visit": Action.ACTION,
     "step": Action.STEP,
     "record_return": Action.RETURN,
     "defer": Action.DEFER,
@@ -89,8 +92,10 @@ def _action_schema(summary: str, request):
         summary="劝返案件详情（包保小组、方案各版本、劝返记录、时间线、文书、可执行的操作）"
     ),
 )
-class ReturnCaseViewSet(ScopedReadOnlyViewSet):
+class ReturnCaseViewSet(LoggedDetailMixin, ScopedReadOnlyViewSet):
     """劝返 cases of the caller's area. The child's ID number is always masked."""
+
+    child_path = "entry__student_id"
 
     queryset = ReturnCase.objects.all()
     filterset_class = filters.ReturnCaseFilter
@@ -211,6 +216,45 @@ class ReturnCaseViewSet(ScopedReadOnlyViewSet):
         recorded = services.action_record(by=request.user, case=case, **values)
         shown = serializers.CaseActionSerializer(_ACTIONS.get(pk=recorded.pk))
         return Response(shown.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="上传离线登记的劝返记录（同一离线编号重复提交结果相同；案件已变动则返回409）",
+        request={"multipart/form-data": serializers.OfflineVisitInputSerializer},
+        responses={
+            200: serializers.OfflineVisitResultSerializer,
+            409: OpenApiResponse(description="案件在手机离线期间已变动：附服务器上的案件"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="offline-visit",
+        url_name="offline-visit",
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def offline_visit(self, request, pk=None):
+        case = self.get_object()
+        values = self._incoming(serializers.OfflineVisitInputSerializer, request, case)
+        try:
+            result = services.action_record_offline(
+                by=request.user, case=case, **values.validated_data
+            )
+        except Conflict as conflict:
+            current = self.get_queryset().get(pk=case.pk)
+            return Response(
+                {
+                    "detail": conflict.message,
+                    "errors": conflict.errors,
+                    "server": serializers.ReturnCaseSerializer(
+                        current, context=self.get_serializer_context()
+                    ).data,
+                    "base": conflict.base,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(serializers.OfflineVisitResultSerializer(result).data)
 
     @_action_schema("推进劝返步骤（四步法，只进不退）", serializers.CaseStepSerializer)
     @action(detail=True, methods=["post"])

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from accounts import jurisdiction
 from accounts.api.base import Permitted, ScopedReadOnlyViewSet
 from accounts.choices import Capability
+from accounts.views_log import LoggedDetailMixin
 
 from .. import services
 from ..identity import normalise_id_number
@@ -84,7 +85,7 @@ def _apply_all(decorators):
     return wrap
 
 
-class StudentViewSet(ScopedReadOnlyViewSet):
+class StudentViewSet(LoggedDetailMixin, ScopedReadOnlyViewSet):
     """Students of the caller's area. ID numbers and guardian phones are always masked."""
 
     queryset = Student.objects.select_related("school", "hukou_region").prefetch_related(

@@ -140,3 +140,39 @@ def test_export_runs_on_a_real_worker_through_redis(world):
             time.sleep(0.2)
     assert Job.objects.get(pk=job.pk).status == JobStatus.DONE
     assert client.get(f"/jobs/{job.pk}/download/").status_code == 200
+
+
+def test_result_files_and_waiting_uploads_are_deleted_when_they_expire(world, settings):
+    """Issue 15 §6: a job's file is kept JOB_FILE_DAYS after the job finished, an upload left
+    waiting UPLOAD_FILE_HOURS; the job stays and says its file has gone; the download is 404."""
+    import datetime
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    admin = world.user("xian_admin")
+    job = jobs.job_start(by=admin, kind=JobKind.ACCOUNT_EXPORT)
+    jobs.job_run(job.pk)
+    job.refresh_from_db()
+    kept = jobs.job_start(by=admin, kind=JobKind.ACCOUNT_EXPORT)
+    jobs.job_run(kept.pk)
+    path = Job.objects.get(pk=job.pk).result.name
+    assert default_storage.exists(path)
+    Job.objects.filter(pk=job.pk).update(
+        finished_at=timezone.now() - datetime.timedelta(days=settings.JOB_FILE_DAYS + 1)
+    )
+    abandoned = default_storage.save("comparisons/uploads/abandoned", ContentFile(b"x"))
+    queued = jobs.job_start(by=admin, kind=JobKind.ACCOUNT_EXPORT, upload=ContentFile(b"y"))
+    later = timezone.now() + datetime.timedelta(hours=settings.UPLOAD_FILE_HOURS + 1)
+
+    assert jobs.purge_expired(now=later) == (1, 1)
+    assert not default_storage.exists(path) and not default_storage.exists(abandoned)
+    # The input of a job not yet run is kept, and so is the fresher result.
+    assert default_storage.exists(Job.objects.get(pk=queued.pk).params[jobs.UPLOAD_PARAM])
+    assert Job.objects.get(pk=kept.pk).result
+    gone = Job.objects.get(pk=job.pk)
+    assert not gone.result and "按保留期限（7天）删除，如需请重新生成" in gone.message
+    response = world.client("xian_admin").get(f"/jobs/{job.pk}/download/")
+    assert response.status_code == 404
+    assert jobs.purge_expired(now=later) == (0, 0)

@@ -7,7 +7,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"/login/", "/api/v1/auth/token/"}  # the page and the API ways to log in
+# The page and the API ways to log in; the load balancer's health check (it says nothing but
+# whether the database, the broker and a worker answer); the offline layer's service worker
+# and manifest, which hold no data (a browser fetches them before any login).
+PUBLIC = {"/login/", "/api/v1/auth/token/", "/health/", "/sw.js", "/manifest.webmanifest"}
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
 
 

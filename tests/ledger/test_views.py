@@ -240,7 +240,7 @@ def test_consistency_page_lists_mismatches_for_the_county_only(world, child):
         by=world.user("xz1_xx1_guanli"),
         student=child,
         kind=EventKind.DROP_OUT,
-        date=child.entry_date or child.created_at.date(),
+        date=child.entry_date or timezone.localdate(child.created_at),
         reason="外出务工",
     )
     page = world.client("xian_staff").get("/ledger/consistency/").content.decode()

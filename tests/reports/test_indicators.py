@@ -1,13 +1,15 @@
 """The indicators (issue 14 rule 3; DOMAIN.md §8) against hand-computed values on a small
 fixture: 辍学率 (the 两基 definition), 九年义务教育巩固率 with its transfers and the years missing,
 小学净入学率 from the latest 户籍 list (and its absence), the counts, the rankings with the
-area's own rank, and jurisdiction (a township asking for another township's figures)."""
+area's own rank, jurisdiction (a township asking for another township's figures), and the
+start-of-year counts kept in the cache (the same figures, keyed by area)."""
 
 import datetime
 import itertools
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -277,9 +279,61 @@ def test_query_count_does_not_grow_with_the_schools(world, figures):
         for _ in range(2):
             child = student(school, enrolled_on=D(Y - 1, 9, 1))
         entry(child, on=D(Y, 10, 2))
+    cache.clear()  # both views count afresh: the kept counts are test_kept_* below
     with CaptureQueriesContext(connection) as second:
         indicators.indicators(user, place, period)
     assert len(second) == len(first)
+
+
+def _figures(result) -> dict:
+    """Everything the page and the API show, but the note saying when a count was made."""
+    shown = result.as_dict()
+    shown["dropout_rate"].pop("note")
+    return shown
+
+
+def test_kept_start_of_year_counts_give_the_fresh_figures(world, figures):
+    """The start-of-year 在校学生数 of a day already past are kept: the next view reads them from
+    the cache (fewer queries), with the same figures as counted afresh, and the page says when
+    they were counted and for how long they are kept."""
+    user = world.user("sheng_dudao")
+    place = indicators.resolve_place(user)
+    period = indicators.period_of(Y)
+    with CaptureQueriesContext(connection) as fresh_queries:
+        fresh = indicators.indicators(user, place, period)
+    with CaptureQueriesContext(connection) as kept_queries:
+        kept = indicators.indicators(user, place, period)
+    assert len(kept_queries) < len(fresh_queries)
+    assert _figures(kept) == _figures(fresh)
+    assert fresh.dropout_rate.denominator == 16 + 9  # county A's 16, county B's 5 + 3 + 1
+    assert kept.dropout_rate.note == fresh.dropout_rate.note
+    assert f"保留 {indicators.KEPT_SECONDS // 60} 分钟" in kept.dropout_rate.note
+
+
+def test_kept_counts_are_keyed_by_area(world, figures):
+    """One area's kept counts never answer for another's: county B after county A (and the
+    province after both) give what each counts afresh."""
+    county_a = _for(world, "xian_staff")
+    county_b = _for(world, "c2_xian_staff")
+    province = _for(world, "sheng_dudao")
+    cache.clear()
+    assert _figures(_for(world, "c2_xian_staff")) == _figures(county_b)
+    assert _figures(_for(world, "sheng_dudao")) == _figures(province)
+    assert county_a.dropout_rate.denominator == 16
+    assert county_b.dropout_rate.denominator != county_a.dropout_rate.denominator
+    assert province.dropout_rate.denominator == (
+        county_a.dropout_rate.denominator + county_b.dropout_rate.denominator
+    )
+
+
+def test_a_back_dated_event_counts_once_the_kept_counts_expire(world, figures):
+    """A 学籍异动 back-dated before 1 September changes a past day's count: it is counted when
+    the kept count expires (after ``KEPT_SECONDS``; here the cache is emptied)."""
+    assert _for(world, "xian_staff").dropout_rate.denominator == 16
+    student(figures["a1"], enrolled_on=D(Y - 1, 9, 1))
+    assert _for(world, "xian_staff").dropout_rate.denominator == 16
+    cache.clear()
+    assert _for(world, "xian_staff").dropout_rate.denominator == 17
 
 
 def test_consolidation_rate_of_a_finished_year_counts_its_graduations(world, figures):

@@ -69,3 +69,26 @@ def test_another_user_cannot_confirm_someone_elses_file(world):
     other = world.client("xz1_xx2_guanli")
     response = other.post("/students/import/", {"confirm": "1"}, follow=True)
     assert "没有待确认的文件" in response.content.decode() and not Job.objects.exists()
+
+
+def test_the_student_list_exports_in_the_national_layout(world):
+    """学生 → 按全国学籍系统格式导出: the roster export job writes the national headings."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from students.national import NATIONAL_HEADINGS
+
+    client = world.client(IMPORTER)
+    page = client.get("/students/").content.decode()
+    assert 'data-testid="export-national"' in page
+    response = client.post("/students/export/", {"layout": "national"})
+    job = Job.objects.get(kind=JobKind.ROSTER_EXPORT)
+    assert response.status_code == 302 and job.params["layout"] == "national"
+    jobs.job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.message
+    with job.result.open("rb") as handle:
+        sheet = load_workbook(io.BytesIO(handle.read()), read_only=True).active
+        headings = next(sheet.iter_rows(values_only=True))
+    assert tuple(h for h in headings if h) == NATIONAL_HEADINGS

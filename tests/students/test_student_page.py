@@ -217,6 +217,7 @@ def test_student_page_queries_do_not_grow_with_guardians_marks_or_days(world, ch
 
     take(world, child.klass, days[0], {child: Mark.SICK})
     create_entry(world, child)
+    queries()  # the first view of the hour also writes its audit row (who viewed)
     few, _ = queries()
     for n, day in enumerate(days[2:5]):
         take(world, child.klass, day, {child: Mark.PERSONAL})
