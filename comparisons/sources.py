@@ -33,7 +33,14 @@ from kongchuo.errors import AppError
 from kongchuo.xlsx import workbook_bytes
 from ledger.consistency import county_of
 from students.choices import DisabilityGrade, DisabilityType, Gender, KeyGroup, Status
-from students.identity import birth_date_of, gender_of, normalise_id_number, validate_id_number
+from students.identity import (
+    birth_date_of,
+    document_number,
+    gender_of,
+    has_document_shape,
+    normalise_id_number,
+    validate_id_number,
+)
 from students.imports import ID_AS_NUMBER, copy_rows, reserve_ids
 from students.matching import name_key
 from students.roster import cell_text
@@ -708,6 +715,12 @@ class _Rows:
             return "", False
         id_number = normalise_id_number(text)
         if _ID_SHAPE.match(id_number) is None:
+            other = document_number(text)
+            if has_document_shape(other):
+                # A child from Hong Kong, Macao, Taiwan or abroad: matched by that number.
+                message = f"“{text}”不是居民身份证号，按港澳台或外国人证件号码比对。"
+                self.problem(number, column, message, WARNING)
+                return other, False
             if _SCIENTIFIC.match(text):
                 self.problem(number, column, f"“{text}”是科学计数法：{ID_AS_NUMBER}")
             else:

@@ -144,6 +144,25 @@ _SHAPES: dict[str, tuple[tuple[re.Pattern, ...], str]] = {
 }
 
 
+def document_number(raw) -> str:
+    """A document number as stored: ``normalise_id_number``, brackets dropped (A123456(7)
+    is A1234567)."""
+    return re.sub(r"[()（）\[\]]", "", normalise_id_number(raw))
+
+
+# The documents a list without a 身份证件类型 column can be told by their shape alone (a
+# passport's is too loose: a mistyped ID number would pass for one).
+SHAPED_TYPES = (IdType.HONG_KONG, IdType.MACAO, IdType.TAIWAN, IdType.PERMANENT_RESIDENCE)
+
+
+def has_document_shape(number: str) -> bool:
+    """Whether ``number`` (a ``document_number``) has the shape of one of SHAPED_TYPES
+    (some shapes are shared: an 8-digit number may be Macao's or Taiwan's)."""
+    return any(
+        pattern.fullmatch(number) for id_type in SHAPED_TYPES for pattern in _SHAPES[id_type][0]
+    )
+
+
 def validate_document(
     id_type: str,
     raw,
@@ -159,7 +178,7 @@ def validate_document(
     if id_type == IdType.RESIDENT:
         return validate_id_number(raw, birth_date=birth_date, gender=gender, field=field)
     label = IdType(id_type).label
-    number = re.sub(r"[()（）\[\]]", "", normalise_id_number(raw))
+    number = document_number(raw)
     if not number:
         if id_type == IdType.OTHER:
             return ""

@@ -480,3 +480,35 @@ def test_progress_is_reported_while_the_rows_are_read(world, monkeypatch):
     upload(world, csv_file(rows), progress=lambda done, total: told.append((done, total)))
     assert [done for done, _ in told] == [2, 4]
     assert all(total >= done for done, total in told)
+
+
+def test_a_hong_kong_or_taiwan_document_in_a_list_is_kept_and_matched_by_that_number(world):
+    """Issue 18: a child whose document is not a 居民身份证 is first-class in the comparisons
+    too. A list has no 身份证件类型 column: a number of such a document's shape is kept, with
+    a warning, and matches the student stored with it; a number of no shape is still refused."""
+    from comparisons import engine
+    from comparisons.models import Mismatch, Run
+    from students.models import IdType, Student
+    from tests.comparisons.engine_data import student
+
+    child = student(name="陈家明", id_type=IdType.HONG_KONG, with_id=False)
+    Student.objects.filter(pk=child.pk).update(id_number="A1234567")
+    rows = [
+        ["陈家明", "A123456(7)", f"{child.birth_date:%Y-%m-%d}", "男", "南涧镇新政村", ""],
+        ["林小台", "12345678", "2019-05-02", "女", "南涧镇新政村", ""],
+        ["错号码", "12345", "2019-05-02", "女", "南涧镇新政村", ""],
+    ]
+    result = upload(world, csv_file(rows))
+    messages = {p["row"]: p for p in result.errors}
+    assert messages[2]["level"] == messages[3]["level"] == "warning"
+    assert "不是居民身份证号，按港澳台或外国人证件号码比对" in messages[3]["message"]
+    assert messages[4]["level"] == "error"
+    staged = dict(SourceRow.objects.filter(source=result.source).values_list("name", "id_number"))
+    assert staged == {"陈家明": "A1234567", "林小台": "12345678"}
+    run = engine.compare(
+        Run.objects.create(county=result.source.county, kind="household", source=result.source)
+    )
+    not_enrolled = set(
+        Mismatch.objects.filter(run=run, kind="not_enrolled").values_list("name", flat=True)
+    )
+    assert "陈家明" not in not_enrolled and "林小台" in not_enrolled
