@@ -131,6 +131,9 @@ def reset(*, by: User, user: User) -> None:
     """A county administrator resets an account's two-factor (a lost phone): the account
     enrols again at its next login if its role requires it."""
     require(by, Capability.MANAGE_ACCOUNTS)
+    if user.pk == by.pk:
+        # Not a way around remove()'s rules (a code, and roles that must keep it).
+        raise AppError("不能重置自己的两步验证；如手机丢失，请联系另一位管理员重置。")
     if not jurisdiction.contains(by, user):
         raise AppError("该账号不在您的管辖范围内。")
     if not is_enrolled(user):

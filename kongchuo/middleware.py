@@ -51,6 +51,24 @@ class MethodNotAllowedPageMiddleware:
         return response
 
 
+class ClientAddressMiddleware:
+    """Behind the TLS proxy every request comes from the proxy: with CLIENT_ADDRESS_HEADER
+    set (the META name of the header the proxy sets, e.g. HTTP_X_REAL_IP, which it overwrites
+    on every request), that is the client's address for everything after — the rate limits,
+    the audit trail, a token's last use. Unset, REMOTE_ADDR is the client."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = settings.CLIENT_ADDRESS_HEADER
+
+    def __call__(self, request):
+        if self.header:
+            address = request.META.get(self.header, "").split(",")[0].strip()
+            if address:
+                request.META["REMOTE_ADDR"] = address
+        return self.get_response(request)
+
+
 class PermissionsPolicyMiddleware:
     """The ``Permissions-Policy`` header (settings.PERMISSIONS_POLICY): browser features no
     page uses stay off, whatever a script loaded by mistake asks for."""

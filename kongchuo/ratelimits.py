@@ -37,8 +37,15 @@ def _search(request, match) -> bool:
     return request.method == "GET" and any(request.GET.get(p) for p in _SEARCH_PARAMETERS)
 
 
+# Every download of many records: exports, the 月报表's workbooks and the dashboard's tables.
+# (A job's own result file is downloaded once it is made: not counted again.)
+_EXPORT_SUFFIXES = ("-export", "-xlsx", "-workbook")
+_EXPORT_NAMES = frozenset({"reports-dashboard-download"})
+
+
 def _export(request, match) -> bool:
-    return bool(match.url_name) and match.url_name.endswith("-export")
+    name = match.url_name or ""
+    return name.endswith(_EXPORT_SUFFIXES) or name in _EXPORT_NAMES
 
 
 LIMITS = (

@@ -386,8 +386,10 @@ def enrolled_at(schools: QuerySet[School], day: datetime.date) -> dict[int, int]
 
     One statement: the last event per student (DISTINCT ON, one sort) counted by school. The
     ORM's form of it (``id IN`` the DISTINCT ON ids) joined the million ids back to the table
-    and took several times as long at province scale."""
-    school_sql, school_params = schools.values("pk").query.sql_with_params()
+    and took several times as long at province scale. The schools' subquery goes in without
+    their default ordering: an ORDER BY inside ``IN (…)`` turned a city's plan from an index
+    probe per school (25 ms) into a scan of every event in the province (100 ms)."""
+    school_sql, school_params = schools.values("pk").order_by().query.sql_with_params()
     table = EnrollmentEvent._meta.db_table
     sql = f"""
         SELECT school_id, count(*) FROM (

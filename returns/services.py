@@ -54,7 +54,7 @@ from .models import (
     ReturnCase,
 )
 from .permissions import key, townships
-from .transitions import check_step
+from .transitions import check_step, refusal
 
 # Who the timeline and the audit trail name for what the follow-up watch writes.
 RULE_ACTOR = "系统（复学跟踪）"
@@ -183,7 +183,10 @@ def _locked(
         .get(pk=case.pk)
     )
     if not jurisdiction.contains(by, case):
-        raise AppError("该劝返案件不在您的管辖范围内。")
+        away = _left_by(by, case) if base_version is not None and action == Action.ACTION else None
+        if away is None:
+            raise AppError("该劝返案件不在您的管辖范围内。")
+        return _locked_away(by, case, away, base_version)
     if base_version is not None and base_version != case.version:
         raise offline.Conflict(
             f"{case_subject(case)}的劝返案件在您离线期间已有变动（{case.get_state_display()}，"
@@ -192,6 +195,45 @@ def _locked(
             base=case.version,
         )
     require(by, key(action), case)
+    return case
+
+
+def _left_by(by: User, case: ReturnCase) -> CaseEvent | None:
+    """The reassignment (改派) that took ``case`` out of the area of ``by``, who worked it before
+    (on its team, on its timeline or in one of its visits), or None: for anyone else a case
+    outside their area stays unknown (404)."""
+    if not (
+        case.members.filter(user=by).exists()
+        or case.events.filter(actor=by).exists()
+        or case.actions.filter(participants=by).exists()
+    ):
+        return None
+    return case.events.filter(action=Action.REASSIGN).select_related("region").last()
+
+
+def _locked_away(by: User, case: ReturnCase, away: CaseEvent, base_version: int) -> ReturnCase:
+    """A visit its former worker recorded offline on a case reassigned away meanwhile: a 409
+    telling only where and when it went (none of the child's data), then, sent again on the
+    version it gives (保留我的), recorded on the case if the role and the case's state allow."""
+    if base_version != case.version:
+        raise offline.Conflict(
+            f"该劝返案件已于{timezone.localtime(away.at):%Y-%m-%d}改派至{away.region.name}，"
+            "您已不能查看。保留我的：这条劝返记录以您的名义补登到该案件并通知新的责任乡镇；"
+            "也可以删除它。",
+            current={
+                "id": case.pk,
+                "reassigned": True,
+                "township_name": away.region.name,
+                "reassigned_at": timezone.localtime(away.at).isoformat(),
+            },
+            base=case.version,
+        )
+    # The reassignment left the case 待签收 for the new township; the former worker's visit is
+    # of the time they worked it, so only the role and a closed case refuse it.
+    state = None if case.state == CaseState.INSTRUCTED else case.state
+    reason = refusal(Action.ACTION, state, by)
+    if reason is not None:
+        raise AppError(reason)
     return case
 
 
@@ -224,16 +266,19 @@ def _log(
     return event
 
 
-def _tell_townships(*, by: User, case: ReturnCase) -> None:
-    """The instruction (劝返指令) goes to the officials of the township(s), who sign for it."""
-    recipients = [
+def _township_officials(case: ReturnCase) -> list[User]:
+    return [
         user
         for township in (case.township, case.co_township)
         if township is not None
         for user in recipients_for_township(township)
     ]
+
+
+def _tell_townships(*, by: User, case: ReturnCase) -> None:
+    """The instruction (劝返指令) goes to the officials of the township(s), who sign for it."""
     notify(
-        recipients,
+        _township_officials(case),
         kind=NotificationKind.RETURN_CASE,
         title=f"{case_subject(case)}：劝返指令，请签收",
         body=f"{_name(by)}下达劝返指令（{case.get_responsible_rule_display()}）。"
@@ -644,16 +689,44 @@ def action_record(
     return action
 
 
+def _tell_townships_of_visit(*, by: User, action: CaseAction) -> None:
+    case = action.case
+    notify(
+        _township_officials(case),
+        kind=NotificationKind.RETURN_CASE,
+        title=f"{case_subject(case)}：原包保人员补登了劝返记录",
+        body=f"{_name(by)}离线登记的{action.date:%Y-%m-%d}{action.get_method_display()}记录"
+        "在案件改派后收到，已补登到本案件，请查看。",
+        link=case.get_absolute_url(),
+    )
+
+
+def left_case(by: User, pk) -> ReturnCase | None:
+    """The case ``pk`` if it was reassigned out of the area of ``by``, who worked it: the
+    offline-visit API's look-up when the case is no longer in their area (else None)."""
+    case = (
+        ReturnCase.objects.filter(pk=pk).first()
+        if str(pk).isascii() and str(pk).isdigit()
+        else None
+    )
+    if case is None or jurisdiction.contains(by, case) or _left_by(by, case) is None:
+        return None
+    return case
+
+
 @transaction.atomic
 def action_record_offline(
     *, by: User, case: ReturnCase, client_id, base_version: int, **fields
 ) -> dict:
     """A home visit recorded offline and sent later (issue 17): ``action_record`` once per
     ``client_id`` (a replay answers the same result), refused with ``offline.Conflict`` and
-    the server's copy when the case changed since ``base_version``."""
+    the server's copy when the case changed since ``base_version``. A visit kept by a former
+    worker of a case reassigned away (``_locked_away``) is told to the responsible township."""
 
     def write():
         action = action_record(by=by, case=case, base_version=base_version, **fields)
+        if not jurisdiction.contains(by, action.case):
+            _tell_townships_of_visit(by=by, action=action)
         return {
             "action": action.pk,
             "case": action.case_id,

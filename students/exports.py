@@ -32,6 +32,8 @@ class Layout:
     row_values: Callable[[dict], list]
     id_at: int
     phone_at: int
+    # A 居民身份证 holder's 学籍号 is G + the ID number: masked with it.
+    student_number_at: int
     text_columns: frozenset[int]
     filename: str
 
@@ -43,6 +45,7 @@ LAYOUTS = {
         roster.row_values,
         roster.HEADINGS.index("身份证号"),
         roster.HEADINGS.index("监护人电话"),
+        roster.HEADINGS.index("学籍号"),
         frozenset(i for i, column in enumerate(roster.ROSTER_COLUMNS) if column.as_text),
         "学生花名册",
     ),
@@ -53,6 +56,7 @@ LAYOUTS = {
         national.row_values,
         national.NATIONAL_HEADINGS.index("身份证件号"),
         national.NATIONAL_HEADINGS.index("成员1联系电话"),
+        national.NATIONAL_HEADINGS.index("学籍号"),
         frozenset(range(len(national.NATIONAL_HEADINGS))),
         "学生信息（全国学籍系统格式）",
     ),
@@ -103,6 +107,7 @@ def _rows(batch: list[tuple], attributes: list[str], reveal: bool, shape: Layout
         if not reveal:
             row[shape.id_at] = mask_id_number(row[shape.id_at] or "")
             row[shape.phone_at] = mask_phone(row[shape.phone_at] or "")
+            row[shape.student_number_at] = mask_id_number(row[shape.student_number_at] or "")
         yield row
 
 

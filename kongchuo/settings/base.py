@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kongchuo.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "kongchuo.middleware.PermissionsPolicyMiddleware",
@@ -102,6 +103,9 @@ PERMISSIONS_POLICY = (
     "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), "
     "interest-cohort=(), browsing-topics=()"
 )
+
+# The header the TLS proxy puts the client's address in (kongchuo.middleware), if any.
+CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "")
 
 # Rate limits (kongchuo.ratelimits), per account and per address, counted in the cache.
 RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30/10m")
@@ -232,6 +236,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "kongchuo.api.exception_handler",
     # Look-ups and exports per account and per address (kongchuo.ratelimits).
     "DEFAULT_THROTTLE_CLASSES": ["kongchuo.ratelimits.ApiRateLimit"],
+    # The address is REMOTE_ADDR (set from the proxy's header by ClientAddressMiddleware),
+    # never an X-Forwarded-For a client could write itself.
+    "NUM_PROXIES": 0,
     # The token endpoint (accounts.api.throttles): per account, and wider per address.
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min"),

@@ -235,21 +235,26 @@ class ReturnCaseViewSet(LoggedDetailMixin, ScopedReadOnlyViewSet):
         pagination_class=None,
     )
     def offline_visit(self, request, pk=None):
-        case = self.get_object()
+        # A case reassigned out of the caller's area after they worked it is still found (its
+        # 409 tells only where it went); for anyone else outside the area it is a 404.
+        left = services.left_case(request.user, pk)
+        case = left or self.get_object()
         values = self._incoming(serializers.OfflineVisitInputSerializer, request, case)
         try:
             result = services.action_record_offline(
                 by=request.user, case=case, **values.validated_data
             )
         except Conflict as conflict:
-            current = self.get_queryset().get(pk=case.pk)
+            server = conflict.current
+            if left is None:
+                server = serializers.ReturnCaseSerializer(
+                    self.get_queryset().get(pk=case.pk), context=self.get_serializer_context()
+                ).data
             return Response(
                 {
                     "detail": conflict.message,
                     "errors": conflict.errors,
-                    "server": serializers.ReturnCaseSerializer(
-                        current, context=self.get_serializer_context()
-                    ).data,
+                    "server": server,
                     "base": conflict.base,
                 },
                 status=status.HTTP_409_CONFLICT,

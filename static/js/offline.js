@@ -138,6 +138,13 @@
       const marks = (server.marks || []).map((m) => `${m.name}：${m.status_display}${m.note ? `（${m.note}）` : ""}`);
       return [`${server.changed_by || ""} 最后修改于 ${(server.changed_at || "").slice(0, 16).replace("T", " ")}`, ...(marks.length ? marks : ["全部出勤"])];
     }
+    if (server.reassigned) {
+      // A case reassigned out of the cadre's area: only where and when it went, no child's data.
+      return [
+        `已改派至：${server.township_name}（${(server.reassigned_at || "").slice(0, 16).replace("T", " ")}）`,
+        "保留我的：以您的名义补登到该案件，并通知新的责任乡镇。",
+      ];
+    }
     return [
       `状态：${server.state_display || ""} · ${server.step_display || ""}`,
       `责任乡镇：${server.township_name || "县教体局暂管"}`,

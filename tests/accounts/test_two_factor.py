@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts import two_factor
 from accounts.models import AuditEvent
+from kongchuo.errors import AppError
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +193,15 @@ def test_a_county_admin_resets_two_factor_of_an_account_they_manage(world):
     assert not two_factor.is_enrolled(staff)
     event = AuditEvent.objects.get(action="2fa_removed", object_id=str(staff.pk))
     assert event.actor.username == "xian_admin" and event.detail == "管理员重置两步验证"
+
+
+def test_an_admin_cannot_reset_their_own_two_factor(world):
+    """Not a way around removal's rules (a code; roles that must keep it)."""
+    admin = world.user("xian_admin")
+    enrol(admin)
+    with pytest.raises(AppError, match="不能重置自己的两步验证"):
+        two_factor.reset(by=admin, user=admin)
+    assert two_factor.is_enrolled(admin)
 
 
 # -- the API token endpoint ---------------------------------------------------------------

@@ -226,6 +226,53 @@ def test_a_visit_recorded_offline_with_a_photo_conflicts_with_a_change_and_is_ke
     assert CaseAction.objects.filter(case=case).count() == 2  # nothing lost
 
 
+def test_a_visit_on_a_case_reassigned_away_meanwhile_says_where_it_went_and_is_kept(
+    phone, live_world
+):
+    from returns import services
+    from tests.ledger.conftest import head_class, make_student, township
+    from tests.returns.conftest import COUNTY_USER, open_case
+    from tests.returns.test_offline import FORMER
+
+    child = make_student(live_world, grade=1, klass=head_class(live_world))
+    case = open_case(
+        live_world, child, township=township(live_world, FORMER), reason="监护人在该乡镇务工"
+    )
+    services.case_acknowledge(by=live_world.user(FORMER), case=case)
+    login(phone, FORMER, live_world.password)
+    controlled(phone, "/returns/?mine=1")
+    assert is_kept(phone, f"/returns/{case.pk}/action/")
+
+    phone.context.set_offline(True)
+    phone.goto("/returns/?mine=1")
+    phone.get_by_test_id("case-row").filter(has_text=child.name).get_by_test_id("visit-link").tap()
+    phone.wait_for_load_state()
+    phone.get_by_label("劝返情况及结果").fill("离线上门：孩子已随父母迁回")
+    phone.get_by_test_id("save-visit").tap()
+    phone.get_by_test_id("offline-saved").wait_for()
+    # Meanwhile the county reassigns the case to xz1: the cadre of xz2 no longer sees it.
+    services.case_reassign(
+        by=live_world.user(COUNTY_USER),
+        case=case,
+        township=township(live_world, OFFICIAL),
+        reason="家庭已迁回",
+    )
+
+    phone.context.set_offline(False)
+    conflict = outbox(phone).get_by_test_id("conflict")
+    conflict.wait_for()
+    item = outbox(phone).get_by_test_id("outbox-item")
+    assert f"改派至{township(live_world, OFFICIAL).name}" in conflict.inner_text()
+    assert f"已改派至：{township(live_world, OFFICIAL).name}" in item.inner_text()
+    assert "离线上门：孩子已随父母迁回" in item.inner_text()  # mine
+    assert not CaseAction.objects.filter(case=case).exists()
+
+    item.get_by_test_id("keep-mine").tap()
+    outbox(phone).get_by_test_id("outbox-done").wait_for()
+    kept = CaseAction.objects.get(case=case, result="离线上门：孩子已随父母迁回")
+    assert kept.recorded_by == live_world.user(FORMER)
+
+
 def test_a_roll_dropped_for_the_servers_leaves_the_servers_and_logout_wipes_the_cache(
     phone, live_world, today_class
 ):

@@ -123,6 +123,16 @@ def test_exports_are_limited_per_account(world, counters):
     assert "秒后重试" in page.content.decode()
 
 
+@override_settings(**LIMITED, RATELIMIT_EXPORT_ACCOUNT="1/10m")
+def test_report_workbooks_and_dashboard_tables_count_as_exports(world, counters):
+    client = world.client("xian_admin")
+    assert client.get("/reports/dashboard/download/?table=by_month").status_code != 429
+    assert client.get("/reports/dashboard/download/?table=by_month").status_code == 429
+    api = world.token_client("xz1_xx1_xiaozhang")
+    assert api.get("/api/v1/reports/monthly/1/xlsx/").status_code != 429
+    assert api.get("/api/v1/reports/monthly/1/xlsx/").status_code == 429
+
+
 @override_settings(**LIMITED, RATELIMIT_LOGIN_ADDRESS="2/10m")
 def test_the_login_form_is_limited_per_address(world, counters):
     client = Client()
@@ -167,3 +177,21 @@ def test_a_heartbeat_twice_keeps_one_row_per_worker(db):
     heartbeat.apply()
     assert Heartbeat.objects.count() == 1
     assert School.objects.count() == 0  # the heartbeat touches nothing else
+
+
+@override_settings(**LIMITED, RATELIMIT_LOGIN_ADDRESS="1/10m")
+def test_behind_the_proxy_the_limits_count_the_client_s_address(world, counters, settings):
+    """With CLIENT_ADDRESS_HEADER set, two clients behind one proxy are two addresses, and a
+    client's own X-Forwarded-For changes nothing."""
+    from django.test import override_settings as again
+
+    with again(CLIENT_ADDRESS_HEADER="HTTP_X_REAL_IP"):
+        client = Client()
+        wrong = {"username": "xian_admin", "password": "wrong"}
+        first = client.post("/login/", wrong, HTTP_X_REAL_IP="10.1.1.1")
+        assert first.status_code == 200
+        assert client.post("/login/", wrong, HTTP_X_REAL_IP="10.2.2.2").status_code == 200
+        spoofed = client.post(
+            "/login/", wrong, HTTP_X_REAL_IP="10.1.1.1", HTTP_X_FORWARDED_FOR="10.9.9.9"
+        )
+        assert spoofed.status_code == 429

@@ -310,6 +310,20 @@ def test_kept_start_of_year_counts_give_the_fresh_figures(world, figures):
     assert f"保留 {indicators.KEPT_SECONDS // 60} 分钟" in kept.dropout_rate.note
 
 
+def test_start_of_year_count_reads_the_schools_unordered(world, figures):
+    """The start-of-year count's subquery of schools carries no ORDER BY (the schools' default
+    ordering): with one the planner read every event of the province for a county's rank
+    instead of the index per school. The only ORDER BY is the latest event's, per student."""
+    schools = School.objects.filter(township__code__startswith=figures["township1"].prefix)
+    assert schools.query.get_meta().ordering  # the default ordering the count must drop
+    with CaptureQueriesContext(connection) as queries:
+        counted = indicators.enrolled_at(schools, D(Y, 9, 1))
+    (sql,) = [q["sql"] for q in queries if "DISTINCT ON" in q["sql"]]
+    assert sql.count("ORDER BY") == 1
+    assert "ORDER BY student_id, date DESC, id DESC" in sql
+    assert counted[figures["a1"].pk] == 10  # the one transferred out before 1 September not
+
+
 def test_kept_counts_are_keyed_by_area(world, figures):
     """One area's kept counts never answer for another's: county B after county A (and the
     province after both) give what each counts afresh."""

@@ -8,10 +8,24 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from accounts.models import Notification
 from returns import services
 from returns.choices import CaseState, Method
 from returns.models import CaseAction, OfflineVisit
-from tests.returns.conftest import OFFICIAL, TODAY, case_in, footprint, fresh, visit, working
+from tests.ledger.conftest import township
+from tests.returns.conftest import (
+    COUNTY_USER,
+    OFFICIAL,
+    TODAY,
+    case_in,
+    footprint,
+    fresh,
+    open_case,
+    visit,
+    working,
+)
+
+FORMER = "xz2_ganbu"  # worked the case until the county reassigned it to xz1
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +119,69 @@ def test_offline_visit_outside_the_area_is_404(world, child):
     case = working(world, child)
     response = api(world, "xz2_ganbu").post(url(case), form(case, uuid.uuid4(), case.version))
     assert response.status_code == 404
+
+
+def _reassigned_away(world, child):
+    """A case of a child of xz1's school that xz2 worked, reassigned to xz1 while xz2's cadre
+    was offline: the version the cadre's phone loaded, and the case."""
+    case = open_case(world, child, township=township(world, FORMER), reason="监护人在该乡镇务工")
+    case = services.case_acknowledge(by=world.user(FORMER), case=case)
+    loaded = case.version
+    case = services.case_reassign(
+        by=world.user(COUNTY_USER), case=case, township=township(world, OFFICIAL), reason="已迁回"
+    )
+    return loaded, case
+
+
+def test_offline_visit_on_a_case_reassigned_away_is_409_telling_only_where_it_went(world, child):
+    loaded, case = _reassigned_away(world, child)
+    before = footprint(case)
+    response = api(world, FORMER).post(url(case), form(case, uuid.uuid4(), loaded))
+    assert response.status_code == 409, response.json()
+    data = response.json()
+    assert data["base"] == fresh(case).version and data["errors"].keys() == {"base"}
+    assert data["server"] == {
+        "id": case.pk,
+        "reassigned": True,
+        "township_name": township(world, OFFICIAL).name,
+        "reassigned_at": data["server"]["reassigned_at"],
+    }
+    assert data["server"]["reassigned_at"].startswith(TODAY().isoformat())
+    assert f"改派至{township(world, OFFICIAL).name}" in data["detail"]
+    assert child.name not in str(data) and child.id_number[-4:] not in str(data)
+    assert footprint(case) == before and not OfflineVisit.objects.exists()
+
+
+def test_keeping_a_visit_on_a_case_reassigned_away_records_it_and_tells_the_new_township(
+    world, child
+):
+    loaded, case = _reassigned_away(world, child)
+    client, photo_upload = api(world, FORMER), photo()
+    base = client.post(url(case), form(case, uuid.uuid4(), loaded)).json()["base"]
+    client_id = uuid.uuid4()
+    kept = client.post(url(case), form(case, client_id, base, attachments=[photo_upload]))
+    assert kept.status_code == 200, kept.json()
+    assert kept.json()["attachments"] == 1 and kept.json()["version"] == base + 1
+    action = OfflineVisit.objects.get(client_id=client_id).action
+    assert action.case_id == case.pk and action.recorded_by == world.user(FORMER)
+    assert action.result == "离线登记：家长答应送孩子返校"
+    told = Notification.objects.get(recipient=world.user(OFFICIAL), title__contains="补登")
+    former = world.user(FORMER)
+    assert f"{former.full_name or former.username}离线登记的{TODAY():%Y-%m-%d}上门" in told.body
+    again = client.post(url(case), form(case, client_id, base))
+    assert again.json() == {**kept.json(), "replayed": True}
+    assert CaseAction.objects.filter(case=case).count() == 1
+    # Still outside their area: the case itself stays hidden from the former cadre.
+    assert client.get(f"/api/v1/return-cases/{case.pk}/").status_code == 404
+
+
+def test_a_case_reassigned_away_is_404_for_whoever_never_worked_it(world, child):
+    loaded, case = _reassigned_away(world, child)
+    for username in ("xz2_xx1_xiaozhang", "xz2_xx1_guanli"):
+        response = api(world, username).post(url(case), form(case, uuid.uuid4(), loaded))
+        assert response.status_code == 404, username
+    for missing in ("99999999", "99999999999999999999", "abc", "１２"):
+        response = api(world, FORMER).post(
+            f"/api/v1/return-cases/{missing}/offline-visit/", form(case, uuid.uuid4(), loaded)
+        )
+        assert response.status_code == 404, missing

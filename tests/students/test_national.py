@@ -437,6 +437,10 @@ def test_the_national_export_masks_every_document_type_unless_revealed(world):
     assert numbers["港生"] == "H******78"
     full = Student.objects.get(name="李小明").id_number
     assert numbers["李小明"] == mask_id_number(full) != full
+    # The 学籍号 G + ID number would give the ID away: masked with it.
+    student_numbers = {values[0]: values[HEADINGS.index("学籍号")] for values in sheet[1:]}
+    assert full not in student_numbers["李小明"]
+    assert student_numbers["李小明"] == mask_id_number(f"G{full}")
 
 
 def test_query_count_of_a_national_file_does_not_grow_with_the_rows(world):
