@@ -35,9 +35,16 @@ def is_enrolled(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def needs_code(user: User) -> bool:
-    """Whether logging in (page or API) asks for a code after the password."""
-    return is_enrolled(user)
+CODE, ENROL = "code", "enrol"
+
+
+def next_step(user: User) -> str | None:
+    """What logging in (page or API) asks for after the right password: the code (CODE) of
+    an enrolled account, the enrolment (ENROL) of one whose role requires two-factor, or
+    nothing (None)."""
+    if is_enrolled(user):
+        return CODE
+    return ENROL if is_required(user) else None
 
 
 def pending_device(user: User) -> TOTPDevice:

@@ -92,8 +92,8 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
-        enrolled = two_factor.is_enrolled(user)
-        if not (enrolled or two_factor.is_required(user)):
+        step = two_factor.next_step(user)
+        if step is None:
             return super().form_valid(form)
         self.request.session[_PENDING] = {
             "user": user.pk,
@@ -101,7 +101,7 @@ class LoginView(auth_views.LoginView):
             "at": time.time(),
             "next": self.get_success_url(),
         }
-        return redirect("login-code" if enrolled else "login-enrol")
+        return redirect("login-code" if step == two_factor.CODE else "login-enrol")
 
 
 @login_not_required

@@ -96,6 +96,23 @@ def overdue_q(calendars: TermCalendars, today: datetime.date) -> Q | None:
     return None if stale is None else Q(state__in=sorted(OPEN_STATES)) & stale
 
 
+def due_q(calendars: TermCalendars, today: datetime.date, notice_days: int) -> Q | None:
+    """The entries whose classification falls due within ``notice_days`` of ``today``: open,
+    their calendar's current term's classification month ending in that window, and not
+    reviewed since the term started (what becomes ``overdue_q`` after the deadline)."""
+
+    def current_start(cal: Calendar) -> datetime.date | None:
+        term = cal.latest_term(today)
+        if term is None:
+            return None
+        deadline = review_deadline(term.start)
+        notice = deadline - datetime.timedelta(days=notice_days)
+        return term.start if notice <= today <= deadline else None
+
+    stale = per_calendar(calendars, current_start, lambda start: Q(reviewed_on__lt=start))
+    return None if stale is None else Q(state__in=sorted(OPEN_STATES)) & stale
+
+
 def found_in_term_q(calendars: TermCalendars, day: datetime.date) -> Q | None:
     """The entries found during the term ``day`` belongs to in each entry's own calendar:
     from that term's start up to the next term's start. None: no calendar has such a term."""

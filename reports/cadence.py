@@ -77,11 +77,6 @@ permissions.register(
 )
 
 
-def _month_end(year: int, month: int) -> datetime.date:
-    following = datetime.date(year + month // 12, month % 12 + 1, 1)
-    return following - datetime.timedelta(days=1)
-
-
 @dataclass(frozen=True)
 class SignPeriod:
     period: str
@@ -125,7 +120,7 @@ class SignPeriod:
     @property
     def last_day(self) -> datetime.date:
         """The period's last day: its sign-off is due by then."""
-        return _month_end(*self.last_month)
+        return periods.month_end(*self.last_month)
 
     @property
     def label(self) -> str:
@@ -394,7 +389,7 @@ def county_reports(user: User, sign: SignPeriod) -> list[MonthStatus]:
     schools not yet signed for each (a query per report period, at most three)."""
     schools = School.objects.for_user(user)
     total = schools.count()
-    bimonthly = periods.is_bimonthly(user.region.code[:2] + "0000")
+    bimonthly = periods.is_bimonthly(periods.province_of(user.region.code))
     return [
         MonthStatus(
             period, total, list(unsigned_schools(schools, period).order_by("code").only("name"))

@@ -309,14 +309,17 @@ def may_reveal(user: User) -> bool:
     return can(user, Capability.REVEAL_IDENTITY)
 
 
-def reveal_ids(*, by: User, version: ReportVersion, asked: bool) -> bool:
+def reveal_ids(*, by: User, version: ReportVersion | MonthlyReport, asked: bool) -> bool:
     """Whether the form shows full ID numbers to ``by``: only when asked for and allowed,
-    written to the audit trail."""
+    written to the audit trail — for one version, or (``version`` a report) for all of its
+    versions at once."""
     if not asked:
         return False
     if not may_reveal(by):
         raise AppError("当前账号无权查看完整身份证号。", field="reveal")
-    audit.record(actor=by, action=AuditAction.REVEAL, obj=version, detail="查看月报表完整身份证号")
+    whole = isinstance(version, MonthlyReport)
+    detail = "查看月报表全部版本的完整身份证号" if whole else "查看月报表完整身份证号"
+    audit.record(actor=by, action=AuditAction.REVEAL, obj=version, detail=detail)
     return True
 
 

@@ -31,7 +31,7 @@ class ReportPeriod:
 
     @property
     def last_day(self) -> datetime.date:
-        return datetime.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return month_end(self.year, self.month)
 
     @property
     def label(self) -> str:
@@ -41,6 +41,11 @@ class ReportPeriod:
 
     def is_late(self, signed_on: datetime.date) -> bool:
         return signed_on >= self.due_on
+
+
+def month_end(year: int, month: int) -> datetime.date:
+    """The last day of ``month`` of ``year``."""
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def province_of(code: str) -> str:

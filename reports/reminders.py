@@ -35,9 +35,8 @@ from accounts.models import Region, School, User
 from accounts.notifications import notify, subject
 from accounts.selectors import recipients_for_school
 from attendance.selectors import FIRST_WEEK, first_week_start
-from ledger.choices import OPEN_STATES
 from ledger.models import LedgerEntry
-from ledger.terms import overdue_q, review_deadline
+from ledger.terms import due_q, overdue_q, review_deadline
 from students.calendar import calendars_for, county_calendar, term_calendars
 
 from . import cadence, periods
@@ -234,26 +233,19 @@ def term_start(today: datetime.date) -> int:
 def _classification_due(today, calendars, by_pk) -> int:
     """In the classification month's last days: schools with open entries not reviewed since
     the term began."""
-    starts = {}
-    for pk, cal in calendars.items():
-        term = cal.latest_term(today)
-        if term is None:
-            continue
-        deadline = review_deadline(term.start)
-        notice = deadline - datetime.timedelta(days=settings.REPORTS_TERM_NOTICE_DAYS)
-        if notice <= today <= deadline:
-            starts[pk] = (term.start, deadline)
-    if not starts:
+    condition = due_q(term_calendars(on=today), today, settings.REPORTS_TERM_NOTICE_DAYS)
+    if condition is None:
         return 0
-    waiting = defaultdict(int)
-    for school_id, reviewed in LedgerEntry.objects.filter(
-        school_id__in=list(starts), state__in=sorted(OPEN_STATES)
-    ).values_list("school_id", "reviewed_on"):
-        if reviewed < starts[school_id][0]:
-            waiting[school_id] += 1
+    waiting = dict(
+        LedgerEntry.objects.filter(condition, school_id__in=list(calendars))
+        .order_by()
+        .values_list("school_id")
+        .annotate(n=Count("pk"))
+    )
     sent = 0
     for school_id, count in waiting.items():
-        start, deadline = starts[school_id]
+        start = calendars[school_id].latest_term(today).start
+        deadline = review_deadline(start)
         sent += _send(
             recipients_for_school(by_pk[school_id], SCHOOL_SIGNERS),
             rule="term-classify",

@@ -76,7 +76,8 @@ class TokenRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"non_field_errors": ["用户名或密码错误，或账号已停用。"]}, code="authorization"
             )
-        if two_factor.needs_code(user):
+        step = two_factor.next_step(user)
+        if step == two_factor.CODE:
             if not attrs.get("otp"):
                 raise serializers.ValidationError(
                     {"otp": ["该账号已启用两步验证，请填写验证器上的 6 位数字或一个恢复码。"]},
@@ -85,7 +86,7 @@ class TokenRequestSerializer(serializers.Serializer):
             if not two_factor.verify(user, attrs["otp"]):
                 two_factor.record_wrong_code(user, "接口令牌")
                 raise CodeRefused()
-        elif two_factor.is_required(user):
+        elif step == two_factor.ENROL:
             raise TwoFactorNotEnrolled()
         attrs["user"] = user
         return attrs

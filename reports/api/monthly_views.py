@@ -90,7 +90,8 @@ class MonthlyReportViewSet(ScopedReadOnlyViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         report = self.get_object()
-        return self._render(report, reveal=self._reveal(request, report.versions.all()[0]))
+        # The detail shows every version: the reveal is audited for the report as a whole.
+        return self._render(report, reveal=self._reveal(request, report))
 
     @extend_schema(
         summary="打开本期月报表（按台账生成草稿；已打开的返回原表）",

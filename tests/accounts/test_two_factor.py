@@ -237,3 +237,14 @@ def test_a_required_account_not_enrolled_gets_no_token(world):
     assert refused.status_code == 403 and "启用两步验证" in refused.json()["detail"]
     # Other roles are not concerned.
     assert _ask(world, "api_xian").status_code == 200
+
+
+def test_the_step_after_the_password_is_one_rule_for_page_and_api(world, settings):
+    """two_factor.next_step: the code of an enrolled account, the enrolment of one whose role
+    requires it, else nothing — the login page and the token endpoint both ask it."""
+    settings.TWO_FACTOR_REQUIRED_ROLES = frozenset({"county_admin"})
+    teacher, admin = world.user("xz1_xx1_banzhuren"), world.user("xian_admin")
+    assert two_factor.next_step(teacher) is None
+    assert two_factor.next_step(admin) == two_factor.ENROL
+    enrol(teacher)
+    assert two_factor.next_step(teacher) == two_factor.CODE

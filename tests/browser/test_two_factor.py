@@ -31,7 +31,9 @@ def test_a_county_account_enrols_then_logs_in_with_a_code(phone, live_world):
     )
     login(phone, "xian_staff", live_world.password)
     assert phone.url.endswith("/login/enrol/")
-    assert phone.get_by_role("heading", name="启用两步验证").is_visible()
+    heading = phone.get_by_role("heading", name="启用两步验证")
+    heading.wait_for()
+    assert heading.is_visible()
     assert phone.get_by_test_id("two-factor-qr").locator("svg").is_visible()
     no_sideways_scroll(phone)
     # Nothing else opens before the authenticator is bound.
@@ -56,7 +58,9 @@ def test_a_county_account_enrols_then_logs_in_with_a_code(phone, live_world):
     assert phone.url.endswith("/login/code/")
     phone.get_by_label("验证码").fill("000000")
     phone.get_by_role("button", name="验证并登录").click()
-    assert phone.get_by_text("验证码错误或已使用过").is_visible()
+    refused = phone.get_by_text("验证码错误或已使用过")
+    refused.wait_for()  # the answer page, not the page the click left
+    assert refused.is_visible()
     device.refresh_from_db()
     device.throttle_reset()  # django-otp's delay after a wrong code
     phone.get_by_label("验证码").fill(code_of(device, steps_ahead=1))

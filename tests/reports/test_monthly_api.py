@@ -45,6 +45,11 @@ def test_api_opens_lists_and_details_the_report_with_masked_ids(world, opened):
     revealed = world.token_client(PRINCIPAL).get(f"{URL}{report['id']}/?reveal=1").json()
     assert revealed["versions"][0]["rows"][0]["id_number"] == entry.id_number
     assert AuditEvent.objects.filter(action=AuditAction.REVEAL).exists()
+    # The detail reveals every version: the audit row names the report, not one version.
+    revealed_row = AuditEvent.objects.get(action=AuditAction.REVEAL)
+    assert revealed_row.object_type == "reports.MonthlyReport"
+    assert revealed_row.object_id == str(report["id"])
+    assert revealed_row.detail == "查看月报表全部版本的完整身份证号"
     refused = world.token_client("xz1_ganbu").get(f"{URL}{report['id']}/?reveal=1")
     assert refused.status_code == 400 and "无权查看完整身份证号" in refused.json()["detail"]
 
