@@ -13,11 +13,25 @@ from functools import cache, lru_cache
 from django.db import models
 from django.utils import timezone
 
+from kongchuo import sealed
 from kongchuo.logging import redact
 
 from .choices import AuditAction
 
-SENSITIVE_FIELDS = frozenset({"password", "id_number", "phone", "guardian_phone"})
+# Every sealed field (kongchuo.sealed) is one of them: what is encrypted in its table is not
+# copied in plain into the audit trail (tests/kongchuo/test_sealed.py checks).
+SENSITIVE_FIELDS = frozenset(
+    {
+        "password",
+        "id_number",
+        "phone",
+        "guardian_phone",
+        "disability_type",
+        "disability_grade",
+        "family_situation",
+        "parent_contact",
+    }
+)
 HIDDEN = "[已隐藏]"
 # Bookkeeping fields whose changes say nothing about the record.
 _IGNORED_FIELDS = frozenset({"last_login", "updated_at", "created_at"})
@@ -51,7 +65,13 @@ def _plain(value):
 
 @cache  # a model's fields are fixed once the apps are loaded; bulk writers ask per row
 def _audited(model: type[models.Model]) -> tuple[str, ...]:
-    return tuple(f.attname for f in model._meta.concrete_fields if f.name not in _IGNORED_FIELDS)
+    """The fields whose changes are recorded: not bookkeeping, not the columns derived from
+    another field (a look-up hash, a masked copy), which change with it."""
+    return tuple(
+        f.attname
+        for f in model._meta.concrete_fields
+        if f.name not in _IGNORED_FIELDS and not sealed.is_derived(f)
+    )
 
 
 def snapshot(instance: models.Model) -> dict:

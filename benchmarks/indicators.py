@@ -63,7 +63,7 @@ WITH schools AS (
         SELECT id FROM accounts_region WHERE level = 3 AND code LIKE %(prefix)s)
     ORDER BY county_id, uploaded_at DESC, id DESC
 ), school_age AS (
-    SELECT r.id_number FROM comparisons_sourcerow r
+    SELECT r.id_hash FROM comparisons_sourcerow r
     WHERE r.source_id IN (SELECT id FROM household)
       AND r.birth_date BETWEEN %(born_from)s AND %(born_to)s
 )
@@ -83,7 +83,7 @@ SELECT
     (SELECT count(*) FROM completers),
     (SELECT count(*) FROM school_age),
     (SELECT count(*) FROM school_age a WHERE EXISTS (
-        SELECT 1 FROM students_student s WHERE s.id_number = a.id_number
+        SELECT 1 FROM students_student s WHERE s.id_hash = a.id_hash
           AND s.status IN ('enrolled', 'home_taught') AND s.grade <= 6))
 """
 
@@ -208,10 +208,10 @@ def _household_lists() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO comparisons_sourcerow (source_id, "row", id_number, id_valid, name,
-                name_key, birth_date, gender, region_id, guardian, school_name, extra)
+            INSERT INTO comparisons_sourcerow (source_id, "row", id_number, id_hash, id_valid,
+                name, name_key, birth_date, gender, region_id, guardian, school_name, extra)
             SELECT src.id, row_number() OVER (PARTITION BY src.id ORDER BY s.id), s.id_number,
-                   true, s.name, s.name, s.birth_date, s.gender, s.hukou_region_id, '', '', '{}'
+                   s.id_hash, true, s.name, s.name, s.birth_date, s.gender, s.hukou_region_id, '', '', '{}'
             FROM students_student s
             JOIN accounts_school sc ON sc.id = s.school_id
             JOIN accounts_region t ON t.id = sc.township_id

@@ -85,6 +85,7 @@ def generate(cases: int, actions: int) -> None:
     from django.utils import timezone
 
     from accounts.models import User
+    from kongchuo import crypto
     from ledger.models import LedgerEntry
     from returns.models import CaseAction, CaseMember, ReturnCase
     from students.imports import copy_rows, reserve_ids
@@ -145,7 +146,7 @@ def generate(cases: int, actions: int) -> None:
                 name=name,
                 gender=gender,
                 birth_date=birth,
-                id_number=id_number or "",
+                id_number=crypto.unseal(id_number) if id_number else "",
                 school_id=school,
                 grade=grade,
                 hukou_region_id=hukou,

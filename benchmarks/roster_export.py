@@ -38,7 +38,7 @@ def top_up(user, rows: int) -> int:
     columns = [
         f.column
         for f in Student._meta.concrete_fields
-        if f.column not in ("id", "id_number", "student_number")
+        if f.column not in ("id", "id_number", "id_hash", "id_masked", "student_number")
     ]
     listed = ", ".join(quote(c) for c in columns)
     while count < rows:
@@ -66,16 +66,14 @@ def top_up(user, rows: int) -> int:
                         "INSERT INTO bench_copy VALUES (%s, %s)",
                         [(old, top + i) for i, old in enumerate(chunk, start=1)],
                     )
-            # 'T' and 17 digits: unique, 18 characters like an ID number, masked the same way.
-            pad = "lpad(CAST(c.new_id AS text), 17, '0')"
-            if connection.vendor != "postgresql":
-                pad = "substr('00000000000000000' || c.new_id, -17, 17)"
             cursor.execute(
-                f"INSERT INTO {table} (id, id_number, student_number, {listed}) "  # noqa: S608
-                f"SELECT c.new_id, 'T' || {pad}, NULL, "
+                f"INSERT INTO {table} (id, id_masked, {listed}) "  # noqa: S608
+                "SELECT c.new_id, '', "
                 + ", ".join(f"s.{quote(c)}" for c in columns)
                 + f" FROM bench_copy c JOIN {table} s ON s.id = c.old_id"
             )
+            cursor.execute("SELECT new_id FROM bench_copy")
+            _number([new_id for (new_id,) in cursor.fetchall()])
             cursor.execute(
                 f"INSERT INTO {Guardian._meta.db_table} (student_id, name, relation, phone) "  # noqa: S608
                 f"SELECT c.new_id, g.name, g.relation, g.phone FROM bench_copy c "
@@ -85,6 +83,30 @@ def top_up(user, rows: int) -> int:
         count = _county_students(user).count()
         progress(f"{USERNAME}'s county now has {count} students")
     return count
+
+
+def _number(ids: list[int]) -> None:
+    """Give the copied students an ID number each, sealed as the application seals one:
+    'T' and 17 digits, unique, 18 characters like an ID number and masked the same way."""
+    from django.db import connection
+
+    from kongchuo.sealed import rewrite
+    from students.models import Student
+
+    wanted = set(ids)
+    fields = [Student._meta.get_field(name) for name in ("id_number", "id_hash", "id_masked")]
+
+    def compute(row):
+        (pk,) = row
+        if pk not in wanted:
+            return None
+        number = f"T{pk:017d}"
+        return tuple(
+            field.get_db_prep_value(number, None) if i == 0 else field.derive(number)
+            for i, field in enumerate(fields)
+        )
+
+    rewrite(connection, Student, ["id"], ["id_number", "id_hash", "id_masked"], compute)
 
 
 def _child(*args: str) -> dict:

@@ -31,7 +31,7 @@ def _rows(county: User) -> list[dict]:
         Student.objects.filter(
             school__township__code__startswith=county.region.code, status=Status.ENROLLED
         )
-        .exclude(id_number=None)
+        .filter(id_number__isnull=False)
         .select_related("hukou_region")
         .prefetch_related("guardians")
         .order_by("id")[:31]

@@ -54,6 +54,8 @@ from django.utils import timezone
 from accounts import jurisdiction
 from accounts.choices import RegionLevel
 from accounts.models import Region, School, current_school_year
+from kongchuo import crypto, sealed
+from kongchuo.replicas import reading
 from ledger import consistency, hooks
 from ledger.choices import OPEN_STATES
 from ledger.models import LedgerEntry
@@ -89,6 +91,7 @@ _STUDENT_FIELDS = (
     "pk",
     "name",
     "id_number",
+    "id_hash",
     "birth_date",
     "status",
     "school_id",
@@ -102,6 +105,7 @@ _STUDENT_FIELDS = (
 _ROW_FIELDS = (
     "pk",
     "id_number",
+    "id_hash",
     "name",
     "name_key",
     "birth_date",
@@ -147,7 +151,10 @@ class Found:
 
     @property
     def key(self) -> str:
-        who = self.id_number or f"{self.name_key or matching.name_key(self.name)}|{self.birth_date}"
+        # By the ID's keyed hash: a plain hash of an ID number can be reversed by trying them.
+        who = crypto.lookup_hash(self.id_number) or (
+            f"{self.name_key or matching.name_key(self.name)}|{self.birth_date}"
+        )
         return _hash(self.kind, who)
 
     @property
@@ -219,27 +226,26 @@ class County:
 
 
 def _with_student(**filters) -> Exists:
-    return Exists(Student.objects.filter(id_number=OuterRef("id_number"), **filters))
+    return Exists(Student.objects.filter(id_hash=OuterRef("id_hash"), **filters))
 
 
 def _open_entry() -> Exists:
-    return Exists(
-        LedgerEntry.objects.filter(id_number=OuterRef("id_number"), state__in=OPEN_STATES)
-    )
+    return Exists(LedgerEntry.objects.filter(id_hash=OuterRef("id_hash"), state__in=OPEN_STATES))
 
 
 def _school_age(rows: QuerySet[SourceRow]) -> QuerySet[SourceRow]:
     return rows.filter(birth_date__range=school_age_births(current_school_year()))
 
 
-def _students_by_id(numbers: Iterable[str]) -> dict[str, dict]:
-    numbers = [n for n in set(numbers) if n]
+def _students_by_hash(hashes: Iterable[str | None]) -> dict[str, dict]:
+    """The students of these ID look-up hashes, by hash."""
+    hashes = [h for h in set(hashes) if h]
     found = {}
-    for start in range(0, len(numbers), BATCH):
-        for student in Student.objects.filter(id_number__in=numbers[start : start + BATCH]).values(
+    for start in range(0, len(hashes), BATCH):
+        for student in Student.objects.filter(id_hash__in=hashes[start : start + BATCH]).values(
             *_STUDENT_FIELDS
         ):
-            found[student["id_number"]] = student
+            found[student["id_hash"]] = student
     return found
 
 
@@ -254,7 +260,7 @@ def _row_details(row: dict) -> dict:
 
 def _from_row(kind: str, row: dict, place: dict, details: dict, **extra) -> Found:
     compared = {
-        "id": row["id_number"],
+        "id": row["id_hash"],
         "name": row["name_key"],
         "birth": row["birth_date"],
         "region": row["region_id"],
@@ -294,7 +300,7 @@ def _from_student(kind: str, student: dict, county: County, details: dict, compa
 
 def weak_candidates(county: County, rows: QuerySet[SourceRow]) -> QuerySet[Student]:
     """The county's students no row of the list claims by ID number."""
-    claimed = Exists(rows.filter(id_number=OuterRef("id_number")))
+    claimed = Exists(rows.filter(id_hash=OuterRef("id_hash")))
     return county.students().filter(Q(id_number__isnull=True) | ~claimed)
 
 
@@ -472,7 +478,7 @@ def poverty_flags(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
     """The poverty list's 户类型 against the students' flags, both ways: a listed child not
     flagged, a flagged child (with an ID number) not listed as such."""
     listed = {
-        flag: Exists(rows.filter(id_number=OuterRef("id_number"), extra__key_group=flag))
+        flag: Exists(rows.filter(id_hash=OuterRef("id_hash"), extra__key_group=flag))
         for flag in POVERTY_FLAGS
     }
     disagree = Q()
@@ -487,8 +493,8 @@ def poverty_flags(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
         .values(*_STUDENT_FIELDS, *(f"list_{flag}" for flag in POVERTY_FLAGS))
     )
     row_of = {}
-    for row in _values(rows.filter(id_number__in=[s["id_number"] for s in students])):
-        row_of.setdefault(row["id_number"], row)
+    for row in _values(rows.filter(id_hash__in=[s["id_hash"] for s in students])):
+        row_of.setdefault(row["id_hash"], row)
     found = []
     for student in students:
         says = [flag for flag in POVERTY_FLAGS if student[f"list_{flag}"]]
@@ -497,7 +503,7 @@ def poverty_flags(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
             for flag in POVERTY_FLAGS
             if student[f"list_{flag}"] != student[flag]
         }
-        row = row_of.get(student["id_number"])
+        row = row_of.get(student["id_hash"])
         details = {
             "名单": _groups(says) if says else "不在名单中",
             "系统": _groups(f for f in POVERTY_FLAGS if student[f]) or "未标记",
@@ -514,12 +520,12 @@ def poverty_out_of_school(county: County, rows: QuerySet[SourceRow]) -> list[Fou
     entry (三统一): POVERTY_NOT_IN_LEDGER."""
     out = _school_age(rows).filter(~_with_student(status__in=ENROLLED_STATUSES), ~_open_entry())
     out = _values(out)
-    known = _students_by_id(row["id_number"] for row in out)
+    known = _students_by_hash(row["id_hash"] for row in out)
     found, unknown = [], []
     for row in out:
         group = row["extra"].get("key_group")
         details = {"名单": _groups([group]) if group in POVERTY_FLAGS else "脱贫家庭"}
-        student = known.get(row["id_number"])
+        student = known.get(row["id_hash"])
         if student is None:
             unknown.append(
                 (row, MismatchKind.POVERTY_NOT_IN_LEDGER, details | {"系统": "无学籍记录"})
@@ -548,7 +554,7 @@ def disability_flags(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
     """The 残联 list against the students' disability: listed but not disabled, disabled
     (with an ID number) but not listed, or another type or grade than the list gives
     (comparisons.sources stores the DisabilityType and DisabilityGrade values)."""
-    listed = Exists(rows.filter(id_number=OuterRef("id_number")))
+    listed = Exists(rows.filter(id_hash=OuterRef("id_hash")))
     students = list(
         county.students()
         .filter(id_number__isnull=False)
@@ -556,13 +562,13 @@ def disability_flags(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
         .filter(Q(listed=True) | Q(disabled=True))
         .values(*_STUDENT_FIELDS, "listed")
     )
-    on_list = [s["id_number"] for s in students if s["listed"]]
+    on_list = [s["id_hash"] for s in students if s["listed"]]
     row_of = {}
-    for row in _values(rows.filter(id_number__in=on_list)):
-        row_of.setdefault(row["id_number"], row)
+    for row in _values(rows.filter(id_hash__in=on_list)):
+        row_of.setdefault(row["id_hash"], row)
     found = []
     for student in students:
-        row = row_of.get(student["id_number"])
+        row = row_of.get(student["id_hash"])
         compared = {"flags": {}}
         if bool(row) != student["disabled"]:
             compared["flags"] = {KeyGroup.DISABLED.value: bool(row)}
@@ -598,8 +604,8 @@ def xueji_status(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
     for a student on a roll here (no transfer recorded), or an open ledger entry for a child
     the nation has 在读."""
     ours = county.students()
-    matched = _values(rows.filter(Exists(ours.filter(id_number=OuterRef("id_number")))))
-    students = _students_by_id(row["id_number"] for row in matched)
+    matched = _values(rows.filter(Exists(ours.filter(id_hash=OuterRef("id_hash")))))
+    students = _students_by_hash(row["id_hash"] for row in matched)
     transferring = set(
         Transfer.objects.filter(student_id__in=[s["pk"] for s in students.values()])
         .exclude(status=TransferStatus.REJECTED)
@@ -607,7 +613,7 @@ def xueji_status(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
     )
     found = []
     for row in matched:
-        student = students[row["id_number"]]
+        student = students[row["id_hash"]]
         national = _national(row)
         code = str(row["extra"].get("school_code", "")).strip()
         details = {
@@ -632,19 +638,19 @@ def xueji_status(county: County, rows: QuerySet[SourceRow]) -> list[Found]:
             _from_row(kind, row, place, details, compared=compared, student_id=student["pk"])
         )
     entries = {
-        e.id_number: e
+        e.id_hash: e
         for e in county.entries().filter(
             state__in=OPEN_STATES,
-            id_number__in=rows.filter(~Exists(ours.filter(id_number=OuterRef("id_number")))).values(
-                "id_number"
+            id_hash__in=rows.filter(~Exists(ours.filter(id_hash=OuterRef("id_hash")))).values(
+                "id_hash"
             ),
         )
     }
-    for row in _values(rows.filter(id_number__in=list(entries))):
+    for row in _values(rows.filter(id_hash__in=list(entries))):
         national = _national(row)
         if national not in ENROLLED_STATUSES:
             continue
-        entry = entries[row["id_number"]]
+        entry = entries[row["id_hash"]]
         details = {"全国学籍状态": Status(national).label, "台账状态": entry.get_state_display()}
         found.append(
             _from_row(
@@ -700,6 +706,7 @@ def refresh_statistics(row_count: int) -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(SourceRow._meta.db_table)}")
 
 
+@reading()
 def find(run: Run, *, step: Step | None = None) -> list[Found]:
     """Every disagreement of ``run``'s list, one per key (the first found wins)."""
     refresh_statistics(run.source.row_count)
@@ -782,6 +789,8 @@ def _store(run: Run, found: list[Found], previous: Run | None) -> None:
         gone = [pk for key, pk in existing.items() if key not in keys]
         Mismatch.objects.filter(pk__in=gone).delete()
         kept = [Mismatch(**row) for row in rows if row["id"]]
+        for mismatch in kept:
+            sealed.refresh_derived(mismatch)
         Mismatch.objects.bulk_update(kept, _UPDATED_FIELDS, batch_size=BATCH)
     _insert([row for row in rows if not row["id"]])
     run.previous = previous

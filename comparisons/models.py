@@ -10,6 +10,7 @@ from accounts import jurisdiction
 from accounts.models import Region, School
 from kongchuo.append_only import AppendOnlyModel
 from kongchuo.masking import mask_id_number
+from kongchuo.sealed import LookupHashField, MaskedCopyField, SealedField
 from ledger.models import LedgerEntry
 from students.models import Student
 
@@ -57,7 +58,7 @@ class SourceRow(models.Model):
     """One row of a list as read (normalised), staged for the matching queries."""
 
     # Rows are COPYed in by the million, so each costs as little as it can: no index of the
-    # source alone (the (source, id_number) one leads with it), none on the name (the weak
+    # source alone (the (source, id_hash) one leads with it), none on the name (the weak
     # pass reads the few unmatched rows in Python), and no per-row check of the division,
     # reference data that is never deleted, or of the source, written in the same
     # transaction as its rows (the deferred check cost 3 s at commit for a million rows;
@@ -71,7 +72,9 @@ class SourceRow(models.Model):
         db_constraint=False,
     )
     row = models.PositiveIntegerField("行号")
-    id_number = models.CharField("身份证号", max_length=18, blank=True)
+    # Sealed (issue 15 §3); matched by ``id_hash``.
+    id_number = SealedField("身份证号", max_length=18, blank=True)
+    id_hash = LookupHashField("身份证号查找码", source="id_number")
     id_valid = models.BooleanField("身份证号校验通过", default=False)
     name = models.CharField("姓名", max_length=50)
     # The name normalised for matching (full/half width, spaces, middle dots).
@@ -97,7 +100,7 @@ class SourceRow(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "名单行"
         ordering = ["source_id", "row"]
-        indexes = [models.Index(fields=["source", "id_number"], name="source_row_id_number")]
+        indexes = [models.Index(fields=["source", "id_hash"], name="source_row_id_hash")]
 
     def __str__(self):
         return f"{self.source_id}:{self.row} {self.name}"
@@ -241,7 +244,9 @@ class Mismatch(models.Model):
         related_name="+",
     )
     name = models.CharField("姓名", max_length=50)
-    id_number = models.CharField("身份证号", max_length=18, blank=True)
+    id_number = SealedField("身份证号", max_length=18, blank=True)
+    id_hash = LookupHashField("身份证号查找码", source="id_number")
+    id_masked = MaskedCopyField("身份证号（脱敏）", source="id_number")
     birth_date = models.DateField("出生日期", null=True, blank=True)
     # What disagrees, as the page shows it: {"名单": …, "系统": …} and the like.
     details = models.JSONField("详情", default=dict, blank=True)
@@ -267,7 +272,7 @@ class Mismatch(models.Model):
 
     @property
     def masked_id_number(self) -> str:
-        return mask_id_number(self.id_number)
+        return self.id_masked or mask_id_number(self.id_number)
 
 
 class MismatchDisposition(AppendOnlyModel):

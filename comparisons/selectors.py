@@ -14,6 +14,8 @@ from django.urls import reverse
 from accounts import jurisdiction
 from accounts.choices import RegionLevel
 from accounts.models import Region
+from kongchuo import crypto
+from kongchuo.replicas import reading
 from ledger import consistency
 from ledger.choices import OPEN_STATES, ConsistencyProblem
 from ledger.models import LedgerEntry
@@ -69,7 +71,9 @@ def mismatches(
     result = result.filter(run_id=run) if run else result.filter(run__in=latest_runs())
     query = query.strip()
     if query:
-        result = result.filter(Q(name__icontains=query) | Q(id_number=normalise_id_number(query)))
+        result = result.filter(
+            Q(name__icontains=query) | Q(id_hash=crypto.match_hash(normalise_id_number(query)))
+        )
     if kind:
         result = result.filter(kind=kind)
     if county:
@@ -196,7 +200,7 @@ def _latest_poverty_rows(sources: QuerySet[Source]) -> QuerySet[SourceRow]:
         .values("pk")[:1]
     )
     sources = sources.filter(kind=SourceKind.POVERTY, pk=Subquery(latest))
-    enrolled = Student.objects.filter(id_number=OuterRef("id_number"))
+    enrolled = Student.objects.filter(id_hash=OuterRef("id_hash"))
     return (
         SourceRow.objects.filter(source__in=sources)
         .filter(~Exists(enrolled))
@@ -213,6 +217,7 @@ def _grouped(queryset: QuerySet, path: str) -> dict[int, int]:
     return dict(queryset.order_by().values_list(path).annotate(n=Count("pk")))
 
 
+@reading()
 def three_way(user, *, county: Region | None = None) -> list[ThreeWayRow]:
     """Per township of ``user``'s area (of ``county`` only, when given: above a county the
     page asks for one), side by side: the ledger's open entries, the dropouts education

@@ -29,6 +29,7 @@ from accounts.choices import AuditAction, RegionLevel
 from accounts.divisions import PLACEHOLDER_NAMES
 from accounts.models import Region, User
 from accounts.permissions import require
+from kongchuo import crypto
 from kongchuo.errors import AppError
 from kongchuo.xlsx import workbook_bytes
 from ledger.consistency import county_of
@@ -1004,7 +1005,8 @@ def _refuse_repeated_ids(rows: _Rows) -> None:
     staged = SourceRow.objects.filter(source_id=rows.source_id)
     repeated = sorted(rows.repeated)
     found: dict[str, list[int]] = {}
-    for row, id_number in staged.filter(id_number__in=repeated).values_list("row", "id_number"):
+    hashes = [crypto.lookup_hash(number) for number in repeated]
+    for row, id_number in staged.filter(id_hash__in=hashes).values_list("row", "id_number"):
         found.setdefault(id_number, []).append(row)
     heading = rows.columns["id_number"].heading
     for numbers in found.values():
@@ -1017,7 +1019,7 @@ def _refuse_repeated_ids(rows: _Rows) -> None:
                 f"第{where}行的{heading}相同：同一份名单中一个身份证号只能出现一次，这些行都未导入。",
             )
         rows.refused += len(numbers)
-    staged.filter(id_number__in=repeated).delete()
+    staged.filter(id_hash__in=hashes).delete()
 
 
 # -- the error list --------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def _checks(
         student=OuterRef("pk"), state=State.CLOSED, closure_reason=ClosureReason.COMPLETED
     )
     with_student = entries.filter(student__isnull=False)
-    enrolled = Student.objects.filter(id_number=OuterRef("id_number"), status__in=ENROLLED_STATUSES)
+    enrolled = Student.objects.filter(id_hash=OuterRef("id_hash"), status__in=ENROLLED_STATUSES)
     return [
         (
             ConsistencyProblem.DROPOUT_WITHOUT_ENTRY,
@@ -80,7 +80,7 @@ def _checks(
             ConsistencyProblem.NOT_ENROLLED_BUT_ENROLLED,
             entries.filter(
                 Q(kind=EntryKind.NOT_ENROLLED, student=None, state__in=OPEN_STATES)
-                & ~Q(id_number="")
+                & Q(id_hash__isnull=False)
                 & Exists(enrolled)
             ),
         ),

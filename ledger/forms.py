@@ -7,6 +7,7 @@ from django.db.models import Q
 from accounts import lookups
 from accounts.choices import RegionLevel
 from accounts.forms import ScopedForm
+from kongchuo import crypto
 from students.choices import Gender, KeyGroup
 from students.identity import normalise_id_number
 from students.models import Student
@@ -30,7 +31,7 @@ def _find_student(user, raw: str) -> Student | None:
         return None
     return (
         Student.objects.for_user(user)
-        .filter(Q(id_number=key) | Q(student_number=key))
+        .filter(Q(id_hash=crypto.match_hash(key)) | Q(student_number=key))
         .select_related("school")
         .first()
     )

@@ -5,6 +5,7 @@ from accounts.models import Region, School, User, grade_label
 from kongchuo.append_only import AppendOnlyModel
 from kongchuo.json_lookups import HasValue
 from kongchuo.masking import mask_id_number, mask_phone
+from kongchuo.sealed import LookupHashField, MaskedCopyField, SealedField
 from students.choices import Gender, KeyGroup
 from students.models import Student
 
@@ -54,7 +55,10 @@ class LedgerEntry(models.Model):
     name = models.CharField("姓名", max_length=50)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices)
     birth_date = models.DateField("出生日期", null=True, blank=True)
-    id_number = models.CharField("身份证号", max_length=18, blank=True, db_index=True)
+    # Sealed like Student.id_number (issue 15 §3), looked up and joined through ``id_hash``.
+    id_number = SealedField("身份证号", max_length=18, blank=True)
+    id_hash = LookupHashField("身份证号查找码", source="id_number")
+    id_masked = MaskedCopyField("身份证号（脱敏）", source="id_number")
     school = models.ForeignKey(
         School,
         verbose_name="学校",
@@ -79,8 +83,8 @@ class LedgerEntry(models.Model):
         "学籍核查结果", max_length=20, choices=RecordCheck.choices, blank=True
     )
     person_status = models.CharField("人员现状说明", max_length=500, blank=True)
-    family_situation = models.CharField("家庭情况", max_length=500, blank=True)
-    parent_contact = models.CharField("父母联系方式", max_length=100, blank=True)
+    family_situation = SealedField("家庭情况", max_length=500, blank=True)
+    parent_contact = SealedField("父母联系方式", max_length=100, blank=True)
     department_opinion = models.CharField("相关部门意见", max_length=500, blank=True)
     reason = models.CharField("主要辍学原因", max_length=20, choices=Reason.choices)
     other_reasons = models.JSONField("其他原因", default=list, blank=True)
@@ -126,6 +130,7 @@ class LedgerEntry(models.Model):
             # With the GIN index on other_reasons (PostgreSQL, migration 0007) the reason
             # filter (main reason or another reason) is a bitmap OR of two index scans.
             models.Index(fields=["reason"], name="ledger_reason"),
+            models.Index(fields=["id_hash"], name="ledger_id_hash"),
         ]
 
     def __str__(self):
@@ -137,7 +142,7 @@ class LedgerEntry(models.Model):
 
     @property
     def masked_id_number(self) -> str:
-        return mask_id_number(self.id_number)
+        return self.id_masked or mask_id_number(self.id_number)
 
     @property
     def masked_parent_contact(self) -> str:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.choices import RegionLevel
 from accounts.models import Region, School
+from kongchuo import crypto
 from students.calendar import (
     TermCalendars,
     calendar_for,
@@ -121,7 +122,9 @@ def filtered(
     to in each entry's own calendar; ``overdue``: 逾期未分类 on ``today`` (default: today)."""
     query = query.strip()
     if query:
-        result = result.filter(Q(name__icontains=query) | Q(id_number=normalise_id_number(query)))
+        result = result.filter(
+            Q(name__icontains=query) | Q(id_hash=crypto.match_hash(normalise_id_number(query)))
+        )
     if county:
         result = result.filter(township__parent_id=county)
     if township:

@@ -16,6 +16,7 @@ from accounts.choices import PREFIX_LENGTH, AuditAction, NotificationKind, Regio
 from accounts.models import Region, School, User
 from accounts.notifications import notify, subject
 from accounts.permissions import can, require
+from kongchuo import crypto
 from kongchuo.errors import AppError
 from students import services as student_services
 from students.choices import ENROLLED_STATUSES, EventKind, Gender, KeyGroup, Status
@@ -179,7 +180,9 @@ def _check_child(by: User | None, data: EntryData) -> None:
     if data.hukou_region.level < RegionLevel.TOWNSHIP:
         raise AppError("户籍地应填写到乡镇或村。", field="hukou_region")
     if data.id_number:
-        enrolled = Student.objects.select_related("school").filter(id_number=data.id_number)
+        enrolled = Student.objects.select_related("school").filter(
+            id_hash=crypto.match_hash(data.id_number)
+        )
         twin = enrolled.first()
         if twin is not None:
             raise AppError(
@@ -211,7 +214,7 @@ def _same_child(data: EntryData) -> Q | None:
     number (a 未入学 child who has since been enrolled is the same child)."""
     same = Q(student=data.student) if data.student is not None else Q()
     if data.id_number:
-        same |= Q(id_number=data.id_number)
+        same |= Q(id_hash=crypto.match_hash(data.id_number))
     return same or None
 
 

@@ -2,6 +2,7 @@ from django.db import models
 
 from accounts import jurisdiction
 from accounts.models import Region, School, User
+from kongchuo.sealed import SealedField
 from ledger.models import LedgerEntry
 
 from .choices import Period
@@ -146,7 +147,7 @@ class ReportRow(models.Model):
     gender = models.CharField("性别", max_length=2)
     grade = models.CharField("年级", max_length=10, blank=True)
     class_name = models.CharField("班级", max_length=30, blank=True)
-    id_number = models.CharField("身份证号码", max_length=18, blank=True)
+    id_number = SealedField("身份证号码", max_length=18, blank=True)
     reason = models.CharField("辍学原因", max_length=50)
     poverty_registered = models.BooleanField("是否为建档立卡贫困家庭子女", default=False)
     measures = models.TextField("控辍保学措施", blank=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import Region, User
 from accounts.selectors import recipients_for_township
+from kongchuo import crypto
 from ledger.permissions import township_of
 from ledger.transitions import COUNTY, TOWNSHIP
 from students.identity import normalise_id_number
@@ -143,7 +144,8 @@ def cases(
     query = query.strip()
     if query:
         result = result.filter(
-            Q(entry__name__icontains=query) | Q(entry__id_number=normalise_id_number(query))
+            Q(entry__name__icontains=query)
+            | Q(entry__id_hash=crypto.match_hash(normalise_id_number(query)))
         )
     if county:
         result = result.filter(county_id=county)

@@ -55,7 +55,7 @@ from accounts.models import (
     grade_label,
 )
 from accounts.permissions import require
-from kongchuo import spreadsheets
+from kongchuo import crypto, sealed, spreadsheets
 from kongchuo.errors import AppError
 from kongchuo.spreadsheets import NOT_XLSX, ZIP_MAGIC
 
@@ -767,7 +767,7 @@ class _Existing:
         found: dict[int, Student] = {
             student.pk: student
             for condition in _any_of(
-                id_number={d.id_number for d in datas} - {""},
+                id_hash={crypto.lookup_hash(d.id_number) for d in datas if d.id_number},
                 student_number={d.student_number for d in datas} - {""},
             )
             for student in Student.objects.select_related("school").filter(condition)
@@ -786,7 +786,7 @@ class _Existing:
             for student in (
                 Student.objects.for_user(by)
                 .select_related("school")
-                .filter(condition, id_number=None, student_number=None)
+                .filter(condition, id_hash=None, student_number=None)
             ):
                 self.in_area.add(student.pk)
                 self.by_identity[(student.name, student.birth_date)].append(student)
@@ -922,7 +922,8 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
         alike[tuple(sorted((name, getattr(student, name)) for name in fields))].append(student)
     singles, fields = [], {"updated_at"}
     for values, students in alike.items():
-        if len(students) > 1:
+        # A sealed value is sealed per row (a nonce of its own), never by one UPDATE.
+        if len(students) > 1 and not sealed.derived_or_sealed(Student, [n for n, _ in values]):
             Student.objects.filter(pk__in=[s.pk for s in students]).update(
                 **dict(values), updated_at=now
             )
@@ -931,8 +932,9 @@ def _update_students(changes: list[tuple[Student, set[str]]], now) -> None:
         fields.update(name for name, _ in values)
     for student in singles:
         student.updated_at = now
+        sealed.refresh_derived(student)
     if singles:
-        Student.objects.bulk_update(singles, sorted(fields))
+        Student.objects.bulk_update(singles, sealed.with_derived(Student, sorted(fields)))
 
 
 IMPORT_REASON = "花名册导入建档"
@@ -1079,9 +1081,13 @@ class _CsvStream:
 def copy_rows(model: type[models.Model], rows: Iterable[dict], *, with_pk: bool = False) -> None:
     """INSERT ``rows`` (dicts of every column's attname) with one COPY (PostgreSQL), in CSV:
     None is NULL, and so is "" in a nullable column (the only such text columns, ID number
-    and 学籍号, are stored as NULL when empty); JSON fields are written as JSON. No save()
+    and 学籍号, are stored as NULL when empty); JSON fields are written as JSON; sealed
+    fields are sealed (kongchuo.sealed). No save()
     or signals, like bulk_create; database errors are Django's (IntegrityError)."""
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    stored = sealed.raw_rows(model, connection)
+    if stored is not None:  # sealed values sealed, look-up hashes and masked copies computed
+        rows = map(stored, rows)
     values = map(operator.itemgetter(*(f.attname for f in fields)), rows)
     if len(fields) == 1:  # itemgetter of one name gives the value, not a 1-tuple
         values = zip(values)

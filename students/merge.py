@@ -200,7 +200,7 @@ def merge_students(*, by: User, keep: Student, merged: Student, reason: str) -> 
     filled = _fill(keep, merged)
     # The numbers first leave the merged record (each is unique), then the kept one takes them.
     Student.objects.filter(pk=merged.pk).update(
-        id_number=None, student_number=None, merged_into=keep
+        id_number=None, id_hash=None, id_masked="", student_number=None, merged_into=keep
     )
     Student.objects.filter(merged_into=merged).update(merged_into=keep)
     keep.save()

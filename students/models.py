@@ -4,6 +4,7 @@ from accounts import jurisdiction
 from accounts.models import Region, School, SchoolClass, User, grade_label
 from kongchuo.append_only import AppendOnlyModel
 from kongchuo.masking import mask_id_number, mask_phone
+from kongchuo.sealed import LookupHashField, MaskedCopyField, SealedField, SealedIntegerField
 
 from .choices import (
     DisabilityGrade,
@@ -42,7 +43,11 @@ class Student(models.Model):
     # (varchar_pattern_ops) index for LIKE, which no query uses — look-ups are exact — and
     # which every roster import pays for, as it pays for every index of this table. NULL,
     # not "", for a child without one: the unique constraints keep NULLs apart.
-    id_number = models.CharField("身份证号", max_length=18, null=True, blank=True)  # noqa: DJ001
+    # Sealed (issue 15 §3): looked up, joined and kept unique through ``id_hash``; lists show
+    # ``id_masked`` without decrypting anything.
+    id_number = SealedField("身份证号", max_length=18, null=True, blank=True)
+    id_hash = LookupHashField("身份证号查找码", source="id_number")
+    id_masked = MaskedCopyField("身份证号（脱敏）", source="id_number")
     # 身份证件类型 (issue 18): which document ``id_number`` is the number of. One unique
     # constraint for every type (a look-up by number alone stays unambiguous): the shapes of
     # the types do not overlap, and GB 11643 is checked only for a 居民身份证.
@@ -90,10 +95,10 @@ class Student(models.Model):
     financial_hardship = models.BooleanField(KeyGroup.FINANCIAL_HARDSHIP.label, default=False)
     parent_in_prison = models.BooleanField(KeyGroup.PARENT_IN_PRISON.label, default=False)
     orphan = models.BooleanField(KeyGroup.ORPHAN.label, default=False)
-    disability_type = models.CharField(
+    disability_type = SealedField(
         "残疾类型", max_length=20, choices=DisabilityType.choices, blank=True
     )
-    disability_grade = models.PositiveSmallIntegerField(
+    disability_grade = SealedIntegerField(
         "残疾等级", choices=DisabilityGrade.choices, null=True, blank=True
     )
     # Set by students.merge on a duplicate record: the record it was merged into (always a
@@ -119,7 +124,7 @@ class Student(models.Model):
             models.CheckConstraint(
                 condition=models.Q(grade__gte=1, grade__lte=9), name="student_grade_1_to_9"
             ),
-            models.UniqueConstraint(fields=["id_number"], name="student_id_number_unique"),
+            models.UniqueConstraint(fields=["id_hash"], name="student_id_number_unique"),
             models.UniqueConstraint(fields=["student_number"], name="student_number_unique"),
         ]
         indexes = [
@@ -136,11 +141,12 @@ class Student(models.Model):
 
     @property
     def masked_id_number(self) -> str:
-        return mask_id_number(self.id_number or "")
+        return self.id_masked or mask_id_number(self.id_number or "")
 
     @property
     def id_missing(self) -> bool:
-        return not self.id_number
+        # The masked copy first: lists ask for every row, and it needs no decrypting.
+        return not (self.id_masked or self.id_number)
 
     @property
     def key_group_values(self) -> list[str]:
@@ -163,7 +169,7 @@ class Guardian(models.Model):
     )
     name = models.CharField("监护人姓名", max_length=50)
     relation = models.CharField("关系", max_length=10)
-    phone = models.CharField("联系电话", max_length=20, blank=True)
+    phone = SealedField("联系电话", max_length=20, blank=True)
 
     objects = jurisdiction.ScopedQuerySet.as_manager()
 

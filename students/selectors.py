@@ -9,6 +9,7 @@ from functools import reduce
 from django.db.models import Q, QuerySet
 
 from accounts.models import School, SchoolClass, current_school_year
+from kongchuo import crypto
 from kongchuo.masking import mask_phone
 
 from .choices import KeyGroup, Status, TransferStatus
@@ -32,7 +33,9 @@ def students(
     if query:
         number = normalise_id_number(query)
         result = result.filter(
-            Q(name__icontains=query) | Q(id_number=number) | Q(student_number=number)
+            Q(name__icontains=query)
+            | Q(id_hash=crypto.match_hash(number))
+            | Q(student_number=number)
         )
     if school:
         result = result.filter(school_id=school)

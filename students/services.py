@@ -13,6 +13,7 @@ from accounts import audit, jurisdiction
 from accounts.choices import AuditAction, Capability, RegionLevel
 from accounts.models import Region, School, SchoolClass, User, current_school_year, grade_label
 from accounts.permissions import can, require
+from kongchuo import crypto
 from kongchuo.errors import AppError
 
 from . import selectors
@@ -121,7 +122,11 @@ def clean(by: User, data: StudentData, *, existing: Student | None = None) -> St
         raise moved_refusal(existing)
     others = Student.objects.exclude(pk=existing.pk) if existing else Student.objects.all()
     if data.id_number:
-        twin = others.select_related("school").filter(id_number=data.id_number).first()
+        twin = (
+            others.select_related("school")
+            .filter(id_hash=crypto.match_hash(data.id_number))
+            .first()
+        )
         if twin is not None:
             raise AppError(
                 f"该身份证号已登记：{where_is(by, twin)}。一个孩子只能有一条记录。",
@@ -386,6 +391,12 @@ UPSERT_STATUSES = ENROLLED_STATUSES | {Status.SUSPENDED}
 NATURAL_KEYS = ("id_number", "student_number")
 
 
+def by_natural_key(key: str, value) -> dict:
+    """The filter that finds a student by a natural key: an ID number by its look-up hash
+    (the number itself is sealed)."""
+    return {"id_hash": crypto.match_hash(value)} if key == "id_number" else {key: value}
+
+
 def upsert_refusal(
     existing: Student, data: StudentData, *, key: str, in_area: bool
 ) -> AppError | None:
@@ -439,7 +450,7 @@ def student_upsert(*, by: User, data: StudentData, key: str) -> tuple[Student, b
     existing = (
         Student.objects.select_for_update(of=("self",))
         .select_related("school")
-        .filter(**{key: value})
+        .filter(**by_natural_key(key, value))
         .first()
     )
     if existing is None:

@@ -8,6 +8,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from kongchuo import crypto
+
 from .base import *  # noqa: F403
 from .base import DATABASES, env_bool
 
@@ -22,6 +24,18 @@ def _required(name: str, meaning: str) -> str:
 
 
 SECRET_KEY = _required("SECRET_KEY", "a secret key of their own (there is no default)")
+
+# Encryption at rest (kongchuo.crypto): refuse to start without the keys, or with a malformed one.
+_KEY_HELP = "(make one with `python manage.py rotate_keys --new-key`; README, 安全)"
+FIELD_ENCRYPTION_KEYS = _required(
+    "FIELD_ENCRYPTION_KEYS", f"the keys of the encrypted fields {_KEY_HELP}"
+).split(",")
+LOOKUP_HASH_KEY = _required("LOOKUP_HASH_KEY", f"the key of the ID look-up hashes {_KEY_HELP}")
+try:
+    crypto.parse_keys(",".join(FIELD_ENCRYPTION_KEYS), "FIELD_ENCRYPTION_KEYS")
+    crypto.parse_key(LOOKUP_HASH_KEY, "LOOKUP_HASH_KEY")
+except crypto.SealError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 _required(
     "DATABASE_URL",

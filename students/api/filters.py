@@ -1,5 +1,6 @@
 import django_filters
 
+from kongchuo import crypto
 from kongchuo.filters import IdFilter, IsoDateTimeFilter, PositiveIntegerFilter
 
 from ..choices import KeyGroup, Status
@@ -32,7 +33,7 @@ class StudentFilter(django_filters.FilterSet):
         return queryset.filter(**{KeyGroup(value).value: True})
 
     def filter_id_number(self, queryset, name, value):
-        return queryset.filter(id_number=normalise_id_number(value))
+        return queryset.filter(id_hash=crypto.match_hash(normalise_id_number(value)))
 
 
 # The query parameter is "class", which cannot be an attribute name in Python.

@@ -140,7 +140,9 @@ class StudentViewSet(LoggedDetailMixin, ScopedReadOnlyViewSet):
     def _by_natural_key(self, request, field: str, raw: str) -> Response:
         key = _NATURAL_KEYS[field](raw)
         if request.method == "GET":
-            student = jurisdiction.get_or_404(request.user, self.get_queryset(), **{field: key})
+            student = jurisdiction.get_or_404(
+                request.user, self.get_queryset(), **services.by_natural_key(field, key)
+            )
             return Response(self.get_serializer(student).data)
         if not key:
             raise ValidationError({field: ["请求地址中缺少该值。"]})

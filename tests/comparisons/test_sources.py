@@ -488,11 +488,12 @@ def test_a_hong_kong_or_taiwan_document_in_a_list_is_kept_and_matched_by_that_nu
     a warning, and matches the student stored with it; a number of no shape is still refused."""
     from comparisons import engine
     from comparisons.models import Mismatch, Run
-    from students.models import IdType, Student
+    from students.models import IdType
     from tests.comparisons.engine_data import student
 
     child = student(name="陈家明", id_type=IdType.HONG_KONG, with_id=False)
-    Student.objects.filter(pk=child.pk).update(id_number="A1234567")
+    child.id_number = "A1234567"
+    child.save()
     rows = [
         ["陈家明", "A123456(7)", f"{child.birth_date:%Y-%m-%d}", "男", "南涧镇新政村", ""],
         ["林小台", "12345678", "2019-05-02", "女", "南涧镇新政村", ""],

@@ -13,6 +13,9 @@ SERVICES = {
     "SECRET_KEY": "production-settings-test-key",
     "DATABASE_URL": "postgres://kongchuo@db.invalid:5432/kongchuo",
     "REDIS_URL": "redis://broker.invalid:6379/0",
+    # URL-safe base64 of 32 bytes each (issue 15 §3; tests/kongchuo/test_sealed.py covers them).
+    "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1zZXR0aW5ncy1maWVsZC1rZXktMDE=",
+    "LOOKUP_HASH_KEY": "cHJvZHVjdGlvbi1zZXR0aW5ncy1sb29rdXAta2V5LTA=",
 }
 SHOW = (
     "import django; from django.conf import settings; django.setup(); "
@@ -24,7 +27,7 @@ def _start(settings_module: str, tmp_path, **environment) -> subprocess.Complete
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in {*SERVICES, "DJANGO_SETTINGS_MODULE"}
+        if name not in {*SERVICES, "DJANGO_SETTINGS_MODULE", "DATABASE_REPLICA_URLS"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE=settings_module, KONGCHUO_DATA_DIR=str(tmp_path), **environment

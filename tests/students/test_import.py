@@ -183,7 +183,8 @@ def test_each_created_student_is_audited_as_student_create_audits_one(world):
         assert line.changes == audit.diff(None, audit.snapshot(student))
         assert line.changes["id_number"] == ["", "[已隐藏]"]
     line = AuditEvent.objects.get(object_id=str(imported.pk))
-    assert line.changes["disability_type"] == [None, "physical"]
+    # Sealed in its table, hidden in the audit trail too (issue 15 §3).
+    assert line.changes["disability_type"] == ["", "[已隐藏]"]
     assert line.changes["status"] == [None, "enrolled"] and line.changes["grade"] == [None, 3]
 
 

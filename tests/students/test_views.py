@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from accounts.models import AuditEvent, Region, SchoolClass, current_school_year
+from kongchuo import crypto
 from students import services
 from students.choices import EventKind, Status
 from students.models import Student, Transfer
@@ -96,7 +97,7 @@ def test_create_a_student_through_the_page(world, staff):
         },
     )
     assert response.status_code == 302
-    student = Student.objects.get(id_number=number)
+    student = Student.objects.get(id_hash=crypto.lookup_hash(number))
     assert (
         student.left_behind and student.migrant and student.guardians.get().phone == "13900001111"
     )
