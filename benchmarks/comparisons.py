@@ -9,8 +9,10 @@ process's peak resident memory, VmHWM):
 - end to end: the file in through ``comparisons.sources.source_upload`` as county A's staff,
   then the run it started done as the worker does it (``comparisons.runs.run_execute``):
   mismatches stored;
-- the floor, in the same run: the file COPYed as it is into a staging table and one SQL
-  anti-join against the students (the rows with no student of their ID number);
+- the floor, in the same run, honest for an encrypted store: the file read, each row's ID
+  number replaced by its look-up hash (``crypto.lookup_hash``) as the rows stream into a
+  COPY of a staging table, ANALYZE, and one SQL anti-join on the hash against the students
+  (the rows with no student of their ID number);
 - an analyst's pandas merge of the two files (the list and a 学籍 export of the students,
   read with ``read_csv``, or ``read_excel`` with calamine), rows without a match counted;
 - the weak pass over the unmatched rest (``comparisons.engine.weak_matches``), separately.
@@ -21,13 +23,17 @@ one run; the county's own checks (学籍 against the ledger, 在籍不在校) co
 
     BENCH_COMPARE_ROWS       rows of the CSV list, default 1000000
     BENCH_COMPARE_XLSX_ROWS  rows of the XLSX list, default 100000 (0: skip)
+    BENCH_PROFILE            a path: profile the end-to-end child with cProfile, stats there
 
-Measured 2026-12-02 (1,000,000 CSV rows): the upload 13.9 s (25.4 s with a COPY per 20,000
-rows), the comparison 2.6 s, the floor 1.1 s, pandas 2.0 s. The upload is bound by the
-database, not Python: COPYing the rows, already formatted, into ``SourceRow`` alone takes
-about 12.5 s (1.5 s into the bare table; its two indexes and primary key the rest, the name
-index about 4 s), and the deferred check of their reference to the source about 3 s at
-commit; reading and checking them in Python (about 11 s) runs beside it on the other core.
+The files are made from the students' decrypted ID numbers (not timed); the pandas merge
+reads the two plain files, as an analyst's CSVs are.
+
+Measured 2026-12-03, ID numbers encrypted at rest (1,000,000 CSV rows, an idle machine):
+the upload 26.7 s, the comparison 4.0 s (end to end 30.7 s, 6.4× the floor), the floor 4.8 s
+(hashing a million ID numbers in Python is most of it; 1.1 s before they were sealed),
+pandas 1.9 s, peak memory 346 MB. 100,000 XLSX rows: end to end 4.6 s, floor 1.4 s, pandas
+1.6 s. By a cProfile of the upload, most of its time is Python per row: reading and checking,
+sealing the ID number and computing its hash, and formatting it for COPY.
 """
 
 import csv
@@ -38,6 +44,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.common import progress, record, run_child
@@ -83,45 +90,42 @@ def _unknown_children(count: int, seed: int) -> list[list[str]]:
     return rows
 
 
-def _list_sql(matched: int, typos: int) -> tuple[str, list]:
-    """The students as list rows: ``typos`` of county A's with the check digit of their ID
-    number changed (their 户籍地 code kept, for the weak pass), then ``matched`` others."""
-    from accounts.models import Region
+def _typo(number: str) -> str:
+    """The ID number with its check digit changed."""
+    return number[:17] + ("1" if number[17] == "0" else "0")
+
+
+def _list_rows(matched: int, typos: int) -> Iterator[list[str]]:
+    """The students as list rows, their ID numbers decrypted: ``typos`` of county A's with
+    the check digit of their ID number changed (their 户籍地 code kept, for the weak pass),
+    then ``matched`` others."""
     from students.models import Student
 
-    students, regions = Student._meta.db_table, Region._meta.db_table
-    row = f"""
-        s.name,
-        {{number}},
-        to_char(s.birth_date, 'YYYY-MM-DD'),
-        CASE s.gender WHEN 'M' THEN '男' ELSE '女' END,
-        CASE WHEN r.code LIKE %s THEN r.code ELSE '' END
-        FROM {students} s LEFT JOIN {regions} r ON r.id = s.hukou_region_id
-    """  # noqa: S608 — table names from the models' metadata
-    typo = (
-        "overlay(s.id_number placing CASE WHEN right(s.id_number, 1) = '0' THEN '1' "
-        "ELSE '0' END from 18)"
-    )
-    sql = f"""
-        WITH typo AS (
-            SELECT s.id FROM {students} s JOIN {regions} r ON r.id = s.hukou_region_id
-            WHERE s.id_number IS NOT NULL AND r.code LIKE %s ORDER BY s.id LIMIT %s
-        )
-        (SELECT {row.format(number=typo)} WHERE s.id IN (SELECT id FROM typo))
-        UNION ALL
-        (SELECT {row.format(number="s.id_number")}
-         WHERE s.id_number IS NOT NULL AND s.id NOT IN (SELECT id FROM typo)
-         ORDER BY s.id LIMIT %s)
-    """  # noqa: S608
-    like = f"{COUNTY}%"
-    return sql, [like, typos, like, like, matched]
+    fields = ("pk", "id_number", "name", "birth_date", "gender", "hukou_region__code")
+    students = Student.objects.filter(id_number__isnull=False).order_by("pk")
+
+    def row(number, name, birth, gender, code) -> list[str]:
+        region = code if code and code.startswith(COUNTY) else ""
+        return [name, number, f"{birth:%Y-%m-%d}", "男" if gender == "M" else "女", region]
+
+    typo_ids = set()
+    county = students.filter(hukou_region__code__startswith=COUNTY)[:typos]
+    for pk, number, *rest in county.values_list(*fields):
+        typo_ids.add(pk)
+        yield row(_typo(number), *rest)
+    written = 0
+    for pk, number, *rest in students.values_list(*fields).iterator(chunk_size=20_000):
+        if written == matched:
+            return
+        if pk not in typo_ids:
+            written += 1
+            yield row(number, *rest)
 
 
 def write_files(folder: str, rows: int, xlsx_rows: int) -> dict:
     """The household list (CSV, and its first rows as XLSX) and a 学籍 export of the
-    students (CSV) for the pandas merge."""
+    students (CSV) for the pandas merge, from the decrypted ID numbers."""
     import xlsxwriter
-    from django.db import connection
 
     from students.models import Student
 
@@ -130,21 +134,23 @@ def write_files(folder: str, rows: int, xlsx_rows: int) -> dict:
     matched = min(rows - unknown - typos, available - typos)
     paths = {k: os.path.join(folder, n) for k, n in (("csv", "户籍.csv"), ("xlsx", "户籍.xlsx"))}
     paths["students"] = os.path.join(folder, "学籍.csv")
-    sql, params = _list_sql(matched, typos)
     # Other children each time: the same file again would be recognised and not taken in.
     extra = _unknown_children(unknown, seed=time.time_ns())
-    with connection.cursor() as cursor:
-        body = cursor.mogrify(sql, params).decode()
-        with open(paths["csv"], "w", encoding="utf-8", newline="") as handle:
-            handle.write(",".join(HEADINGS) + "\n")
-            cursor.cursor.copy_expert(f"COPY ({body}) TO STDOUT WITH (FORMAT csv)", handle)
-            csv.writer(handle).writerows(extra)
-        with open(paths["students"], "w", encoding="utf-8", newline="") as handle:
-            handle.write(",".join(STUDENT_HEADINGS) + "\n")
-            table = Student._meta.db_table
-            birth = "to_char(birth_date, 'YYYY-MM-DD')"
-            export = f"SELECT id_number, name, {birth} FROM {table} WHERE id_number IS NOT NULL"  # noqa: S608
-            cursor.cursor.copy_expert(f"COPY ({export}) TO STDOUT WITH (FORMAT csv)", handle)
+    with open(paths["csv"], "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADINGS)
+        writer.writerows(_list_rows(matched, typos))
+        writer.writerows(extra)
+    with open(paths["students"], "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(STUDENT_HEADINGS)
+        students = Student.objects.filter(id_number__isnull=False).order_by("pk")
+        writer.writerows(
+            (number, name, f"{birth:%Y-%m-%d}")
+            for number, name, birth in students.values_list(
+                "id_number", "name", "birth_date"
+            ).iterator(chunk_size=20_000)
+        )
     if xlsx_rows:
         # The XLSX list: its share of each kind of row, the unknown children among them.
         head = round(xlsx_rows * (1 - UNKNOWN_SHARE))
@@ -222,8 +228,35 @@ def child_end_to_end(path: str) -> dict:
     }
 
 
+class _HashedCsv:
+    """The list's rows as CSV for COPY, each ID number replaced by its look-up hash (an
+    encrypted store keeps no plain ID number to join on), a few hundred rows per read."""
+
+    def __init__(self, rows: Iterator[list]):
+        from io import StringIO
+
+        from kongchuo import crypto
+
+        self._rows, self._hash = rows, crypto.lookup_hash
+        self._buffer = StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+
+    def read(self, size: int = -1) -> str:
+        from itertools import islice
+
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        hashed = self._hash
+        self._writer.writerows(
+            (name, hashed(str(number).strip()), birth, gender, region)
+            for name, number, birth, gender, region in islice(self._rows, 500)
+        )
+        return self._buffer.getvalue()
+
+
 def child_floor(path: str) -> dict:
-    """Read the file, COPY it into a staging table, one anti-join against the students."""
+    """Read the file, each row's ID number hashed (``crypto.lookup_hash``) as it is streamed
+    into a COPY of a staging table, ANALYZE, one anti-join on the hash against the students."""
     from django.db import connection
 
     from students.models import Student
@@ -231,27 +264,28 @@ def child_floor(path: str) -> dict:
     start = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE staging (name text, id_number text, birth_date text, "
+            "CREATE TEMP TABLE staging (name text, id_hash text, birth_date text, "
             "gender text, region text)"
         )
         if path.endswith(".xlsx"):
             from python_calamine import CalamineWorkbook
 
             sheet = CalamineWorkbook.from_path(path).get_sheet_by_index(0).to_python()
-            from io import StringIO
-
-            buffer = StringIO()
-            csv.writer(buffer).writerows(sheet[1:])
-            buffer.seek(0)
-            cursor.cursor.copy_expert("COPY staging FROM STDIN WITH (FORMAT csv)", buffer)
+            cursor.cursor.copy_expert(
+                "COPY staging FROM STDIN WITH (FORMAT csv)", _HashedCsv(iter(sheet[1:]))
+            )
         else:
-            with open(path, encoding="utf-8") as handle:
+            with open(path, encoding="utf-8", newline="") as handle:
+                rows = csv.reader(handle)
+                next(rows)
                 cursor.cursor.copy_expert(
-                    "COPY staging FROM STDIN WITH (FORMAT csv, HEADER true)", handle
+                    "COPY staging FROM STDIN WITH (FORMAT csv)", _HashedCsv(rows)
                 )
+        # The statistics the planner needs for a (parallel) hash join, as the upload has.
+        cursor.execute("ANALYZE staging")
         cursor.execute(
             f"CREATE TEMP TABLE unmatched AS SELECT g.* FROM staging g WHERE NOT EXISTS "  # noqa: S608
-            f"(SELECT 1 FROM {Student._meta.db_table} s WHERE s.id_number = g.id_number)"
+            f"(SELECT 1 FROM {Student._meta.db_table} s WHERE s.id_hash = g.id_hash)"
         )
         cursor.execute("SELECT count(*) FROM unmatched")
         (unmatched,) = cursor.fetchone()
@@ -356,9 +390,17 @@ def main() -> None:
 
     django.setup()
     mode, *args = sys.argv[1:]
-    result = {"end_to_end": child_end_to_end, "floor": child_floor, "pandas": child_pandas}[mode](
-        *args
-    )
+    child = {"end_to_end": child_end_to_end, "floor": child_floor, "pandas": child_pandas}[mode]
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile and mode == "end_to_end":
+        # BENCH_PROFILE=path: the end-to-end child under cProfile, its statistics dumped there.
+        import cProfile
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(child, *args)
+        profiler.dump_stats(profile)
+    else:
+        result = child(*args)
     print(json.dumps(result, ensure_ascii=False, default=str))
 
 
