@@ -1,9 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import sync, views
 
 router = SimpleRouter()
 router.register("attendance", views.RollCallViewSet, basename="api-attendance")
 router.register("watch-list", views.WatchListViewSet, basename="api-watch-list")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + sync.urlpatterns

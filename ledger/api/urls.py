@@ -1,8 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import sync, views
 
 router = SimpleRouter()
 router.register("ledger-entries", views.LedgerEntryViewSet, basename="api-ledger-entry")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + sync.urlpatterns

@@ -1,8 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import sync, views
 
 router = SimpleRouter()
 router.register("students", views.StudentViewSet, basename="api-student")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + sync.urlpatterns
