@@ -20,7 +20,7 @@ from kongchuo.xlsx import workbook_bytes
 from . import audit, selectors
 from .choices import Capability, JobKind, JobStatus
 from .models import Job, User
-from .permissions import can, require
+from .permissions import can, register, require
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,14 @@ UPLOAD_PARAM = "upload"
 # Where uploads wait: a job's input, and a page's file between its two steps (the
 # comparisons' mapping step, the roster import's preview).
 UPLOAD_FOLDERS = ("jobs/uploads", "comparisons/uploads")
+
+
+# The permission action of an export any account may make of what it sees (the ledger, the
+# 劝返 cases, the mismatches, the indicators): the list is already scoped by jurisdiction,
+# so the job asks only that the requester is still signed in and active when it runs
+# (``refusal`` answers that before any action's own rule).
+SIGNED_IN = "jobs.signed_in"
+register(SIGNED_IN, lambda user, obj=None: None)
 
 
 def runner(kind: JobKind, capability: str):

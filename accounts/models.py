@@ -481,6 +481,24 @@ class ApiToken(models.Model):
         return f"{self.name}（{self.prefix}…）"
 
 
+class RecoveryCode(models.Model):
+    """One two-factor recovery code (accounts.two_factor). Only a salted SHA-256 digest of
+    the code is stored (``salt$hex``): the code is shown once, when it is made, and the row
+    is deleted when the code is used."""
+
+    user = models.ForeignKey(
+        User, verbose_name="账号", on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    digest = models.CharField("恢复码摘要", max_length=100)
+    created_at = models.DateTimeField("生成时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "两步验证恢复码"
+
+    def __str__(self):
+        return f"{self.user}的恢复码 #{self.pk}"
+
+
 # Where each kind of record sits in the jurisdiction tree (see accounts/jurisdiction.py).
 jurisdiction.register(Region, region=("code",), reference=True)
 jurisdiction.register(School, region=("township__code",), school=("pk",))
@@ -494,3 +512,4 @@ jurisdiction.register(AuditEvent, region=("region_code",))
 jurisdiction.register(Job, owner="requested_by")
 jurisdiction.register(Notification, owner="recipient")
 jurisdiction.register(ApiToken, owner="user")
+jurisdiction.register(RecoveryCode, owner="user")

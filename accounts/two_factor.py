@@ -1,29 +1,38 @@
 """Two-factor login (issue 15 §2): a TOTP authenticator (django-otp's TOTPDevice) and ten
-one-use recovery codes (its StaticDevice). The login page, the API token endpoint and the
+one-use recovery codes (RecoveryCode). The login page, the API token endpoint and the
 account pages all call these.
 
 Required for the roles in TWO_FACTOR_REQUIRED_ROLES (county administrators and staff in
 production), optional for everyone else. A code is accepted once: a TOTP code not again
 (django-otp keeps the last time step used), a recovery code is deleted when used; repeated
-wrong codes slow the device down (django-otp's throttling).
+wrong codes slow the authenticator down (django-otp's throttling).
+
+Recovery codes are stored as salted SHA-256 digests only, never as the codes (a copy of the
+database gives no way in): each is 12 random base32 characters (60 bits, shown once as
+``abcd-efgh-ijkl``), too many to try offline, and a plain digest keeps checking ten of them
+instant, where a slow password hash would make every wrong code cost seconds.
 """
 
+import hashlib
+import hmac
 import io
+import secrets
 
 import segno
 from django.conf import settings
 from django.db import transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kongchuo.errors import AppError
 
 from . import audit, jurisdiction
 from .choices import AuditAction, Capability
-from .models import User
+from .models import RecoveryCode, User
 from .permissions import require
 
 RECOVERY_CODES = 10
+RECOVERY_CODE_LENGTH = 12
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 WRONG_CODE = "验证码错误或已使用过，请输入验证器上当前的 6 位数字，或一个未用过的恢复码。"
 
 
@@ -70,7 +79,35 @@ def qr_svg(device: TOTPDevice) -> str:
 
 
 def _clean(code) -> str:
-    return "".join(str(code or "").split()).lower()
+    """The code as typed, without spaces or the recovery codes' dashes, in lower case."""
+    return "".join(str(code or "").split()).replace("-", "").lower()
+
+
+def recovery_digest(code: str, salt: str | None = None) -> str:
+    """``salt$hex``: the SHA-256 of the salt and the (cleaned) code, what is stored."""
+    salt = salt if salt is not None else secrets.token_hex(8)
+    value = hashlib.sha256(f"{salt}${_clean(code)}".encode()).hexdigest()
+    return f"{salt}${value}"
+
+
+def _matches(code: str, digest: str) -> bool:
+    salt, _, _ = digest.partition("$")
+    return hmac.compare_digest(recovery_digest(code, salt), digest)
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
+    """Whether ``code`` is one of ``user``'s unused recovery codes; that one is used up. The
+    delete decides, so two logins racing with one code cannot both pass."""
+    for pk, digest in RecoveryCode.objects.filter(user=user).values_list("pk", "digest"):
+        if _matches(code, digest):
+            deleted, _ = RecoveryCode.objects.filter(pk=pk).delete()
+            return deleted == 1
+    return False
 
 
 @transaction.atomic
@@ -84,10 +121,11 @@ def confirm(user: User, code) -> list[str]:
         raise AppError("验证码不正确：请输入验证器上当前显示的 6 位数字。", field="code")
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    StaticDevice.objects.filter(user=user).delete()
-    recovery = StaticDevice.objects.create(user=user, name="恢复码", confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=recovery, token=c) for c in codes])
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(user=user, digest=recovery_digest(c)) for c in codes]
+    )
     audit.record(actor=user, action=AuditAction.TWO_FACTOR_ENROLLED, obj=user)
     return codes
 
@@ -98,11 +136,10 @@ def verify(user: User, code) -> bool:
     code = _clean(code)
     if not code:
         return False
-    devices = [
-        *TOTPDevice.objects.filter(user=user, confirmed=True),
-        *StaticDevice.objects.filter(user=user, confirmed=True),
-    ]
-    return any(device.verify_token(code) for device in devices)
+    devices = TOTPDevice.objects.filter(user=user, confirmed=True)
+    if any(device.verify_token(code) for device in devices):
+        return True
+    return _use_recovery_code(user, code)
 
 
 def record_wrong_code(user: User, where: str) -> None:
@@ -117,7 +154,7 @@ def record_wrong_code(user: User, where: str) -> None:
 
 def _remove_devices(user: User) -> None:
     TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
 
 
 @transaction.atomic

@@ -592,6 +592,18 @@ def account_set_active(request, pk):
     return redirect("account-list")
 
 
+def start_job(request, *, kind: str, params: dict, back: str):
+    """Start a job for the page's user and open its page (progress, then the file); a
+    refusal goes back to the page named ``back`` with the reason. The export buttons of the
+    lists all start theirs so (issue 15 §6)."""
+    try:
+        job = jobs.job_start(by=request.user, kind=kind, params=params)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    return redirect("job-detail", pk=job.pk)
+
+
 @require_POST
 def job_create(request):
     try:

@@ -6,5 +6,5 @@ class ComparisonsConfig(AppConfig):
     verbose_name = "数据比对"
 
     def ready(self):
-        # Registers the comparisons' permission actions, home page item and upload job.
-        from . import home, merge, permissions, upload_jobs  # noqa: F401
+        # Registers the comparisons' permission actions, home page item, upload and export jobs.
+        from . import exports, home, merge, permissions, upload_jobs  # noqa: F401

@@ -9,16 +9,15 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
 from accounts import jurisdiction
+from accounts.choices import JobKind
 from accounts.forms import PlaceFilterForm
 from accounts.home import above_county
 from accounts.permissions import can
-from accounts.views import ScopedMixin, ServiceFormView, check
-from kongchuo import xlsx
+from accounts.views import ScopedMixin, ServiceFormView, check, start_job
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
 from ledger.views import place_filters
@@ -164,13 +163,16 @@ class MismatchListView(ListView):
         }
 
 
+@require_POST
 def export(request):
+    """按当前条件导出: the list's filters (posted back by the list's export form) go to a
+    background job, whose page shows its progress and the file (issue 15 §6)."""
     user = request.user
-    filters = list_filters(request.GET, place_filters(request.GET, user))
-    content, _ = exports.export_mismatches(
-        by=user, mismatches=selectors.mismatches(user, **filters)
+    filters = list_filters(request.POST, place_filters(request.POST, user))
+    params = {"filters": exports.job_filters(filters)}
+    return start_job(
+        request, kind=JobKind.MISMATCH_EXPORT, params=params, back="comparisons-mismatches"
     )
-    return xlsx.download(content, f"comparisons-{timezone.localdate():%Y%m%d}.xlsx")
 
 
 def back_to_list(request) -> str:

@@ -6,6 +6,6 @@ class LedgerConfig(AppConfig):
     verbose_name = "控辍保学台账"
 
     def ready(self):
-        # Registers the ledger's permission actions, the 立即核查 background-job runner,
+        # Registers the ledger's permission actions, the 立即核查 and export background-job runners,
         # the home page's items and its panel on the student page.
-        from . import consistency, home, merge, panels, permissions  # noqa: F401
+        from . import consistency, exports, home, merge, panels, permissions  # noqa: F401

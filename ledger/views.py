@@ -8,17 +8,16 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import DetailView, ListView
 
 from accounts import jurisdiction, views_log
+from accounts.choices import JobKind
 from accounts.forms import PlaceFilterForm
 from accounts.home import above_county
 from accounts.permissions import refusal
-from accounts.views import ScopedMixin, ServiceFormView, check
-from kongchuo import xlsx
+from accounts.views import ScopedMixin, ServiceFormView, check, start_job
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
 from students import selectors as student_selectors
@@ -315,17 +314,16 @@ def evidence(request, pk):
     return FileResponse(handle, as_attachment=True)
 
 
+@require_POST
 def export(request):
-    places = place_filters(request.GET, request.user)
-    entries = selectors.entries(request.user, **list_filters(request.GET, places))
-    try:
-        content, _ = exports.export_entries(
-            by=request.user, entries=entries, reveal=request.GET.get("reveal") == "1"
-        )
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect("ledger-list")
-    return xlsx.download(content, f"ledger-{timezone.localdate():%Y%m%d}.xlsx")
+    """按当前条件导出: the list's filters (posted back by the list's export form) go to a
+    background job, whose page shows its progress and the file (issue 15 §6)."""
+    places = place_filters(request.POST, request.user)
+    params = {
+        "filters": exports.job_filters(list_filters(request.POST, places)),
+        "reveal": request.POST.get("reveal") == "1",
+    }
+    return start_job(request, kind=JobKind.LEDGER_EXPORT, params=params, back="ledger-list")
 
 
 @require_http_methods(["GET", "POST"])

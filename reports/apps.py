@@ -6,5 +6,6 @@ class ReportsConfig(AppConfig):
     verbose_name = "报表"
 
     def ready(self):
-        # Permission actions and home-page items register themselves on import.
-        from . import cadence_home, monthly_home, permissions  # noqa: F401
+        # Permission actions, home-page items and the dashboard export's job runner register
+        # themselves on import.
+        from . import cadence_home, exports, monthly_home, permissions  # noqa: F401

@@ -1,15 +1,18 @@
 """The indicator dashboards (issue 14): county, city and province (and a township's or a
 school's own). Thin: read the filters, ask reports.indicators, render the figures with their
 definitions, charts (drawn in the browser from the embedded JSON) and tables, and hand any
-table over as XLSX (logged). An area outside the user's is a 404."""
+table over as XLSX (logged) through a background job (reports.exports). An area outside the
+user's is a 404."""
 
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from kongchuo import xlsx
+from accounts import jobs
+from accounts.choices import JobKind
 from kongchuo.errors import AppError
 
-from . import indicators
+from . import exports, indicators
 from .dashboard_forms import DashboardFilterForm
 
 CHARTS = (
@@ -27,16 +30,15 @@ def _result(request):
     return form, indicators.indicators(request.user, place, period)
 
 
-def _without_table(params) -> str:
-    """The page's filters as a query string, for the download links to add their table."""
-    params = params.copy()
-    params.pop("table", None)
-    return params.urlencode()
+def _filters(params) -> list[tuple[str, str]]:
+    """The page's filters, for the download forms to post back with their table."""
+    return [(name, value) for name, value in params.items() if name != "table" and value]
 
 
-def _refused(request, error: AppError):
+def _refused(request, error: AppError, params=None):
     """The page again with the filters and what was wrong with them (nothing computed)."""
-    context = {"form": DashboardFilterForm(request.GET), "error": error.message}
+    params = request.GET if params is None else params
+    context = {"form": DashboardFilterForm(params), "error": error.message}
     return render(request, "reports/dashboard.html", context, status=400)
 
 
@@ -80,19 +82,26 @@ def dashboard(request):
                 }
                 for key, label, rate, targets in rates
             ],
-            "query": _without_table(request.GET),
+            "filters": _filters(request.GET),
         },
     )
 
 
+@require_POST
 def download(request):
-    """One table of the dashboard (``table``), with the page's filters, as XLSX."""
-    table = request.GET.get("table", "")
+    """One table of the dashboard (``table``), with the page's filters, as XLSX: the filters
+    are checked now (a wrong one is the page with its reason, an area not the user's a 404)
+    and the table is made by a background job, whose page offers the file."""
+    table = request.POST.get("table", "")
     if table not in indicators.TABLES:
         raise Http404("没有这张表。")
     try:
-        _, result = _result(request)
+        DashboardFilterForm(request.POST).resolve(request.user)
     except AppError as error:
-        return _refused(request, error)
-    content, filename = indicators.export(by=request.user, result=result, name=table)
-    return xlsx.download(content, filename)
+        return _refused(request, error, request.POST)
+    job = jobs.job_start(
+        by=request.user,
+        kind=JobKind.INDICATOR_EXPORT,
+        params=exports.job_params(table, request.POST),
+    )
+    return redirect("job-detail", pk=job.pk)

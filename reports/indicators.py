@@ -48,6 +48,7 @@ from comparisons.choices import SourceKind
 from comparisons.engine import school_age_births
 from comparisons.models import Source, SourceRow
 from kongchuo.errors import AppError
+from kongchuo.replicas import read_connection, reading
 from kongchuo.xlsx import workbook_bytes
 from ledger.choices import Action, EntryKind, Reason, State
 from ledger.models import EntryEvent
@@ -398,7 +399,7 @@ def enrolled_at(schools: QuerySet[School], day: datetime.date) -> dict[int, int]
             ORDER BY student_id, date DESC, id DESC
         ) latest WHERE status_after = ANY(%s) GROUP BY school_id
     """  # noqa: S608 - the table name and the compiled queryset, values as parameters
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, [day, *school_params, sorted(ENROLLED_STATUSES)])
         return dict(cursor.fetchall())
 
@@ -571,7 +572,7 @@ def enrolment_rate(user, place: Place, school_year: int) -> Rate:
     # county's few thousand, one hash of the students for the province's 800,000 (inside
     # COUNT(… FILTER) it was a probe per row at every size: 1.5 s for the province).
     at_school = Student.objects.filter(
-        id_number=OuterRef("id_number"), status__in=ENROLLED_STATUSES, grade__lte=6
+        id_hash=OuterRef("id_hash"), status__in=ENROLLED_STATUSES, grade__lte=6
     )
     enrolled = rows.filter(Exists(at_school)).count()
     note = f"以下县尚未上传户籍名单，未计入：{'、'.join(without)}。" if without else ""
@@ -664,6 +665,7 @@ def _region_ranking(
     return _rank([RankRow(code, names[code], *units.get(code, (0, 0))) for code in names])
 
 
+@reading()
 def indicators(user, place: Place, period: Period) -> Indicators:
     """Every figure of the dashboard for ``place`` and ``period``, as ``user`` may see them.
     A constant number of queries, whatever the number of schools."""

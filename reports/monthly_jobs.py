@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import audit, jobs
 from accounts.choices import JobKind
 from accounts.models import Job, School, User
+from kongchuo.replicas import reading
 
 from . import monthly, selectors
 from .models import ReportRow
@@ -117,6 +118,7 @@ def write_county_workbook(
 
 
 @jobs.runner(JobKind.REPORT_WORKBOOK, MONTHLY_WORKBOOK)
+@reading()
 def run_county_workbook(job: Job, user: User) -> None:
     period = user_period(user, int(job.params["year"]), int(job.params["month"]))
     handle, path = tempfile.mkstemp(suffix=".xlsx")

@@ -1,14 +1,20 @@
 """The 劝返 case export: the filtered case list as XLSX. ID numbers are always masked (the case
 list needs no full number; the ledger's export is where a county may reveal them), strings
-are written as text (kongchuo.xlsx), and every export is in the audit trail."""
+are written as text (kongchuo.xlsx), and every export is in the audit trail. It is a
+background job (accounts.jobs, issue 15 §6): the page stores the list's filters, and the
+runner reads the cases again as the requester when it runs."""
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, jobs
+from accounts.choices import JobKind
+from accounts.models import Job, User
+from kongchuo.replicas import reading
 from kongchuo.xlsx import workbook_bytes
 
+from . import selectors
 from .choices import Method
 from .models import CaseAction, ReturnCase
 
@@ -19,6 +25,8 @@ HEADINGS = [
     "跟踪截止日期", "结案日期",
 ]  # fmt: skip
 _TEXT_COLUMNS = frozenset({HEADINGS.index("身份证号")})
+# selectors.cases' filters a job may carry (returns.list_views.list_filters gives them).
+FILTERS = ("mine", "open_only", "query", "county", "township", "step", "state", "overdue", "due")
 
 
 def _action_count(**condition) -> Coalesce:
@@ -67,13 +75,39 @@ def _row(index: int, case: ReturnCase) -> list:
     ]
 
 
-def export_cases(*, by, cases: QuerySet[ReturnCase], title: str = "劝返案件") -> tuple[bytes, int]:
+@reading()
+def export_cases(
+    *, by, cases: QuerySet[ReturnCase], title: str = "劝返案件", job: Job | None = None
+) -> tuple[bytes, int]:
     """``cases`` (from selectors.cases: scoped, filtered, with ``urgency``) as an XLSX
-    workbook, logged as an export of ``title``."""
+    workbook, logged as an export of ``title``; ``job``'s progress reported as it goes."""
     cases = cases.select_related("return_school").annotate(
         action_count=_action_count(), joint_count=_action_count(method=Method.JOINT)
     )
     rows = (_row(index, case) for index, case in enumerate(cases.iterator(chunk_size=2000), 1))
+    if job is not None:
+        rows = jobs.with_progress(job, rows, cases.count())
     content, count = workbook_bytes(title, HEADINGS, rows, text_columns=_TEXT_COLUMNS)
     audit.record_export(actor=by, what=title, rows=count)
     return content, count
+
+
+def job_filters(filters: dict) -> dict:
+    """The filters a job keeps: only selectors.cases' own, in JSON."""
+    return {name: filters[name] for name in FILTERS if name in filters}
+
+
+@jobs.runner(JobKind.RETURN_CASE_EXPORT, jobs.SIGNED_IN)
+def run_case_export(job: Job, user: User) -> None:
+    """The list the requester had filtered, read again as them (their area now)."""
+    filters = job_filters(job.params.get("filters", {}))
+    title = job.params.get("title") or "劝返案件"
+    content, count = export_cases(
+        by=user, cases=selectors.cases(user, **filters), title=title, job=job
+    )
+    jobs.finish_with_file(
+        job,
+        content=content,
+        filename=f"returns-{timezone.localdate():%Y%m%d}.xlsx",
+        message=f"已导出 {count} 个劝返案件。",
+    )

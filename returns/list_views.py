@@ -5,12 +5,13 @@ filters ``list_filters`` takes from the query string, so the export is what the 
 
 from urllib.parse import urlencode
 
-from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from accounts.choices import JobKind
 from accounts.forms import PlaceFilterForm
 from accounts.home import above_county
-from kongchuo import xlsx
+from accounts.views import start_job
 from kongchuo.filters import page_integer
 from ledger.transitions import COUNTY
 
@@ -84,12 +85,14 @@ class CaseListView(ListView):
         }
 
 
+@require_POST
 def export(request):
+    """按当前条件导出: the list's filters (posted back by the list's export form) go to a
+    background job, whose page shows its progress and the file (issue 15 §6)."""
     user = request.user
-    filters = list_filters(request.GET, user, place_filters(request.GET, user))
-    content, _ = exports.export_cases(
-        by=user,
-        cases=selectors.cases(user, **filters),
-        title=MINE_TITLE if filters["mine"] else ALL_TITLE,
-    )
-    return xlsx.download(content, f"returns-{timezone.localdate():%Y%m%d}.xlsx")
+    filters = list_filters(request.POST, user, place_filters(request.POST, user))
+    params = {
+        "filters": exports.job_filters(filters),
+        "title": MINE_TITLE if filters["mine"] else ALL_TITLE,
+    }
+    return start_job(request, kind=JobKind.RETURN_CASE_EXPORT, params=params, back="returns-list")

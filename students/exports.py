@@ -17,6 +17,7 @@ from accounts.models import Job, User
 from accounts.permissions import can
 from kongchuo.errors import AppError
 from kongchuo.masking import mask_id_number, mask_phone
+from kongchuo.replicas import reading
 from kongchuo.xlsx import write_workbook
 
 from . import national, roster, selectors
@@ -141,6 +142,7 @@ def _counting(rows, progress):
 
 
 @jobs.runner(JobKind.ROSTER_EXPORT, Capability.MANAGE_STUDENTS)
+@reading()
 def run_roster_export(job: Job, user: User) -> None:
     filters = job.params.get("filters", {})
     reveal = bool(job.params.get("reveal"))

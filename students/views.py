@@ -6,11 +6,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
-from accounts import jobs, jurisdiction, views_log
+from accounts import jurisdiction, views_log
 from accounts.choices import Capability, JobKind
 from accounts.forms import PlaceFilterForm
 from accounts.permissions import refusal
-from accounts.views import ScopedMixin, ServiceFormView, check
+from accounts.views import ScopedMixin, ServiceFormView, check, start_job
 from kongchuo.errors import AppError
 from kongchuo.filters import page_integer
 
@@ -54,12 +54,7 @@ def roster_export(request):
         # Our template, or the national 学籍 system's layout (the job checks the name).
         "layout": request.POST.get("layout", ""),
     }
-    try:
-        job = jobs.job_start(by=request.user, kind=JobKind.ROSTER_EXPORT, params=params)
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect("student-list")
-    return redirect("job-detail", pk=job.pk)
+    return start_job(request, kind=JobKind.ROSTER_EXPORT, params=params, back="student-list")
 
 
 class StudentListView(ScopedMixin, ListView):

@@ -153,29 +153,6 @@ PAGES = [
 ]
 
 
-def test_the_mismatch_export_queries_do_not_grow_with_its_rows(world):
-    """The XLSX of the mismatch list, read back: one query count however many rows."""
-    import io
-
-    from openpyxl import load_workbook
-
-    client = world.client("xian_staff")
-
-    def queries() -> tuple[int, list]:
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get("/comparisons/mismatches/export/")
-        assert response.status_code == 200
-        sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
-        return len(captured), [cell for row in sheet.iter_rows(values_only=True) for cell in row]
-
-    _mismatches(world, 1)
-    few, _ = queries()
-    shown = _mismatches(world, 4)
-    many, cells = queries()
-    assert shown[-1] in cells
-    assert many == few, f"{few} queries with one row, {many} with five"
-
-
 @pytest.mark.parametrize(("name", "path", "username", "grow"), PAGES, ids=[p[0] for p in PAGES])
 def test_list_page_queries_do_not_grow_with_its_rows(world, name, path, username, grow):
     client = world.client(username)

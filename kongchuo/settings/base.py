@@ -7,6 +7,9 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+
+from kongchuo.celery import task_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("KONGCHUO_DATA_DIR", BASE_DIR / "data"))
@@ -154,6 +157,39 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+# Read replicas (kongchuo.replicas, issue 19 §3): DATABASE_REPLICA_URLS, comma-separated
+# streaming replicas of DATABASE_URL's primary, become the aliases "replica", "replica2", …
+# Only the reads inside kongchuo.replicas.reading() blocks go there. In tests a replica is a
+# mirror of the primary's test database, which it receives by replication like any other.
+DATABASE_ROUTERS = ["kongchuo.replicas.ReplicaRouter"]
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
+    _replica = dj_database_url.parse(
+        _url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+    )
+    _engines = (_replica["ENGINE"], DATABASES["default"]["ENGINE"])
+    if not all(engine.endswith("postgresql") for engine in _engines):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS must be PostgreSQL streaming replicas of a PostgreSQL "
+            "DATABASE_URL."
+        )
+    # The replicas serve the reporting aggregates, which JIT slows (reports/indicators.py).
+    # A replica that is away is found out in seconds, not at the TCP timeout.
+    _replica["OPTIONS"] = {
+        "connect_timeout": 3,
+        **_replica.get("OPTIONS", {}),
+        "options": "-c jit=off",
+    }
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica" if _number == 1 else f"replica{_number}"] = _replica
+# Reads may go to a replica at all (tests switch it on where they show it), and how long a
+# block waits for a replica to replay the primary's latest writes before reading the primary.
+DATABASE_REPLICA_READS = env_bool("DATABASE_REPLICA_READS", True)
+DATABASE_REPLICA_WAIT = float(os.environ.get("DATABASE_REPLICA_WAIT", "0.5"))
+# Bookkeeping written while a block reads (progress, audit): always read from the primary,
+# and writing it does not send the rest of the block to the primary.
+DATABASE_REPLICA_PRIMARY_MODELS = frozenset(
+    {"accounts.job", "accounts.auditevent", "accounts.auditseal", "comparisons.run"}
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -313,7 +349,17 @@ COMPARISON_ABSENT_SCHOOL_DAYS = int(os.environ.get("COMPARISON_ABSENT_SCHOOL_DAY
 # term are reminded in the last REPORTS_TERM_NOTICE_DAYS days of the classification month.
 REPORTS_TERM_NOTICE_DAYS = 7
 
+# Encryption at rest (issue 15 §3, kongchuo.crypto): keys of their own, apart from SECRET_KEY.
+# FIELD_ENCRYPTION_KEYS: comma-separated, the first seals new values, all open old ones.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+LOOKUP_HASH_KEY = os.environ.get("LOOKUP_HASH_KEY", "")
+
 CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "filesystem://"
+# Queues per workload (issue 19 §4): kongchuo.celery.WORKLOADS names each task's queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_QUEUE_PREFIX = ""
+CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE, CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = ["kongchuo.celery.route"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -2,17 +2,21 @@
 administrators and staff, optional for the others; the API token endpoint asks for the code
 too; enrolment and removal are audited."""
 
+import importlib
 import re
 import time
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import two_factor
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, RecoveryCode
 from kongchuo.errors import AppError
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +252,58 @@ def test_the_step_after_the_password_is_one_rule_for_page_and_api(world, setting
     assert two_factor.next_step(admin) == two_factor.ENROL
     enrol(teacher)
     assert two_factor.next_step(teacher) == two_factor.CODE
+
+
+# -- recovery codes are stored as digests ----------------------------------------------------
+
+
+def test_recovery_codes_are_stored_only_as_salted_digests_and_shown_once(world):
+    """Issue 15 §2: a copy of the database gives no recovery code. Each row holds a salted
+    SHA-256 digest (two equal codes would not share one), nothing of the code itself."""
+    user = world.user("xian_admin")
+    _, codes = enrol(user)
+    assert len(codes) == two_factor.RECOVERY_CODES == len(set(codes))
+    assert all(re.fullmatch(r"[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}", code) for code in codes)
+    stored = list(RecoveryCode.objects.filter(user=user).values_list("digest", flat=True))
+    assert len(stored) == len(codes)
+    for code in codes:
+        plain = code.replace("-", "")
+        assert all(plain not in digest and code not in digest for digest in stored)
+    salt, _, value = stored[0].partition("$")
+    assert len(salt) == 16 and len(value) == 64
+    assert two_factor.recovery_digest(codes[0], "s") != two_factor.recovery_digest(codes[0], "t")
+    assert not StaticToken.objects.exists()
+    # Enrolling anew replaces the codes: the old ones stop working.
+    TOTPDevice.objects.filter(user=user).delete()
+    _, fresh = enrol(user)
+    assert not two_factor.verify(user, codes[1]) and two_factor.verify(user, fresh[1])
+
+
+def test_a_recovery_code_is_accepted_once_and_a_reused_one_fails(world):
+    user, other = world.user("xian_admin"), world.user("xz1_xx1_banzhuren")
+    _, codes = enrol(user)
+    _, others = enrol(other)
+    assert two_factor.verify(user, f"  {codes[2].upper()} ")
+    assert not two_factor.verify(user, codes[2])  # used up
+    assert not two_factor.verify(user, others[0])  # another account's code
+    assert RecoveryCode.objects.filter(user=user).count() == two_factor.RECOVERY_CODES - 1
+    assert two_factor.verify(user, codes[3].replace("-", ""))  # typed without the dashes
+
+
+def test_the_migration_hashes_the_codes_stored_in_plain_text(world):
+    """Codes made before the digests (django-otp StaticTokens, the code itself in the row)
+    become digests, keep working once each, and leave no plain copy behind."""
+    user = world.user("xian_admin")
+    enrol(user)
+    RecoveryCode.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="恢复码", confirmed=True)
+    StaticToken.objects.bulk_create(
+        [StaticToken(device=device, token=t) for t in ("abcd2345", "wxyz7654")]
+    )
+    migration = importlib.import_module("accounts.migrations.0019_hash_recovery_codes")
+    migration.hash_codes(apps, None)
+    assert not StaticToken.objects.exists() and not StaticDevice.objects.exists()
+    stored = list(RecoveryCode.objects.filter(user=user).values_list("digest", flat=True))
+    assert len(stored) == 2 and not any("abcd2345" in digest for digest in stored)
+    assert two_factor.verify(user, "ABCD2345")
+    assert not two_factor.verify(user, "abcd2345")

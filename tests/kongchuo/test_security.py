@@ -115,9 +115,10 @@ def test_an_id_number_look_up_in_the_api_is_limited_with_a_json_answer(world, co
 @override_settings(**LIMITED, RATELIMIT_EXPORT_ACCOUNT="2/10m")
 def test_exports_are_limited_per_account(world, counters):
     client = world.client("xian_admin")
-    answers = [client.get("/ledger/export/").status_code for _ in range(3)]
-    assert answers == [200, 200, 429]
-    page = client.get("/returns/export/")
+    # Each export starts a job (a POST answered with the job's page): each start counts.
+    answers = [client.post("/ledger/export/").status_code for _ in range(3)]
+    assert answers == [302, 302, 429]
+    page = client.post("/returns/export/")
     assert page.status_code == 429
     assert "请求过于频繁" in page.content.decode()
     assert "秒后重试" in page.content.decode()
@@ -126,8 +127,8 @@ def test_exports_are_limited_per_account(world, counters):
 @override_settings(**LIMITED, RATELIMIT_EXPORT_ACCOUNT="1/10m")
 def test_report_workbooks_and_dashboard_tables_count_as_exports(world, counters):
     client = world.client("xian_admin")
-    assert client.get("/reports/dashboard/download/?table=by_month").status_code != 429
-    assert client.get("/reports/dashboard/download/?table=by_month").status_code == 429
+    assert client.post("/reports/dashboard/download/", {"table": "by_month"}).status_code != 429
+    assert client.post("/reports/dashboard/download/", {"table": "by_month"}).status_code == 429
     api = world.token_client("xz1_xx1_xiaozhang")
     assert api.get("/api/v1/reports/monthly/1/xlsx/").status_code != 429
     assert api.get("/api/v1/reports/monthly/1/xlsx/").status_code == 429

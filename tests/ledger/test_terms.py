@@ -4,12 +4,10 @@ that term started is 逾期未分类. The day is passed in, so no clock is froze
 
 import datetime
 import importlib
-import io
 
 import pytest
 from django.apps import apps
 from django.utils import timezone
-from openpyxl import load_workbook
 
 from accounts.models import Region
 from ledger import selectors, services, terms
@@ -17,6 +15,7 @@ from ledger.choices import State
 from ledger.exports import HEADINGS
 from ledger.models import LedgerEntry
 from students.calendar import term_calendars
+from tests import export_jobs
 from tests.ledger.conftest import (
     APPROVER,
     COUNTY_USER,
@@ -214,11 +213,7 @@ def test_the_overdue_flag_and_the_reviewed_term_reach_the_page_the_api_and_the_e
     body = world.token_client(COUNTY_USER).get(f"/api/v1/ledger-entries/{entry.pk}/").json()
     assert body["is_overdue"] is True
     assert body["reviewed_on"] == (start - datetime.timedelta(days=1)).isoformat()
-    rows = list(
-        load_workbook(io.BytesIO(client.get("/ledger/export/").content)).active.iter_rows(
-            values_only=True
-        )
-    )
+    rows = export_jobs.rows(export_jobs.export(client, "/ledger/export/")[1])
     row = dict(zip(HEADINGS, rows[1], strict=True))
     assert row["已分类学期"] == "上学期" and row["是否逾期未分类"] == "是"
 

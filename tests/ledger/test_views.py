@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from accounts.choices import JobKind, JobStatus
 from accounts.models import AuditEvent, Region, School
 from ledger import services
 from ledger.choices import ClosureReason, State
@@ -19,6 +20,7 @@ from ledger.exports import HEADINGS
 from ledger.models import EntryEvent, LedgerEntry
 from students import services as student_services
 from students.choices import EventKind
+from tests import export_jobs
 from tests.ledger.conftest import (
     add_term,
     create_entry,
@@ -206,33 +208,62 @@ def test_county_approves_on_the_page_but_not_its_own_proposal(world, entry):
     assert own.state == State.PROPOSED
 
 
-def _sheet(response):
-    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+def _sheet(client, data=None):
+    _, content = export_jobs.export(client, "/ledger/export/", data)
+    return export_jobs.rows(content)
 
 
-def test_export_is_the_filtered_list_masked_logged_and_formula_safe(world, entry):
+def test_export_is_a_job_of_the_filtered_list_masked_logged_and_only_for_its_requester(
+    world, entry
+):
+    """Exports are jobs (issue 15 §6): the page queues the list as filtered, the file is the
+    requester's alone, and the audit line carries the row count."""
     services.entry_create(
         by=world.user("xian_staff"), data=entry_data(make_student(world, name="=SUM(1)", grade=6))
     )
-    response = world.client("xian_staff").get("/ledger/export/")
-    rows = _sheet(response)
+    client = world.client("xian_staff")
+    job, content = export_jobs.export(client, "/ledger/export/")
+    assert job.kind == JobKind.LEDGER_EXPORT and job.requested_by.username == "xian_staff"
+    assert (job.done, job.total) == (2, 2)
+    rows = export_jobs.rows(content)
     assert rows[0] == tuple(HEADINGS)
     ids = [row[HEADINGS.index("身份证号")] for row in rows[1:]]
     assert entry.masked_id_number in ids and entry.id_number not in ids
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(content)).active
     formula = [c for c in sheet["B"] if c.value == "=SUM(1)"]
     assert len(formula) == 1 and formula[0].data_type == "s"
-    only = _sheet(world.client("xian_staff").get("/ledger/export/", {"grade": "6"}))
-    assert [row[1] for row in only[1:]] == ["=SUM(1)"]
     assert AuditEvent.objects.filter(action="export", detail="导出控辍保学台账，共2行").exists()
+    export_jobs.refused_to_others(job, world.client("xian_admin"), world.client("xz1_ganbu"))
+    only = _sheet(client, {"grade": "6"})
+    assert [row[1] for row in only[1:]] == ["=SUM(1)"]
+    assert AuditEvent.objects.filter(action="export", detail="导出控辍保学台账，共1行").exists()
+
+
+def test_export_is_read_again_as_the_requester_when_the_job_runs(world, entry):
+    """The job reads the entries through jurisdiction at run time: an entry that left the
+    requester's area after they asked is not in the file."""
+    client = world.client("xz1_ganbu")
+    job = export_jobs.start(client, "/ledger/export/")
+    LedgerEntry.objects.filter(pk=entry.pk).update(
+        township=world.user("xz2_ganbu").region, school=world.user("xz2_xx1_guanli").school
+    )
+    job = export_jobs.run(job)
+    assert export_jobs.rows(export_jobs.download(client, job))[1:] == []
+
+
+def test_export_page_takes_a_post_only(world, entry):
+    assert world.client("xian_staff").get("/ledger/export/").status_code == 405
 
 
 def test_export_with_full_ids_only_for_roles_that_may_reveal(world, entry):
-    rows = _sheet(world.client("xian_staff").get("/ledger/export/", {"reveal": "1"}))
+    rows = _sheet(world.client("xian_staff"), {"reveal": "1"})
     assert entry.id_number in [row[HEADINGS.index("身份证号")] for row in rows[1:]]
     assert AuditEvent.objects.filter(action="reveal").exists()
-    response = world.client("xz1_ganbu").get("/ledger/export/", {"reveal": "1"}, follow=True)
-    assert "无权导出完整身份证号" in response.content.decode()
+    job = export_jobs.run(
+        export_jobs.start(world.client("xz1_ganbu"), "/ledger/export/", {"reveal": "1"})
+    )
+    assert job.status == JobStatus.FAILED and "无权导出完整身份证号" in job.message
+    assert not job.result
 
 
 def test_consistency_page_lists_mismatches_for_the_county_only(world, child):
@@ -250,6 +281,7 @@ def test_consistency_page_lists_mismatches_for_the_county_only(world, child):
 
 @pytest.mark.parametrize("path", ["/ledger/", "/ledger/export/"])
 def test_list_page_and_export_queries_do_not_grow_with_rows(world, path):
+    # The export's queries are the job's: counted while it runs.
     """Overdue flags, reviewed terms and the term filter come from one read of the calendars,
     whatever the number of entries, schools and calendars (a school here overrides)."""
     today = timezone.localdate()
@@ -264,6 +296,11 @@ def test_list_page_and_export_queries_do_not_grow_with_rows(world, path):
             create_entry(world, make_student(world, "xz1_xx4_guanli", grade=8), "xz1_xx4_guanli")
 
     def queries(params) -> int:
+        if path == "/ledger/export/":
+            job = export_jobs.start(client, path, params)
+            with CaptureQueriesContext(connection) as captured:
+                assert export_jobs.run(job).status == JobStatus.DONE
+            return len(captured)
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path, params)
         assert response.status_code == 200
@@ -295,8 +332,7 @@ def test_list_filters_by_township_and_school_take_searched_codes(world, entry):
     foreign = School.objects.filter(township__code__startswith="530102").first()
     found, page = listed(school=foreign.code)
     assert found == set() and "请从搜索结果中选择" in page
-    export = client.get("/ledger/export/", {"township": other.township.code})
-    rows = _sheet(export)
+    rows = _sheet(client, {"township": other.township.code})
     assert [row[HEADINGS.index("姓名")] for row in rows[1:]] == ["王小二"]
 
 

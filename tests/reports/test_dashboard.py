@@ -4,16 +4,15 @@ dashboard's filters and jurisdiction, bad input, and the vendored ECharts being 
 one."""
 
 import hashlib
-import io
 import json
 import re
 
-import openpyxl
 import pytest
 from django.conf import settings
 
-from accounts.choices import AuditAction
-from accounts.models import AuditEvent
+from accounts.choices import AuditAction, JobKind
+from accounts.models import AuditEvent, Job
+from tests import export_jobs
 from tests.reports.test_indicators import Y, figures  # noqa: F401 - the shared fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -81,12 +80,14 @@ def test_bad_filters_get_a_chinese_message_naming_the_field(world, figures):  # 
 
 
 @pytest.mark.parametrize("table", ["rates", "by_month", "by_reason", "ranking", "school_ranking"])
-def test_each_table_downloads_as_xlsx_and_is_logged(world, figures, table):  # noqa: F811
+def test_each_table_downloads_as_xlsx_through_a_job_and_is_logged(world, figures, table):  # noqa: F811
+    """Exports are jobs (issue 15 §6): the page's download form queues the table with the
+    dashboard's filters; the file is the requester's alone, the audit line has its rows."""
     client = world.client("xian_staff")
-    response = client.get(f"{URL}download/", {"table": table, "month": 11})
-    assert response.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    job, content = export_jobs.export(client, f"{URL}download/", {"table": table, "month": 11})
+    assert job.kind == JobKind.INDICATOR_EXPORT and job.params["filters"]["month"] == "11"
+    assert job.result_name.startswith("indicators-") and job.result_name.endswith(".xlsx")
+    rows = [list(row) for row in export_jobs.rows(content)]
     if table == "by_month":
         assert rows[0] == ["月份辍学人数", "辍学人数"] and rows[1:] == [[f"{Y}年11月", 2]]
     elif table == "rates":
@@ -101,6 +102,23 @@ def test_each_table_downloads_as_xlsx_and_is_logged(world, figures, table):  # n
         assert [row[1] for row in rows[1:3]] == [figures["b1"].code, figures["a1"].code]
     logged = AuditEvent.objects.filter(action=AuditAction.EXPORT).latest("pk")
     assert logged.actor.username == "xian_staff"
+    assert logged.detail.endswith(f"共{len(rows) - 1}行")
+    export_jobs.refused_to_others(job, world.client("xian_admin"), world.client("shi_dudao"))
+
+
+def test_the_dashboard_offers_its_downloads_as_forms_with_its_filters(world, figures):  # noqa: F811
+    page = world.client("xian_staff").get(URL, {"month": 11}).content.decode()
+    assert 'data-testid="download-rates"' in page and 'method="post"' in page
+    assert '<input type="hidden" name="month" value="11">' in page
+    assert world.client("xian_staff").get(f"{URL}download/", {"table": "rates"}).status_code == 405
+
+
+def test_a_download_with_a_wrong_filter_starts_no_job(world, figures):  # noqa: F811
+    client = world.client("xian_staff")
+    response = client.post(f"{URL}download/", {"table": "rates", "month": 13})
+    assert response.status_code == 400 and not Job.objects.exists()
+    foreign = client.post(f"{URL}download/", {"table": "rates", "area": figures["other"].code})
+    assert foreign.status_code == 404 and not Job.objects.exists()
 
 
 def test_api_answers_the_dashboards_figures(world, figures):  # noqa: F811
@@ -138,5 +156,5 @@ def test_a_school_sees_its_own_figures(world, figures):  # noqa: F811
 
 
 def test_an_unknown_table_is_a_404(world, figures):  # noqa: F811
-    response = world.client("xian_staff").get(f"{URL}download/", {"table": "salaries"})
-    assert response.status_code == 404
+    response = world.client("xian_staff").post(f"{URL}download/", {"table": "salaries"})
+    assert response.status_code == 404 and not Job.objects.exists()

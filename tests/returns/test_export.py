@@ -9,25 +9,24 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from accounts.choices import JobKind, JobStatus
 from accounts.models import AuditEvent
 from ledger.models import LedgerEntry
 from returns.choices import Department, Method, Step
 from returns.exports import HEADINGS
+from tests import export_jobs
 from tests.ledger.conftest import head_class, make_student, township
 from tests.returns.conftest import COUNTY_USER, OFFICIAL, open_case, visit, working
 from tests.returns.test_list import overdue
 
 pytestmark = pytest.mark.django_db
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def sheet(world, username, **params):
-    response = world.client(username).get("/returns/export/", params)
-    assert response.status_code == 200
-    assert response["Content-Type"] == XLSX
-    assert response["Content-Disposition"].startswith('attachment; filename="returns-')
-    return load_workbook(io.BytesIO(response.content)).active
+    job, content = export_jobs.export(world.client(username), "/returns/export/", params)
+    assert job.kind == JobKind.RETURN_CASE_EXPORT
+    assert job.result_name.startswith("returns-") and job.result_name.endswith(".xlsx")
+    return load_workbook(io.BytesIO(content)).active
 
 
 def rows(world, username, **params) -> list[dict]:
@@ -80,8 +79,10 @@ def test_export_queries_do_not_grow_with_rows(world):
     klass = head_class(world)
 
     def queries() -> int:
+        # The export's queries are the job's: counted while it runs.
+        job = export_jobs.start(client, "/returns/export/")
         with CaptureQueriesContext(connection) as captured:
-            assert client.get("/returns/export/").status_code == 200
+            assert export_jobs.run(job).status == JobStatus.DONE
         return len(captured)
 
     working(world, make_student(world, grade=1, klass=klass, name="甲"))
@@ -89,3 +90,29 @@ def test_export_queries_do_not_grow_with_rows(world):
     for name in "乙丙丁":
         visit(world, working(world, make_student(world, grade=1, klass=klass, name=name)))
     assert queries() == few
+
+
+def test_export_is_a_job_only_its_requester_downloads_with_the_row_count_logged(world, child):
+    """Exports are jobs (issue 15 §6): the page answers with the job's page, the file is the
+    requester's alone, and the audit line carries the row count."""
+    case = working(world, child)
+    client = world.client(COUNTY_USER)
+    job, content = export_jobs.export(client, "/returns/export/", {"overdue": "0"})
+    assert job.requested_by.username == COUNTY_USER and (job.done, job.total) == (1, 1)
+    assert job.message == "已导出 1 个劝返案件。"
+    (row,) = [dict(zip(HEADINGS, r, strict=True)) for r in export_jobs.rows(content)[1:]]
+    assert row["姓名"] == case.entry.name and row["身份证号"] == case.entry.masked_id_number
+    assert AuditEvent.objects.filter(action="export", detail="导出劝返案件，共1行").exists()
+    export_jobs.refused_to_others(job, world.client(OFFICIAL), world.client("c2_xian_staff"))
+    assert client.get("/returns/export/").status_code == 405
+
+
+def test_export_keeps_the_list_filters_and_reads_them_again_when_it_runs(world, child):
+    case = working(world, child)
+    client = world.client(COUNTY_USER)
+    job = export_jobs.start(client, "/returns/export/", {"q": case.entry.name, "mine": "0"})
+    assert job.params["filters"]["query"] == case.entry.name
+    assert job.params["filters"]["mine"] is False
+    LedgerEntry.objects.filter(pk=case.entry_id).update(name="改名后")
+    job = export_jobs.run(job)
+    assert export_jobs.rows(export_jobs.download(client, job))[1:] == []
