@@ -125,6 +125,7 @@ class JobKind(models.TextChoices):
     ATTENDANCE_IMPORT = "attendance_import", "导入考勤表"
     COMPARISON_UPLOAD = "comparison_upload", "上传比对名单"
     REPORT_WORKBOOK = "report_workbook", "导出县级月报表"
+    REPORT_VERSION = "report_version", "导出学校月报表"
     LEDGER_EXPORT = "ledger_export", "导出控辍保学台账"
     RETURN_CASE_EXPORT = "return_case_export", "导出劝返案件"
     MISMATCH_EXPORT = "mismatch_export", "导出比对不一致名单"

@@ -131,6 +131,16 @@ def job_gave_up(job_id: int) -> None:
     _discard_upload(job.params)
 
 
+def missing_result(job: Job) -> str | None:
+    """Why ``job`` has no file to download (the page's and the API's 404), None when it has.
+    A failed job may still carry a file (an import's rows annotated with their errors)."""
+    if not job.finished:
+        return "结果文件尚未生成，请稍后再试。"
+    if not job.result:
+        return "结果文件已过保留期限被删除，或此任务没有结果文件。"
+    return None
+
+
 def report_progress(job: Job, done: int, total: int) -> None:
     Job.objects.filter(pk=job.pk).update(done=done, total=total)
 

@@ -620,11 +620,8 @@ def job_detail(request, pk):
 
 def job_download(request, pk):
     job = jurisdiction.get_or_404(request.user, Job, pk=pk)
-    # A failed job may still carry a file (an import's rows annotated with their errors).
-    if not job.finished:
-        raise Http404("结果文件尚未生成。")
-    if not job.result:
-        raise Http404("结果文件已过保留期限被删除，或此任务没有结果文件。")
+    if (missing := jobs.missing_result(job)) is not None:
+        raise Http404(missing)
     return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import xlsxwriter
-from django.http import HttpResponse
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -72,10 +71,3 @@ def workbook_bytes(
             return result.read(), count
     finally:
         os.unlink(path)
-
-
-def download(content: bytes, filename: str) -> HttpResponse:
-    """A page's answer that hands ``content`` (a workbook) to the browser as ``filename``."""
-    response = HttpResponse(content, content_type=CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

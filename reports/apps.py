@@ -6,6 +6,6 @@ class ReportsConfig(AppConfig):
     verbose_name = "报表"
 
     def ready(self):
-        # Permission actions, home-page items and the dashboard export's job runner register
-        # themselves on import.
-        from . import cadence_home, exports, monthly_home, permissions  # noqa: F401
+        # Permission actions, home-page items and the job runners (the dashboard export, the
+        # 月报表 workbooks) register themselves on import.
+        from . import cadence_home, exports, monthly_home, monthly_jobs, permissions  # noqa: F401

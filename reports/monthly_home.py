@@ -13,7 +13,6 @@ from accounts import home
 from accounts.choices import Role
 from accounts.models import School
 
-from . import monthly_jobs  # noqa: F401  (registers the county workbook job)
 from .periods import period_for, province_of
 from .selectors import unsigned_under_either_cadence
 

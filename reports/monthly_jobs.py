@@ -1,4 +1,5 @@
-"""The county's 月报表 workbook (issue 14 rule 2), a background job (accounts.jobs): a summary
+"""The 月报表 workbooks, background jobs (accounts.jobs, issue 15 §6). One school's version
+(the page's and the API's download), and the county's workbook (issue 14 rule 2): a summary
 sheet first, then one sheet per school of the user's area in the paper form's layout — the
 latest signed version, or, for a school that has not signed, the form its ledger gives on
 the report date marked 未签发. Progress is reported per school; the sheets are streamed
@@ -13,20 +14,59 @@ from django.core.files import File
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts import audit, jobs
+from accounts import audit, jobs, jurisdiction
 from accounts.choices import JobKind
 from accounts.models import Job, School, User
+from kongchuo.errors import AppError
 from kongchuo.replicas import reading
 
 from . import monthly, selectors
-from .models import ReportRow
-from .monthly_xlsx import UNSIGNED_MARK, FormHeader, FormWorkbook, version_header
+from .models import ReportRow, ReportVersion
+from .monthly_xlsx import (
+    UNSIGNED_MARK,
+    FormHeader,
+    FormWorkbook,
+    version_filename,
+    version_header,
+    version_workbook,
+)
 from .periods import ReportPeriod, user_period
 from .permissions import MONTHLY_WORKBOOK
 
 SUMMARY_SHEET = "汇总"
 SUMMARY_HEADINGS = ("序号", "乡镇", "学校", "报送状态", "签发人", "签发时间", "版本", "辍学人数")
 SUMMARY_WIDTHS = (6, 16, 24, 14, 12, 18, 6, 10)
+
+
+def version_workbook_start(*, by: User, version: ReportVersion, reveal: bool) -> Job:
+    """Queue the XLSX of one version of a school's form. Full ID numbers only when asked for
+    and allowed: checked (and the reveal audited) now, and checked again when it runs."""
+    revealed = monthly.reveal_ids(by=by, version=version, asked=reveal)
+    params = {"version": version.pk, "reveal": revealed}
+    return jobs.job_start(by=by, kind=JobKind.REPORT_VERSION, params=params)
+
+
+@jobs.runner(JobKind.REPORT_VERSION, jobs.SIGNED_IN)
+@reading()
+def run_version_workbook(job: Job, user: User) -> None:
+    versions = ReportVersion.objects.select_related("report__school", "signed_by")
+    version = jurisdiction.scope(user, versions).filter(pk=job.params["version"]).first()
+    if version is None:
+        raise AppError("该月报表已不在您的管辖范围内，未导出。")
+    reveal = bool(job.params.get("reveal"))
+    if reveal and not monthly.may_reveal(user):
+        raise AppError("当前账号已无权查看完整身份证号，未导出。")
+    rows = list(selectors.version_rows(version))
+    content = version_workbook(version, rows, reveal=reveal)
+    report = version.report
+    what = f"{report.school.name}{report.year}年{report.month}月辍学月报表第{version.number}版"
+    audit.record_export(actor=user, what=what, rows=len(rows))
+    jobs.finish_with_file(
+        job,
+        content=content,
+        filename=version_filename(version),
+        message=f"已生成{what}，共 {len(rows)} 名学生。",
+    )
 
 
 def _signed_rows(version_ids: list[int]) -> dict[int, list[dict]]:

@@ -20,12 +20,11 @@ from accounts.models import School
 from accounts.permissions import can
 from accounts.views import check
 from kongchuo.errors import AppError
-from kongchuo.xlsx import download
 
-from . import monthly, selectors
+from . import monthly, monthly_jobs, selectors
 from .models import MonthlyReport, ReportVersion
 from .monthly_forms import CorrectForm, DraftForm, OpenForm
-from .monthly_xlsx import HEADINGS, version_filename, version_workbook
+from .monthly_xlsx import HEADINGS
 from .periods import period_of_report, user_period
 from .permissions import MONTHLY_COUNTY, MONTHLY_FILL, MONTHLY_SIGN, MONTHLY_WORKBOOK
 
@@ -219,20 +218,21 @@ def correct(request, pk):
     return _back(report)
 
 
-@require_GET
+@require_POST
 def version_xlsx(request, pk):
+    """The version's XLSX, a background job: its page shows the progress, then the file."""
     version = jurisdiction.get_or_404(
         request.user, ReportVersion.objects.select_related("report__school"), pk=pk
     )
     try:
-        reveal = monthly.reveal_ids(
-            by=request.user, version=version, asked=request.GET.get("reveal") == "1"
+        job = monthly_jobs.version_workbook_start(
+            by=request.user, version=version, reveal=request.POST.get("reveal") == "1"
         )
     except AppError as exc:
         messages.error(request, exc.message)
         return _back(version.report)
-    content = version_workbook(version, selectors.version_rows(version), reveal=reveal)
-    return download(content, version_filename(version))
+    messages.success(request, f"已开始生成第{version.number}版月报表，完成后可在本页下载。")
+    return redirect("job-detail", pk=job.pk)
 
 
 def _period_param(request, params) -> tuple[int, int]:

@@ -1189,6 +1189,8 @@ ENDPOINTS = [
         done=lambda notice: _fresh(notice).read_at is not None,
     ),
     Endpoint("notification API", "/api/v1/notifications/{pk}/", _notification),
+    Endpoint("job API", "/api/v1/jobs/{pk}/", _finished_job),
+    Endpoint("job download API", "/api/v1/jobs/{pk}/download/", _finished_job),
     Endpoint(
         "notification read API",
         "/api/v1/notifications/{pk}/read/",
@@ -1246,6 +1248,7 @@ LIST_ENDPOINTS = [
     _api_list("ledger", "ledger-entries", _pending_entry),
     _api_list("attendance", "attendance", _roll_call),
     _api_list("notification", "notifications", _notification),
+    _api_list("job", "jobs", _finished_job),
     _api_list("return case", "return-cases", _working_case),
     ListEndpoint("return case list page", "/returns/", _working_case, _page_ids()),
     ListEndpoint("region list page", "/org/regions/", _township, _page_ids()),

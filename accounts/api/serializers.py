@@ -1,9 +1,10 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
+from rest_framework.reverse import reverse
 
 from .. import lockout, two_factor
-from ..models import ApiToken, Notification, Region, School, SchoolClass
+from ..models import ApiToken, Job, Notification, Region, School, SchoolClass
 
 
 class AccountLocked(APIException):
@@ -180,6 +181,39 @@ class NotificationSerializer(serializers.ModelSerializer):
             "is_read",
         ]
         read_only_fields = fields
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A background job of the caller's (an export): its progress, then its result file."""
+
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    download = serializers.SerializerMethodField(help_text="结果文件的下载地址（生成后才有）")
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "kind_display",
+            "status",
+            "status_display",
+            "done",
+            "total",
+            "percent",
+            "message",
+            "result_name",
+            "download",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_download(self, job: Job) -> str | None:
+        if not (job.finished and job.result):
+            return None
+        return reverse("api-job-download", args=[job.pk], request=self.context.get("request"))
 
 
 class MarkedReadSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("regions", views.RegionViewSet, basename="api-region")
 router.register("schools", views.SchoolViewSet, basename="api-school")
 router.register("classes", views.SchoolClassViewSet, basename="api-class")
+router.register("jobs", views.JobViewSet, basename="api-job")
 router.register("notifications", views.NotificationViewSet, basename="api-notification")
 
 urlpatterns = [

@@ -1,7 +1,9 @@
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -9,8 +11,8 @@ from rest_framework.views import APIView
 
 from kongchuo.pagination import IdCursorPagination
 
-from .. import notifications, tokens
-from ..models import ApiToken, Notification, Region, School, SchoolClass
+from .. import jobs, notifications, tokens
+from ..models import ApiToken, Job, Notification, Region, School, SchoolClass
 from . import filters, serializers
 from .base import ScopedReadOnlyViewSet
 from .throttles import TokenAccountThrottle, TokenAddressThrottle
@@ -105,6 +107,35 @@ class SchoolClassViewSet(ScopedReadOnlyViewSet):
 
 class NewestFirstCursorPagination(IdCursorPagination):
     ordering = "-id"
+
+
+class JobViewSet(ScopedReadOnlyViewSet):
+    """The caller's own background jobs (exports), newest first: poll one until it has
+    finished, then download its file. Nobody else's job is found (404)."""
+
+    queryset = Job.objects.all()
+    serializer_class = serializers.JobSerializer
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        return super().get_queryset().filter(requested_by=self.request.user)
+
+    @extend_schema(
+        summary="下载任务的结果文件",
+        responses={
+            (200, media): OpenApiResponse(OpenApiTypes.BINARY)
+            for media in (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/zip",
+            )
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def download(self, request, pk=None):
+        job = self.get_object()
+        if (missing := jobs.missing_result(job)) is not None:
+            raise NotFound(missing)
+        return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)
 
 
 class NotificationViewSet(ScopedReadOnlyViewSet):

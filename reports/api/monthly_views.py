@@ -4,10 +4,8 @@ the reason; what the report's state refuses (a signed version, a missing reason,
 month, an over-long text) is 400 with the service's message."""
 
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -15,14 +13,15 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from accounts.api.base import Permitted, ScopedReadOnlyViewSet
+from accounts.api.serializers import JobSerializer
 from kongchuo.errors import AppError
-from kongchuo.xlsx import download
 
 from .. import monthly, selectors
 from ..models import MonthlyReport, ReportRow
-from ..monthly_xlsx import version_filename, version_workbook
+from ..monthly_jobs import version_workbook_start
 from ..permissions import MONTHLY_FILL, MONTHLY_SIGN
 from . import monthly_filters
 from . import monthly_serializers as s
@@ -84,9 +83,14 @@ class MonthlyReportViewSet(ScopedReadOnlyViewSet):
         incoming.is_valid(raise_exception=True)
         return incoming
 
+    @staticmethod
+    def _asks_reveal(request) -> bool:
+        return request.query_params.get("reveal") in ("1", "true")
+
     def _reveal(self, request, version) -> bool:
-        asked = request.query_params.get("reveal") in ("1", "true")
-        return monthly.reveal_ids(by=request.user, version=version, asked=asked)
+        return monthly.reveal_ids(
+            by=request.user, version=version, asked=self._asks_reveal(request)
+        )
 
     def retrieve(self, request, *args, **kwargs):
         report = self.get_object()
@@ -136,14 +140,13 @@ class MonthlyReportViewSet(ScopedReadOnlyViewSet):
         return self._render(report)
 
     @extend_schema(
-        summary="下载月报表 XLSX（某一版本，默认最新）",
+        summary="导出月报表 XLSX（某一版本，默认最新）：后台任务",
+        description=(
+            "返回 202 和后台任务（Location 头为任务地址）：轮询 /api/v1/jobs/{id}/ 至完成，"
+            "再从其 download 地址下载文件。文件只有申请人可以下载，保留期满后删除。"
+        ),
         parameters=[_VERSION, _REVEAL],
-        responses={
-            (
-                200,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ): OpenApiResponse(OpenApiTypes.BINARY, description="XLSX")
-        },
+        responses={202: JobSerializer},
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def xlsx(self, request, pk=None):
@@ -156,6 +159,9 @@ class MonthlyReportViewSet(ScopedReadOnlyViewSet):
             if not found:
                 raise AppError(f"没有第{wanted[:10]}版。", field="version")
             version = found[0]
-        reveal = self._reveal(request, version)
-        content = version_workbook(version, version.ordered_rows, reveal=reveal)
-        return download(content, version_filename(version))
+        job = version_workbook_start(
+            by=request.user, version=version, reveal=self._asks_reveal(request)
+        )
+        url = reverse("api-job-detail", args=[job.pk], request=request)
+        body = JobSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})

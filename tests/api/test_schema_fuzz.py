@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from accounts.models import Notification, Region, School, SchoolClass
+from accounts.models import Job, Notification, Region, School, SchoolClass
 from attendance.models import RollCall
 from comparisons.models import Mismatch, Run, Source
 from ledger.models import LedgerEntry
@@ -64,6 +64,7 @@ _RECORDS = {
     "ledger-entries": LedgerEntry,
     "attendance": RollCall,
     "notifications": Notification,
+    "jobs": Job,
     "return-cases": ReturnCase,
     "comparisons/sources": Source,
     "comparisons/runs": Run,
@@ -101,13 +102,15 @@ def _visible_id(user, path: str) -> int | None:
     queryset = model.objects.for_user(user)
     if model is Notification:
         queryset = queryset.filter(recipient=user)
+    if model is Job:
+        queryset = queryset.filter(requested_by=user)
     return queryset.order_by("pk").values_list("pk", flat=True).first()
 
 
 def _seed(world):
-    """A ledger entry, a 劝返 case with a visit and a document, a class-day and a notification
-    for each account, so that every detail and action operation has a record of the caller's
-    to work on."""
+    """A ledger entry, a 劝返 case with a visit and a document, a class-day, and for each
+    account a notification and a finished export, so that every detail and action operation
+    has a record of the caller's to work on."""
     from attendance.choices import Mark
     from ledger import services as ledger_services
     from returns import documents
@@ -154,10 +157,13 @@ def _seed(world):
     county = world.user(USERS[0])
     quarter = cadence.latest_ended(cadence.level_of(county).period, today)
     cadence.sign(by=county, which=quarter, summary="本季度已逐校核查。")
+    from accounts import jobs
+
     for username in USERS:
         Notification.objects.create(
             recipient=world.user(username), kind="general", title="测试通知", body=""
         )
+        jobs.job_run(jobs.job_start(by=world.user(username), kind="ledger_export").pk)
 
 
 class _Failures:

@@ -66,7 +66,13 @@ def _writes(name: str, page: str, api: str, pick, allowed, body=None, done=None)
 
 ENDPOINTS = [
     Endpoint("monthly report page", "/reports/monthly/{pk}/", _draft),
-    Endpoint("monthly report version XLSX", "/reports/monthly/versions/{pk}/xlsx/", _version),
+    Endpoint(
+        "monthly report version XLSX",
+        "/reports/monthly/versions/{pk}/xlsx/",
+        _version,
+        method="post",
+        body=lambda r: {},
+    ),
     Endpoint("monthly report API detail", "/api/v1/reports/monthly/{pk}/", _draft),
     Endpoint("monthly report API XLSX", "/api/v1/reports/monthly/{pk}/xlsx/", _draft),
     *_writes("edit", "edit", "draft", _draft, SCHOOL, lambda r: _EDIT, _filled),

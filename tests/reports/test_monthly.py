@@ -25,6 +25,7 @@ from reports.monthly_xlsx import HEADINGS, LATE_MARK, TITLE
 from reports.periods import current_period, period_for
 from returns import services as return_services
 from returns.choices import Method
+from tests import export_jobs
 from tests.ledger.conftest import entry_in, head_class, make_student
 
 STAFF = "xz1_xx1_guanli"
@@ -313,8 +314,8 @@ def test_bad_input_a_correction_needs_a_reason_and_makes_a_new_version(world, dr
     assert list(ReportRow.objects.filter(version=first).values().order_by("pk")) == before[1]
     client = world.client(STAFF)
     for version in (first, second):
-        response = client.get(f"/reports/monthly/versions/{version.pk}/xlsx/")
-        assert response.status_code == 200
+        _, content = export_jobs.export(client, f"/reports/monthly/versions/{version.pk}/xlsx/")
+        assert _sheet(content).cell(4 + version.rows.count(), 1).value is None
     with pytest.raises(AppError, match="尚未签发"):
         monthly.report_correct(by=world.user(STAFF), report=report, reason="再改")
     assert monthly.version_sign(by=world.user(PRINCIPAL), version=second).is_signed
@@ -382,9 +383,14 @@ def test_xlsx_has_the_forms_title_header_columns_page_setup_and_the_ledgers_valu
         report,
         now=timezone.make_aware(datetime.datetime.combine(due, datetime.time(7))),
     )
-    response = world.client(COUNTY).get(f"/reports/monthly/versions/{version.pk}/xlsx/")
-    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = _sheet(response.content)
+    job, content = export_jobs.export(
+        world.client(COUNTY), f"/reports/monthly/versions/{version.pk}/xlsx/"
+    )
+    assert (
+        job.result_name
+        == f"辍学月报表-{report.school.name}-{report.year}{report.month:02d}-第1版.xlsx"
+    )
+    sheet = _sheet(content)
     assert sheet["A1"].value == f"{TITLE}（{period().label}）"
     assert "A1:J1" in {str(merged) for merged in sheet.merged_cells.ranges}
     header = [sheet.cell(2, column).value for column in (1, 4, 7, 9)]
@@ -424,12 +430,51 @@ def test_xlsx_has_full_ids_only_for_one_allowed_who_asked(world, dropouts):
     report = open_report(world)
     version = draft(report)
     full = version.rows.order_by("position").first().id_number
-    allowed = world.client(PRINCIPAL).get(f"/reports/monthly/versions/{version.pk}/xlsx/?reveal=1")
-    assert _sheet(allowed.content)["G4"].value == full
-    refused = world.client("xz1_ganbu").get(
-        f"/reports/monthly/versions/{version.pk}/xlsx/?reveal=1"
+    url = f"/reports/monthly/versions/{version.pk}/xlsx/"
+    _, content = export_jobs.export(world.client(PRINCIPAL), url, {"reveal": "1"})
+    assert _sheet(content)["G4"].value == full
+    reveals = AuditEvent.objects.filter(action=AuditAction.REVEAL, object_id=str(version.pk))
+    assert reveals.count() == 1
+    before = Job.objects.count()
+    refused = world.client("xz1_ganbu").post(url, {"reveal": "1"}, follow=True)
+    assert "无权查看完整身份证号" in refused.content.decode()
+    assert Job.objects.count() == before
+
+
+def test_xlsx_is_a_job_of_the_requester_logged_with_its_row_count(world, dropouts):
+    """Issue 15 §6: the version's file is made in the background, downloadable only by who
+    asked for it, and the export is in the audit trail with its number of rows."""
+    report = open_report(world)
+    version = draft(report)
+    client = world.client(STAFF)
+    job = export_jobs.start(client, f"/reports/monthly/versions/{version.pk}/xlsx/")
+    assert (job.kind, job.status, job.requested_by.username) == (
+        JobKind.REPORT_VERSION,
+        "queued",
+        STAFF,
     )
-    assert refused.status_code == 302
+    assert client.get(f"/jobs/{job.pk}/download/").status_code == 404  # not made yet
+    job = export_jobs.run(job)
+    rows = version.rows.count()
+    assert rows and str(rows) in job.message
+    export_jobs.refused_to_others(job, world.client(PRINCIPAL), world.client(COUNTY))
+    logged = AuditEvent.objects.filter(action=AuditAction.EXPORT, actor=world.user(STAFF)).get()
+    assert logged.detail.endswith(f"第1版，共{rows}行")
+    assert _sheet(export_jobs.download(client, job))["G4"].value == mask_id_number(
+        version.rows.order_by("position").first().id_number
+    )
+
+
+def test_xlsx_job_checks_the_reveal_again_when_it_runs(world, dropouts):
+    report = open_report(world)
+    version = draft(report)
+    job = export_jobs.start(
+        world.client(PRINCIPAL), f"/reports/monthly/versions/{version.pk}/xlsx/", {"reveal": "1"}
+    )
+    with mock.patch.object(monthly, "may_reveal", return_value=False):
+        job = export_jobs.run(job)
+    assert job.status == "failed" and "已无权查看完整身份证号" in job.message
+    assert not job.result
 
 
 # -- the county -------------------------------------------------------------------------------

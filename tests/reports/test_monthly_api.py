@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
+from accounts import jobs
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent
 from kongchuo.masking import mask_id_number
@@ -94,8 +95,23 @@ def test_api_xlsx_of_a_version(world, opened):
     report, entry = opened
     client = world.token_client("xian_staff")
     response = client.get(f"{URL}{report['id']}/xlsx/?version=1")
-    assert response.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+    # Issue 15 §6: a job of the caller's, polled at its address, then downloaded.
+    assert response.status_code == 202
+    job = response.json()
+    assert response["Location"].endswith(f"/api/v1/jobs/{job['id']}/")
+    assert (job["kind"], job["status"], job["download"]) == ("report_version", "queued", None)
+    jobs.job_run(job["id"])
+    done = client.get(f"/api/v1/jobs/{job['id']}/").json()
+    assert done["status"] == "done" and done["percent"] == 100
+    assert done["download"].endswith(f"/api/v1/jobs/{job['id']}/download/")
+    for other in ("xian_admin", "xz1_xx1_xiaozhang"):
+        stranger = world.token_client(other)
+        assert stranger.get(f"/api/v1/jobs/{job['id']}/").status_code == 404
+        assert stranger.get(f"/api/v1/jobs/{job['id']}/download/").status_code == 404
+        assert job["id"] not in [j["id"] for j in stranger.get("/api/v1/jobs/").json()["results"]]
+    file = client.get(done["download"])
+    content = b"".join(file.streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
     assert tuple(sheet.cell(3, c).value for c in range(1, 11)) == HEADINGS
     assert sheet["C4"].value == "张一" and sheet["G4"].value == mask_id_number(entry.id_number)
     missing = client.get(f"{URL}{report['id']}/xlsx/?version=9")
