@@ -17,12 +17,12 @@ and gets exactly the records after that one: none twice, none missed.
 import csv
 import datetime
 import io
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+import orjson
 from django.db import models, transaction
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -152,32 +152,22 @@ def parse_limit(raw: str) -> int | None:
 # -- lines --------------------------------------------------------------------------------
 
 
-def _json_encoder() -> Callable[[object], str]:
-    """JSON as the API's JSONRenderer writes it: compact, Chinese as it is. The C encoder made
-    once: ``json.dumps`` makes one per call, which costs as much as encoding a line."""
-    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-    make = json.encoder.c_make_encoder
-    if make is None:  # an interpreter without the C accelerator
-        return plain.encode
-    encode = make(
-        None, plain.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    return lambda value: "".join(encode(value, 0))
+def _json(value) -> bytes:
+    """A line's JSON as the API's JSONRenderer writes it (compact, Chinese as it is), in
+    UTF-8: orjson, a fifth of the standard encoder's time a line."""
+    return orjson.dumps(value)
 
 
-_json = _json_encoder()
-
-
-def _buffered(pieces: Iterable[str]) -> Iterator[bytes]:
+def _buffered(pieces: Iterable[bytes]) -> Iterator[bytes]:
     buffer, size = [], 0
     for piece in pieces:
         buffer.append(piece)
         size += len(piece)
         if size >= FLUSH_BYTES:
-            yield "".join(buffer).encode()
+            yield b"".join(buffer)
             buffer, size = [], 0
     if buffer:
-        yield "".join(buffer).encode()
+        yield b"".join(buffer)
 
 
 def ndjson_lines(records: Iterable[dict], counter: list[int], after: Cursor | None):
@@ -185,8 +175,8 @@ def ndjson_lines(records: Iterable[dict], counter: list[int], after: Cursor | No
     for record in records:
         counter[0] += 1
         last = record["cursor"]
-        yield _json(record) + "\n"
-    yield _json({"end": True, "rows": counter[0], "next": last}) + "\n"
+        yield _json(record) + b"\n"
+    yield _json({"end": True, "rows": counter[0], "next": last}) + b"\n"
 
 
 def csv_lines(records: Iterable[dict], counter: list[int], columns: tuple[str, ...]):
@@ -195,18 +185,18 @@ def csv_lines(records: Iterable[dict], counter: list[int], columns: tuple[str, .
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
-    yield "\ufeff" + out.getvalue()
+    yield ("\ufeff" + out.getvalue()).encode()
     for record in records:
         counter[0] += 1
         out.seek(0)
         out.truncate()
         writer.writerow(
             [
-                _json(value) if isinstance(value, (list, dict)) else value
+                _json(value).decode() if isinstance(value, (list, dict)) else value
                 for value in map(record.get, columns)
             ]
         )
-        yield out.getvalue()
+        yield out.getvalue().encode()
 
 
 # -- the view -----------------------------------------------------------------------------
