@@ -56,7 +56,11 @@ def test_sealed_values_are_not_stored_in_plain(child):
         (Guardian, guardian.pk, "phone", "13812345678"),
     ):
         stored = _raw(model, pk, column)
-        assert plain.encode() not in stored
+        # A short text (the grade's one digit) turns up by chance among 33 random bytes:
+        # its stored form is checked by opening it.
+        assert stored != plain.encode()
+        if len(plain) >= 6:
+            assert plain.encode() not in stored
         assert stored[:1] == crypto.VERSION and crypto.unseal(stored) == plain
     # Each value has a nonce of its own: the same text is never stored twice alike.
     assert crypto.seal(child.id_number) != crypto.seal(child.id_number)
