@@ -23,7 +23,6 @@ import datetime
 import gc
 import html
 import io
-import json
 import logging
 import operator
 import posixpath
@@ -36,6 +35,7 @@ from functools import reduce
 from itertools import islice
 from typing import NamedTuple
 
+import orjson
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -1085,15 +1085,20 @@ def copy_rows(model: type[models.Model], rows: Iterable[dict], *, with_pk: bool 
     fields are sealed (kongchuo.sealed). No save()
     or signals, like bulk_create; database errors are Django's (IntegrityError)."""
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    stored = sealed.raw_rows(model, connection)
+    stored = sealed.raw_rows(model)
     if stored is not None:  # sealed values sealed, look-up hashes and masked copies computed
         rows = map(stored, rows)
     values = map(operator.itemgetter(*(f.attname for f in fields)), rows)
     if len(fields) == 1:  # itemgetter of one name gives the value, not a 1-tuple
         values = zip(values)
     encoders = [
-        # One encoder per column, not one per value: json.dumps with options builds one.
-        (i, (f.encoder or json.JSONEncoder)(ensure_ascii=False, separators=(",", ":")).encode)
+        # orjson, or a field's own encoder made once per column (json.dumps makes one a call).
+        (
+            i,
+            _json_text
+            if f.encoder is None
+            else f.encoder(ensure_ascii=False, separators=(",", ":")).encode,
+        )
         for i, f in enumerate(fields)
         if isinstance(f, models.JSONField)
     ]
@@ -1109,6 +1114,11 @@ def copy_rows(model: type[models.Model], rows: Iterable[dict], *, with_pk: bool 
             f" WITH (FORMAT csv, FORCE_NOT_NULL ({not_null}))",
             _CsvStream(values),
         )
+
+
+def _json_text(value) -> str:
+    """JSON as json.dumps(ensure_ascii=False, separators=(",", ":")) writes it."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _json_encoded(values: Iterable[tuple], encoders: list[tuple[int, Callable]]) -> Iterator:
