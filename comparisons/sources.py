@@ -35,12 +35,11 @@ from kongchuo.xlsx import workbook_bytes
 from ledger.consistency import county_of
 from students.choices import DisabilityGrade, DisabilityType, Gender, KeyGroup, Status
 from students.identity import (
-    birth_date_of,
+    checked_birth_date,
     document_number,
     gender_of,
     has_document_shape,
     normalise_id_number,
-    validate_id_number,
 )
 from students.imports import ID_AS_NUMBER, copy_rows, reserve_ids
 from students.matching import name_key
@@ -664,10 +663,10 @@ class _Rows:
             self.problem(number, name_column, f"姓名最多{_NAME_LENGTH}个字。")
         id_column = columns["id_number"]
         raw_id = cells[id_column.position] if id_column.position < width else ""
-        id_number, valid = self._id_number(number, raw_id, id_column)
+        id_number, found_birth = self._id_number(number, raw_id, id_column)
+        valid = found_birth is not None
         birth_date, gender = values.get("birth_date"), values.get("gender", "")
         if valid:
-            found_birth = birth_date_of(id_number)
             if birth_date is None:
                 birth_date = found_birth
             elif birth_date != found_birth:
@@ -704,16 +703,17 @@ class _Rows:
             "extra": {key: values[key] for key in self.extras if values[key] not in ("", None)},
         }
 
-    def _id_number(self, number: int, raw, column: _Column) -> tuple[str, bool]:
-        """The row's ID number, normalised, and whether it passes the GB 11643 checks. One
-        that is plainly no ID number is an error; one with a bad checksum (or birth date,
-        or area code) is kept, marked invalid, with a warning: it may still match."""
+    def _id_number(self, number: int, raw, column: _Column) -> tuple[str, datetime.date | None]:
+        """The row's ID number, normalised, and the birth date in it if it passes the
+        GB 11643 checks (None: not valid). One that is plainly no ID number is an error;
+        one with a bad checksum (or birth date, or area code) is kept, marked invalid, with
+        a warning: it may still match."""
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             self.problem(number, column, ID_AS_NUMBER)
-            return "", False
+            return "", None
         text = raw.strip() if type(raw) is str else cell_text(raw)
         if not text:
-            return "", False
+            return "", None
         id_number = normalise_id_number(text)
         if _ID_SHAPE.match(id_number) is None:
             other = document_number(text)
@@ -721,7 +721,7 @@ class _Rows:
                 # A child from Hong Kong, Macao, Taiwan or abroad: matched by that number.
                 message = f"“{text}”不是居民身份证号，按港澳台或外国人证件号码比对。"
                 self.problem(number, column, message, WARNING)
-                return other, False
+                return other, None
             if _SCIENTIFIC.match(text):
                 self.problem(number, column, f"“{text}”是科学计数法：{ID_AS_NUMBER}")
             else:
@@ -730,13 +730,12 @@ class _Rows:
                     column,
                     f"身份证号应为18位：前17位为数字，最后一位为数字或X（当前为{len(id_number)}位）。",
                 )
-            return "", False
+            return "", None
         try:
-            validate_id_number(id_number)
+            return id_number, checked_birth_date(id_number)
         except AppError as exc:
             self.problem(number, column, f"{exc.message}该行仍参加比对。", WARNING)
-            return id_number, False
-        return id_number, True
+            return id_number, None
 
 
 def _text_of(cells: list, width: int, column: _Column | None) -> str:

@@ -39,21 +39,10 @@ def validate_id_number(
     number = normalise_id_number(raw)
     if not number:
         return ""
-    try:
-        _validate(number)
-    except ric.InvalidLength:
-        raise AppError(f"身份证号应为18位，当前为{len(number)}位。", field=field) from None
-    except ric.InvalidChecksum:
-        raise AppError("身份证号校验位不正确，请核对号码。", field=field) from None
-    except ric.InvalidComponent:
-        raise AppError("身份证号中的出生日期或地区代码无效。", field=field) from None
-    except StdnumError:
+    born = checked_birth_date(number, field=field)
+    if birth_date is not None and born != birth_date:
         raise AppError(
-            "身份证号格式不正确：前17位应为数字，最后一位为数字或X。", field=field
-        ) from None
-    if birth_date is not None and birth_date_of(number) != birth_date:
-        raise AppError(
-            f"出生日期与身份证号不一致：身份证号中的出生日期为{birth_date_of(number):%Y-%m-%d}。",
+            f"出生日期与身份证号不一致：身份证号中的出生日期为{born:%Y-%m-%d}。",
             field="birth_date",
         )
     if gender and gender_of(number) != gender:
@@ -64,9 +53,26 @@ def validate_id_number(
     return number
 
 
-def _validate(number: str) -> None:
+def checked_birth_date(number: str, *, field: str = "id_number") -> datetime.date:
+    """The birth date in a normalised resident ID number that passes the GB 11643 checks,
+    or AppError naming what is wrong (validate_id_number without normalising again)."""
+    try:
+        return _validate(number)
+    except ric.InvalidLength:
+        raise AppError(f"身份证号应为18位，当前为{len(number)}位。", field=field) from None
+    except ric.InvalidChecksum:
+        raise AppError("身份证号校验位不正确，请核对号码。", field=field) from None
+    except ric.InvalidComponent:
+        raise AppError("身份证号中的出生日期或地区代码无效。", field=field) from None
+    except StdnumError:
+        raise AppError(
+            "身份证号格式不正确：前17位应为数字，最后一位为数字或X。", field=field
+        ) from None
+
+
+def _validate(number: str) -> datetime.date:
     """ric.validate, with the costly place-code look-up cached per (area, birth year): a
-    roster of 100,000 children repeats a few hundred such pairs."""
+    roster of 100,000 children repeats a few hundred such pairs. Gives the birth date."""
     if len(number) != 18:
         raise ric.InvalidLength()
     if not number[:-1].isdigit():
@@ -74,11 +80,12 @@ def _validate(number: str) -> None:
     if number[-1] != ric.calc_check_digit(number):
         raise ric.InvalidChecksum()
     try:
-        birth_date_of(number)
+        born = birth_date_of(number)
     except ValueError:
         raise ric.InvalidComponent() from None
     if not _place_known(number[:6], number[6:10]):
         raise ric.InvalidComponent()
+    return born
 
 
 @lru_cache(maxsize=4096)
