@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.db import OperationalError
 
 from . import jobs
+from .choices import RegionLevel
+from .models import Region
 
 TRANSIENT_ERRORS = (OperationalError, *jobs.TRANSIENT_ERRORS)
 RETRY = {
@@ -15,6 +17,22 @@ RETRY = {
     "retry_backoff_max": 600,
     "max_retries": 5,
 }
+
+
+def each_county(task) -> int:
+    """Queue ``task`` once for each county (its id): the nightly rules run a county a task,
+    so that none outlives the broker's visibility timeout at province scale (issue 19 §4)
+    and one county's failure is retried alone. Returns the counties queued."""
+    counties = Region.objects.filter(level=RegionLevel.COUNTY).order_by("code")
+    county_ids = list(counties.values_list("pk", flat=True))
+    for county_id in county_ids:
+        task.delay(county_id)
+    return len(county_ids)
+
+
+def county(county_id: int) -> Region | None:
+    """A county task's county (None: it was deleted since it was queued)."""
+    return Region.objects.filter(pk=county_id, level=RegionLevel.COUNTY).first()
 
 
 @shared_task(**RETRY)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from accounts.tasks import RETRY
+from accounts.tasks import RETRY, county, each_county
 
 from . import rule, services, watch
 
@@ -10,8 +10,16 @@ from . import rule, services, watch
 @shared_task(**RETRY)
 def attendance_rule() -> int:
     """Nightly: the 疑似辍学 rule over every class (submissions run it for their class at
-    once; this catches late rolls and changed settings). Returns the entries it opened."""
-    return rule.check_all()
+    once; this catches late rolls and changed settings), a task per county. Returns the
+    counties queued."""
+    return each_county(attendance_rule_county)
+
+
+@shared_task(**RETRY)
+def attendance_rule_county(county_id: int) -> int:
+    """The nightly rule over one county's classes; returns the entries it opened."""
+    found = county(county_id)
+    return rule.check_county(found) if found is not None else 0
 
 
 @shared_task(**RETRY)
@@ -23,9 +31,16 @@ def term_start_no_shows() -> int:
 
 @shared_task(**RETRY)
 def watch_list() -> int:
-    """Nightly: recompute every county's watch list (重点监测) from the day's data. Returns
-    the reasons newly found."""
-    return watch.compute_all().started
+    """Nightly: recompute every county's watch list (重点监测) from the day's data, a task
+    per county. Returns the counties queued."""
+    return each_county(watch_list_county)
+
+
+@shared_task(**RETRY)
+def watch_list_county(county_id: int) -> int:
+    """One county's watch list brought up to today; returns the reasons newly found."""
+    found = county(county_id)
+    return watch.compute_county(found).started if found is not None else 0
 
 
 @shared_task(**RETRY)

@@ -5,8 +5,8 @@ in front of a teacher's import: each queue has workers of its own (docker-compos
 ``make run``'s single worker consumes them all.
 
 - ``interactive``: what a person is waiting for — imports, exports, documents (the job runner).
-- ``nightly``: the scheduled rules over every county (疑似辍学 rule, watch list, 人账相符
-  check, purges).
+- ``nightly``: the scheduled rules, one task per county (疑似辍学 rule, watch list, 人账相符
+  check), and the purges.
 - ``comparisons``: 比对 runs, one task per county and one per list.
 - ``reminders``: the morning reminders and digests sent to people.
 - the default queue (``CELERY_TASK_DEFAULT_QUEUE``): the minute-by-minute housekeeping
@@ -36,8 +36,11 @@ QUEUES = (INTERACTIVE, NIGHTLY, COMPARISONS, REMINDERS)
 WORKLOADS = {
     "accounts.tasks.run_job": INTERACTIVE,
     "attendance.tasks.attendance_rule": NIGHTLY,
+    "attendance.tasks.attendance_rule_county": NIGHTLY,
     "attendance.tasks.watch_list": NIGHTLY,
+    "attendance.tasks.watch_list_county": NIGHTLY,
     "ledger.tasks.consistency_check": NIGHTLY,
+    "ledger.tasks.consistency_check_county": NIGHTLY,
     "accounts.tasks.purge_expired_files": NIGHTLY,
     "accounts.tasks.purge_expired_sessions": NIGHTLY,
     "comparisons.tasks.run_comparison": COMPARISONS,

@@ -6,13 +6,15 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from accounts.choices import NotificationKind
+from accounts.choices import NotificationKind, RegionLevel
 from accounts.models import AuditEvent, Notification, Region, SchoolClass
 from attendance import selectors, services
 from attendance.choices import Mark
 from attendance.models import AttendanceMark, AttendanceRules, RollCall
-from attendance.tasks import attendance_rule, term_start_no_shows
+from attendance.tasks import attendance_rule, attendance_rule_county, term_start_no_shows
 from kongchuo.errors import AppError
+from ledger.choices import Source
+from ledger.models import LedgerEntry
 from students.calendar import term_save
 from tests.attendance.conftest import (
     AUTUMN,
@@ -174,11 +176,18 @@ def test_school_staff_cannot_set_the_county_rules(world, terms):
     assert not AttendanceRules.objects.exists()
 
 
-def test_nightly_rule_task_runs_the_rule(world, klass, pupils):
-    AttendanceRules.objects.create(county=Region.objects.get(code=COUNTY), threshold=4)
+def test_nightly_rule_task_runs_the_rule_a_county_a_task(world, klass, pupils, settings):
+    """Issue 19 §4: the nightly task queues the rule once per county; the county's task
+    opens the entry the changed threshold now calls for, and a second run opens none."""
+    county = Region.objects.get(code=COUNTY)
+    AttendanceRules.objects.create(county=county, threshold=4)
     absent(world, klass, [MON, TUE, WED], pupils[0])
     AttendanceRules.objects.update(threshold=3)
-    assert attendance_rule.apply().get() == 1
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    counties = Region.objects.filter(level=RegionLevel.COUNTY).count()
+    assert counties > 1 and attendance_rule.apply().get() == counties
+    assert LedgerEntry.objects.filter(student=pupils[0], source=Source.ATTENDANCE).count() == 1
+    assert attendance_rule_county.apply(args=[county.pk]).get() == 0
 
 
 # -- term start (DOMAIN.md §4, 002) ------------------------------------------------------------

@@ -7,10 +7,12 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from accounts.choices import RegionLevel
 from accounts.models import AuditEvent, Notification, Region, SchoolClass, User
 from attendance import rule, services, signals, watch
 from attendance.choices import Mark, MeasureKind, WatchReason
-from attendance.models import AttendanceRules, WatchMeasure, WatchPeriod
+from attendance.models import AttendanceRules, WatchMeasure, WatchPeriod, WatchRun
+from attendance.tasks import watch_list, watch_list_county
 from kongchuo.errors import AppError
 from ledger import services as ledger_services
 from ledger.choices import ClosureReason, State
@@ -71,6 +73,19 @@ def test_signal_key_group_lists_a_key_group_child_and_not_the_others(world, klas
     assert reasons(left_behind) == {WatchReason.KEY_GROUP}
     assert reasons(learning) == {WatchReason.LEARNING}
     assert reasons(pupils[0]) == set()
+
+
+def test_the_nightly_watch_list_runs_a_task_per_county(world, klass, pupils, settings):
+    """Issue 19 §4: watch_list queues one task per county; each brings its county's list up
+    to date (a WatchRun each) and finds the key-group child."""
+    left_behind = pupil(world, klass, key_groups={"left_behind"})
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    counties = Region.objects.filter(level=RegionLevel.COUNTY)
+    assert watch_list() == counties.count() > 1
+    ran = WatchRun.objects.values_list("county_id", flat=True)
+    assert sorted(ran) == sorted(counties.values_list("pk", flat=True))
+    assert reasons(left_behind) == {WatchReason.KEY_GROUP}
+    assert watch_list_county(left_behind.school.township.parent_id) == 0, "nothing new"
 
 
 def test_signal_learning_difficulty(world, klass, pupils):

@@ -46,7 +46,13 @@ def test_jobs_are_interactive_and_comparisons_have_their_own_queue():
     assert _queue_of("accounts.tasks.run_job") == interactive
     for name in ("run_comparison", "compare_county", "monthly"):
         assert _queue_of(f"comparisons.tasks.{name}") == queues.queue_name(queues.COMPARISONS)
-    for name in ("attendance.tasks.attendance_rule", "ledger.tasks.consistency_check"):
+    for name in (
+        "attendance.tasks.attendance_rule",
+        "attendance.tasks.attendance_rule_county",
+        "attendance.tasks.watch_list_county",
+        "ledger.tasks.consistency_check",
+        "ledger.tasks.consistency_check_county",
+    ):
         assert _queue_of(name) == queues.queue_name(queues.NIGHTLY)
     for name in ("returns.tasks.reminders", "reports.tasks.reminders"):
         assert _queue_of(name) == queues.queue_name(queues.REMINDERS)

@@ -12,7 +12,7 @@ from accounts.models import Region
 from ledger import consistency, services
 from ledger.choices import ClosureReason, ConsistencyProblem, State
 from ledger.models import ConsistencyRun
-from ledger.tasks import consistency_check
+from ledger.tasks import consistency_check, consistency_check_county
 from students import services as student_services
 from students.choices import EventKind
 from tests.ledger.conftest import (
@@ -146,9 +146,12 @@ def test_check_county_stores_a_run_with_its_problems(world):
     assert not ConsistencyRun.objects.for_user(world.user("c2_xian_staff")).exists()
 
 
-def test_the_nightly_task_checks_every_county(world):
+def test_the_nightly_task_checks_every_county_a_task_each(world, settings):
+    """Issue 19 §4: the nightly check queues one task per county (none runs over a whole
+    province), each writing its county's run."""
     _make_problem_in_each_county(world)
-    assert consistency_check() == 2
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert consistency_check() == 2, "one task for each of the two counties"
     result = consistency_check.apply()
     assert result.successful() and result.get() == 2
     runs = ConsistencyRun.objects.order_by("id")
@@ -156,6 +159,9 @@ def test_the_nightly_task_checks_every_county(world):
         ("530102", 1),
         ("532926", 1),
     ] * 2
+    county = Region.objects.get(code="532926")
+    assert consistency_check_county(county.pk) == 1
+    assert consistency_check_county(0) == 0, "a county deleted since it was queued"
 
 
 def test_check_ledger_command_prints_the_problems(world):

@@ -73,8 +73,9 @@ def test_the_job_runs_through_the_celery_task(world, problems):
     assert [p["name"] for p in run.problems] == ["乙县学生"]
 
 
-def test_the_nightly_task_and_the_job_write_the_same_run(world, problems):
+def test_the_nightly_task_and_the_job_write_the_same_run(world, problems, settings):
     """One write path: the same function, so the same problems; only ``ran_by`` differs."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the task per county runs inline
     consistency_check()
     jobs.job_run(_check_now(world).pk)
     nightly, now = ConsistencyRun.objects.filter(county__code="532926").order_by("id")
@@ -158,8 +159,9 @@ def test_page_offers_check_now_and_shows_the_running_jobs_progress(
     assert "已完成 2 / 5 项检查" in client.get(PAGE).content.decode()
 
 
-def test_page_shows_the_latest_result_with_when_and_who(world, problems):
+def test_page_shows_the_latest_result_with_when_and_who(world, problems, settings):
     client = world.client(STAFF)
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the task per county runs inline
     consistency_check()
     page = client.get(PAGE).content.decode()
     assert "夜间自动核查" in page and "发现 <strong>1</strong> 个问题" in page
