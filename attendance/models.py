@@ -167,6 +167,8 @@ class RollCall(models.Model):
             # A day's roll calls of every class, read from the index alone: which classes
             # of a province owe the day's roll (attendance.selectors.schools_missing_roll).
             models.Index(fields=["date", "klass"], name="rollcall_date_class"),
+            # The bulk sync's order: changed since a moment, resumed after a cursor.
+            models.Index(fields=["changed_at", "id"], name="rollcall_changed"),
         ]
 
     def __str__(self):
