@@ -7,6 +7,8 @@ merged record's mark of that day is removed, and the MergeRecord lists it (date,
 note), so nothing is lost. The kept record's class is its class now: a roll of a class it
 left earlier is not looked at."""
 
+from django.utils import timezone
+
 from students.hooks import Moved, on_merge
 
 from .models import AttendanceMark, RollCall
@@ -29,6 +31,11 @@ def move_marks(*, by, keep, merged) -> Moved:
     moving = [mark.pk for mark in marks if mark.date not in taken]
     AttendanceMark.objects.filter(pk__in=moving).update(student=keep)
     AttendanceMark.objects.filter(pk__in=[mark.pk for mark in dropped]).delete()
+    # Those class-days now read differently (their marks name the kept record): changed,
+    # for the attendance sync (issue 19 §5), which an UPDATE of the marks does not tell.
+    RollCall.objects.filter(pk__in={mark.roll_id for mark in marks}).update(
+        changed_at=timezone.now()
+    )
     notes = [
         f"{mark.date:%Y-%m-%d}的考勤两条记录都有，以保留记录为准，去掉了重复记录的"
         f"“{mark.get_status_display()}”{f'（{mark.note}）' if mark.note else ''}。"

@@ -199,10 +199,18 @@ def merge_students(*, by: User, keep: Student, merged: Student, reason: str) -> 
     moved.add(hooks.move_all(by=by, keep=keep, merged=merged))
     filled = _fill(keep, merged)
     # The numbers first leave the merged record (each is unique), then the kept one takes them.
+    # updated_at by hand, as UPDATE sets no auto_now: a mirror syncing changes since a
+    # moment (issue 19 §5) must see both records change.
+    now = timezone.now()
     Student.objects.filter(pk=merged.pk).update(
-        id_number=None, id_hash=None, id_masked="", student_number=None, merged_into=keep
+        id_number=None,
+        id_hash=None,
+        id_masked="",
+        student_number=None,
+        merged_into=keep,
+        updated_at=now,
     )
-    Student.objects.filter(merged_into=merged).update(merged_into=keep)
+    Student.objects.filter(merged_into=merged).update(merged_into=keep, updated_at=now)
     keep.save()
     services._status_change(  # the one writer of a status and its 学籍 event
         by=by,

@@ -329,6 +329,33 @@ def test_a_record_changed_after_it_was_sent_comes_again_after_the_cursor(world):
     assert ids(again) == [student.pk] and again[0]["address"] == "南涧镇新政村"
 
 
+def test_a_merge_reaches_a_mirror_both_records_and_the_class_days_of_the_moved_marks(world, klass):
+    """A merge writes by UPDATE, which sets no auto_now: it stamps the merged record and
+    the roll calls whose marks moved itself, so that syncing after the last cursor gets the
+    merged record (pointing to the kept one) and those days as they now read."""
+    from students import merge
+
+    open_to_teachers()
+    kept, twin = pupil(world, klass), pupil(world, klass)
+    # The same child registered twice, once without numbers.
+    Student.objects.filter(pk=twin.pk).update(
+        name=kept.name, student_number=None, id_number=None, id_hash=None, id_masked=""
+    )
+    twin.refresh_from_db()
+    roll = take(world, klass, MON, {twin: Mark.UNEXCUSED}).roll
+    client = world.token_client(COUNTY_A)
+    _, students_end = read(client, STUDENTS)
+    _, days_end = read(client, ATTENDANCE)
+    merge.merge_students(by=world.user("xian_admin"), keep=kept, merged=twin, reason="重复登记")
+    students, _ = read(client, STUDENTS, after=students_end["next"])
+    merged = next(record for record in students if record["id"] == twin.pk)
+    assert merged["merged_into"] == kept.pk and kept.pk in ids(students)
+    days, _ = read(client, ATTENDANCE, after=days_end["next"])
+    assert ids(days) == [roll.pk]
+    # The kept record was on that roll (present), so the twin's mark went (attendance.merge).
+    assert days[0]["marks"] == []
+
+
 # --- bad parameters ----------------------------------------------------------------------------
 
 
