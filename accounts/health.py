@@ -1,5 +1,5 @@
 """The health endpoint for a load balancer: is the database answering, is the broker
-reachable, has a Celery worker run its heartbeat lately. It answers 200 or 503 with one word
+reachable, has a Celery worker run its heartbeat lately through every queue. It answers 200 or 503 with one word
 per check and nothing else: no versions, host names or error text."""
 
 import datetime
@@ -18,9 +18,18 @@ from .models import Heartbeat
 logger = logging.getLogger(__name__)
 
 
-def beat(worker: str, *, at: datetime.datetime | None = None) -> None:
-    """Record that ``worker`` is alive (the heartbeat task)."""
-    Heartbeat.objects.update_or_create(worker=worker, defaults={"at": at or timezone.now()})
+def beat(worker: str, queue: str, *, at: datetime.datetime | None = None) -> None:
+    """Record that ``worker`` is alive and takes work from ``queue`` (the heartbeat tasks)."""
+    Heartbeat.objects.update_or_create(
+        worker=worker, queue=queue, defaults={"at": at or timezone.now()}
+    )
+
+
+def queues() -> list[str]:
+    """Every queue a worker must be behind: the default one and each workload's."""
+    from kongchuo import celery
+
+    return [celery.queue_name(workload) for workload in (celery.DEFAULT, *celery.QUEUES)]
 
 
 def _database() -> bool:
@@ -46,11 +55,14 @@ def _broker() -> bool:
 
 
 def _worker(now: datetime.datetime) -> bool:
+    """Whether every queue had a heartbeat lately: a queue with no worker behind it (the
+    interactive worker stopped, say) leaves imports and exports waiting for ever."""
     fresh = now - datetime.timedelta(seconds=settings.HEALTH_HEARTBEAT_SECONDS)
     try:
-        return Heartbeat.objects.filter(at__gte=fresh).exists()
+        alive = set(Heartbeat.objects.filter(at__gte=fresh).values_list("queue", flat=True))
     except DatabaseError:
         return False
+    return alive.issuperset(queues())
 
 
 @login_not_required

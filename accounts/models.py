@@ -432,18 +432,24 @@ class Notification(models.Model):
 
 
 class Heartbeat(models.Model):
-    """The last time each Celery worker ran the heartbeat task (accounts.tasks.heartbeat,
-    scheduled every minute): the health endpoint reads it to tell a load balancer whether
-    background work is being done. Not personal data; seen by no page."""
+    """The last time each Celery worker ran a heartbeat through each queue it consumes
+    (accounts.tasks.heartbeat, scheduled every minute, sends one to every queue): the health
+    endpoint reads it to tell a load balancer whether background work is being done. Not
+    personal data; seen by no page."""
 
-    worker = models.CharField("工作进程", max_length=200, unique=True)
+    worker = models.CharField("工作进程", max_length=200)
+    # The queue the heartbeat came through: every queue needs a worker behind it.
+    queue = models.CharField("队列", max_length=100, default="")
     at = models.DateTimeField("最近心跳")
 
     class Meta:
         verbose_name = verbose_name_plural = "后台进程心跳"
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "queue"], name="heartbeat_worker_queue")
+        ]
 
     def __str__(self):
-        return f"{self.worker} {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.worker} {self.queue} {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class ApiToken(models.Model):

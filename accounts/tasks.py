@@ -55,10 +55,23 @@ def run_job(job_id: int):
 
 @shared_task(bind=True, ignore_result=True)
 def heartbeat(self):
-    """Every minute (beat): this worker is alive, for the health endpoint."""
+    """Every minute (beat), on the default queue: this worker is alive; and a heartbeat is
+    sent through each workload's queue, so that the health endpoint sees a worker behind
+    every queue (one worker per queue in docker-compose.yml)."""
     from . import health
 
-    health.beat(self.request.hostname or "worker")
+    default, *others = health.queues()
+    health.beat(self.request.hostname or "worker", default)
+    for queue in others:
+        queue_heartbeat.apply_async(args=[queue], queue=queue)
+
+
+@shared_task(bind=True, ignore_result=True)
+def queue_heartbeat(self, queue: str):
+    """A worker of ``queue`` is alive (sent by heartbeat through that queue)."""
+    from . import health
+
+    health.beat(self.request.hostname or "worker", queue)
 
 
 @shared_task(**RETRY)

@@ -51,6 +51,8 @@ WORKLOADS = {
     "attendance.tasks.term_start_no_shows": REMINDERS,
     "attendance.tasks.watch_digest": REMINDERS,
     "accounts.tasks.heartbeat": DEFAULT,
+    # Sent to each workload's queue by name (accounts.tasks.heartbeat), not by this routing.
+    "accounts.tasks.queue_heartbeat": DEFAULT,
     "accounts.tasks.seal_audit": DEFAULT,
 }
 

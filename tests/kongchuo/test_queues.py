@@ -9,7 +9,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from accounts.choices import JobStatus
-from accounts.models import Job, User
+from accounts.models import Heartbeat, Job, User
+from accounts.tasks import queue_heartbeat
 from comparisons import runs
 from comparisons.choices import RunStatus
 from comparisons.models import Run
@@ -93,6 +94,11 @@ def test_an_interactive_worker_runs_a_job_while_the_comparisons_queue_waits(worl
             deadline = time.monotonic() + 30
             while not Job.objects.get(pk=job.pk).finished:
                 assert time.monotonic() < deadline, "the interactive worker did not run the job"
+                time.sleep(0.2)
+            # The health check's heartbeat through the interactive queue reaches this worker.
+            queue_heartbeat.apply_async(args=[interactive], queue=interactive)
+            while not Heartbeat.objects.filter(queue=interactive).exists():
+                assert time.monotonic() < deadline, "no heartbeat through the interactive queue"
                 time.sleep(0.2)
         assert Job.objects.get(pk=job.pk).status == JobStatus.DONE
         assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED

@@ -15,6 +15,7 @@ from kombu import Connection
 from accounts import health
 from accounts.models import Heartbeat, School
 from accounts.tasks import heartbeat
+from kongchuo import celery as queues
 from kongchuo.celery import app
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -146,23 +147,43 @@ def test_the_login_form_is_limited_per_address(world, counters):
     assert client.get("/login/").status_code == 200
 
 
-def test_health_is_ok_with_a_fresh_heartbeat_and_says_nothing_else(db):
+@pytest.fixture
+def eager(settings):
+    # The heartbeat sends one through each queue: run inline, as each queue's worker would.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def test_health_is_ok_with_a_fresh_heartbeat_and_says_nothing_else(db, eager):
     heartbeat.apply()
-    assert Heartbeat.objects.count() == 1
+    assert sorted(Heartbeat.objects.values_list("queue", flat=True)) == sorted(health.queues())
     response = Client().get("/health/")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "worker": "ok"}
 
 
 def test_health_fails_when_no_worker_beat_lately(db):
-    health.beat("celery@old", at=timezone.now() - datetime.timedelta(minutes=10))
+    for queue in health.queues():
+        health.beat("celery@old", queue, at=timezone.now() - datetime.timedelta(minutes=10))
     response = Client().get("/health/")
     assert response.status_code == 503
     assert response.json()["worker"] == "failed"
     assert response.json()["status"] == "unavailable"
 
 
-def test_health_fails_when_the_broker_is_away(db, monkeypatch):
+def test_health_fails_when_one_queue_has_no_worker(db):
+    """Issue 19 §4: a worker per queue; the interactive one stopped leaves imports waiting
+    for ever, which the health check tells although the other queues beat."""
+    interactive = queues.queue_name(queues.INTERACTIVE)
+    for queue in health.queues():
+        if queue != interactive:
+            health.beat("celery@host", queue)
+    response = Client().get("/health/")
+    assert response.status_code == 503 and response.json()["worker"] == "failed"
+    health.beat("interactive@host", interactive)
+    assert Client().get("/health/").status_code == 200
+
+
+def test_health_fails_when_the_broker_is_away(db, monkeypatch, eager):
     heartbeat.apply()
     # A real connection to a port where no broker listens.
     monkeypatch.setattr(app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
@@ -173,10 +194,10 @@ def test_health_fails_when_the_broker_is_away(db, monkeypatch):
     assert response.json()["database"] == "ok"
 
 
-def test_a_heartbeat_twice_keeps_one_row_per_worker(db):
+def test_a_heartbeat_twice_keeps_one_row_per_worker_and_queue(db, eager):
     heartbeat.apply()
     heartbeat.apply()
-    assert Heartbeat.objects.count() == 1
+    assert Heartbeat.objects.count() == len(health.queues())
     assert School.objects.count() == 0  # the heartbeat touches nothing else
 
 
