@@ -60,7 +60,8 @@ from .common import p50, p95, progress, record, record_percentiles, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 
-BULK_DAYS = 40
+# The school days of roll calls generated (BENCH_ATTENDANCE_DAYS; BENCH_SIZE=province: a term).
+BULK_DAYS = int(os.environ.get("BENCH_ATTENDANCE_DAYS", "40"))
 SUBMIT_DAYS = 5
 THROUGHPUT_DAYS = 10
 ABSENT_RATE = 0.03

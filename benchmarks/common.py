@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -94,6 +95,61 @@ def table() -> str:
         for i, h in enumerate(headers)
     ]
     out = [_line(headers, widths), _line(tuple("-" * w for w in widths), widths)]
+    out.extend(_line(line, widths) for line in lines)
+    return "\n".join(out)
+
+
+def save(path: Path, *, size: str, students: int) -> None:
+    """Keep this run's figures (``data/bench-<size>.json``) for a later run to grow from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"name": row.name, "figure": row.figure, "baseline": row.baseline, "unit": row.unit}
+        for row in RESULTS
+    ]
+    path.write_text(json.dumps({"size": size, "students": students, "rows": rows}, indent=1))
+
+
+def _same_figure(name: str) -> str:
+    """A figure's name without its counts ("1,000,000 rows"), which grow with the size."""
+    return re.sub(r"(?<![\w/.])\d[\d,]*(?=\s)", "N", name)
+
+
+def growth(path: Path, students: int) -> str:
+    """How each figure of this run grew from the run kept in ``path`` (issue 19 §1: it
+    should grow with the work, as its floor does, not faster). ``vs floor`` is the figure's
+    growth over its baseline's: about 1 where the two scale alike. For a rate (rows/s) a
+    value below 1 is the slowdown."""
+    before = json.loads(path.read_text())
+    kept = {(_same_figure(r["name"]), r["unit"]): r for r in before["rows"]}
+    headers = ("benchmark", f"at {before['students']:,}", f"at {students:,}", "growth",
+               "baseline growth", "vs floor")  # fmt: skip
+    lines = []
+    for row in RESULTS:
+        old = kept.get((_same_figure(row.name), row.unit))
+        if old is None or not old["figure"] or not old["baseline"] or not row.baseline:
+            continue
+        grew, floor = row.figure / old["figure"], row.baseline / old["baseline"]
+        lines.append(
+            (
+                _same_figure(row.name),
+                f"{old['figure']:.2f} {row.unit}",
+                f"{row.figure:.2f} {row.unit}",
+                f"{grew:.2f}×",
+                f"{floor:.2f}×",
+                f"{grew / floor:.2f}",
+            )
+        )
+    widths = [
+        max(_width(h), *(_width(line[i]) for line in lines)) if lines else _width(h)
+        for i, h in enumerate(headers)
+    ]
+    work = students / before["students"] if before["students"] else float("inf")
+    out = [
+        f"growth from {before['size']} ({before['students']:,} students) to this run "
+        f"({students:,}, {work:.1f}× the students):",
+        _line(headers, widths),
+        _line(tuple("-" * w for w in widths), widths),
+    ]
     out.extend(_line(line, widths) for line in lines)
     return "\n".join(out)
 

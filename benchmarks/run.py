@@ -55,6 +55,12 @@ Environment (all optional):
     BENCH_SECONDS        seconds each throughput figure is measured, default 10
     BENCH_SERVER_WORKERS gunicorn sync workers for that figure, default 4
     BENCH_SCAN_REPEAT    timed nightly scans (median recorded), default 3
+    BENCH_ATTENDANCE_DAYS  school days of generated roll calls, default 40
+    BENCH_SIZE           county (default) or province: the defaults above for a province
+                         run (SIZES below: 7,000,000 students, issue 19 §1's figures only,
+                         database kongchuo_bench_province), printed with how each figure
+                         grew from the last county run (data/bench-county.json; every run
+                         keeps its figures in data/bench-<size>.json)
 
     make bench
     BENCH_STUDENTS=100000 BENCH_ONLY=students,import .venv/bin/python benchmarks/run.py
@@ -86,6 +92,24 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import common  # noqa: E402
 
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/kongchuo_bench"
+# BENCH_SIZE: the defaults of a run (each variable set in the environment still wins).
+# "province" (issue 19 §1): 7,000,000 students in 129 counties, a term of roll calls, 劝返
+# cases for a quarter of a percent of the students, a comparison of 7,000,000 户籍 rows; the
+# figures of issue 19 §1 only, into a database of their own, and how each grew from the last
+# default run (data/bench-county.json).
+SIZES = {
+    "county": {},
+    "province": {
+        "BENCH_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/kongchuo_bench_province",
+        "BENCH_STUDENTS": "7000000",
+        "BENCH_ATTENDANCE_DAYS": "90",
+        "BENCH_RETURN_CASES": "17500",
+        "BENCH_RETURN_ACTIONS": "175000",
+        "BENCH_COMPARE_ROWS": "7000000",
+        "BENCH_COMPARE_XLSX_ROWS": "0",
+        "BENCH_ONLY": "students,attendance,home,returns,comparisons,indicators,report_workbook,sync",
+    },
+}
 BENCHMARKS = (
     "classes",
     "students",
@@ -185,6 +209,11 @@ def generate(counties: int, students: int) -> None:
 
 def main() -> None:
     started = time.perf_counter()
+    size = os.environ.get("BENCH_SIZE", "county")
+    if size not in SIZES:
+        sys.exit(f"BENCH_SIZE: unknown {size!r}; use {', '.join(SIZES)}")
+    for name, value in SIZES[size].items():
+        os.environ.setdefault(name, value)
     reuse = os.environ.get("BENCH_REUSE") == "1"
     url, reused = prepare_database(reuse=reuse)
     os.environ["DATABASE_URL"] = url
@@ -263,6 +292,11 @@ def main() -> None:
     print(f"database: {_describe(url)}; {made}; ", end="")
     print(f"total {time.perf_counter() - started:.0f} s")
     print(common.table())
+    common.save(ROOT / "data" / f"bench-{size}.json", size=size, students=students)
+    before = ROOT / "data" / "bench-county.json"
+    if size != "county" and before.exists():
+        print()
+        print(common.growth(before, students))
 
 
 if __name__ == "__main__":
