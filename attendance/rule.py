@@ -200,8 +200,9 @@ def _find(
 def find_runs(
     classes: QuerySet, as_of: datetime.date, thresholds: "selectors.Thresholds | int"
 ) -> dict[int, list[selectors.Run]]:
-    """Every run of at least the student's threshold (``thresholds``: the county's, or one
-    number for everyone) in the window of each student of ``classes``, by student."""
+    """Every run of at least the student's threshold (``thresholds``: the county's, as
+    ``_by_threshold`` groups them, or one number for everyone) in the window of each student
+    of ``classes``, by student."""
     found = _find(classes, as_of, selectors.Thresholds.of(thresholds))
     return {pk: runs for pk, (_, runs) in found.items()}
 

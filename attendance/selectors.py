@@ -518,8 +518,11 @@ class Thresholds:
     return_days: int
 
     @classmethod
-    def of(cls, rules: "AttendanceRules | int") -> "Thresholds":
-        """The county's thresholds, or one number for every child."""
+    def of(cls, rules: "AttendanceRules | Thresholds | int") -> "Thresholds":
+        """The county's thresholds (from its rules, or as already read), or one number for
+        every child."""
+        if isinstance(rules, cls):
+            return rules
         if isinstance(rules, int):
             return cls(rules, rules, rules, 0)
         general = rules.threshold

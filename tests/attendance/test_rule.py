@@ -269,3 +269,8 @@ def test_rule_as_of_a_past_day_ignores_later_rolls(world, klass, pupils):
     classes = SchoolClass.objects.filter(pk=klass.pk)
     assert rule.find_runs(classes, TUE, 3) == {}
     assert [run.length for run in rule.find_runs(classes, WED, 3)[child.pk]] == [3]
+    # The county's thresholds as _by_threshold groups them (the benchmark's way) alike.
+    ((thresholds, grouped),) = rule._by_threshold(classes)
+    assert rule.find_runs(grouped, WED, thresholds) == rule.find_runs(
+        classes, WED, thresholds.general
+    )
