@@ -17,7 +17,7 @@ from django.core.exceptions import FieldError
 from django.db import models
 
 from . import crypto
-from .masking import mask_id_number
+from .masking import mask_id_number, mask_phone
 
 
 class SealedField(models.CharField):
@@ -114,11 +114,27 @@ class LookupHashField(_DerivedField):
         return crypto.lookup_hash(value)
 
 
+# What a masked copy may mask: kongchuo.masking's rules, by name (a migration names one).
+_MASKS = {"id_number": mask_id_number, "phone": mask_phone}
+
+
 class MaskedCopyField(_DerivedField):
+    """``mask``: "id_number" (the default) or "phone"."""
+
     length = 18
 
+    def __init__(self, *args, mask: str = "id_number", **kwargs):
+        self.mask = mask
+        super().__init__(*args, **kwargs)
+
     def derive(self, value):
-        return mask_id_number(value or "")
+        return _MASKS[self.mask](value or "")
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.mask != "id_number":
+            kwargs["mask"] = self.mask
+        return name, path, args, kwargs
 
 
 def is_derived(field) -> bool:

@@ -170,6 +170,8 @@ class Guardian(models.Model):
     name = models.CharField("监护人姓名", max_length=50)
     relation = models.CharField("关系", max_length=10)
     phone = SealedField("联系电话", max_length=20, blank=True)
+    # The masked phone beside it, so that lists and the bulk sync show it without decrypting.
+    phone_masked = MaskedCopyField("联系电话（脱敏）", source="phone", mask="phone", max_length=20)
 
     objects = jurisdiction.ScopedQuerySet.as_manager()
 

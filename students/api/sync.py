@@ -22,7 +22,6 @@ from rest_framework import serializers
 
 from accounts import audit, jurisdiction
 from accounts.models import grade_label
-from kongchuo.masking import mask_phone
 from kongchuo.sync import SyncView, urls
 
 from ..choices import KeyGroup
@@ -69,7 +68,8 @@ _KEY_GROUPS = tuple(group.value for group in KeyGroup)  # the order of key_group
 def _guardians_sql() -> str:
     meta, quote = Guardian._meta, connection.ops.quote_name
     columns = ", ".join(
-        quote(meta.get_field(name).column) for name in ("student", "name", "relation", "phone")
+        quote(meta.get_field(name).column)
+        for name in ("student", "name", "relation", "phone_masked")
     )
     student, pk = quote(meta.get_field("student").column), quote(meta.pk.column)
     # Names from the model, the ids a parameter (an array: PostgreSQL).
@@ -80,9 +80,9 @@ _GUARDIANS = _guardians_sql()
 
 
 class StudentSync(ScopedSyncView):
-    """Read as rows, not records: the ID number from its masked copy (``id_masked``, what
-    ``Student.masked_id_number`` answers, never decrypted here) and the guardians' phones
-    through ``kongchuo.masking.mask_phone``, as ``Guardian.masked_phone``."""
+    """Read as rows, not records: the ID number and the guardians' phones from their masked
+    copies (``id_masked``, ``phone_masked``: what ``Student.masked_id_number`` and
+    ``Guardian.masked_phone`` answer), never decrypted here."""
 
     queryset = Student.objects.annotate(
         school_code=F("school__code"),
@@ -122,25 +122,20 @@ class StudentSync(ScopedSyncView):
     )
 
     def children(self, pks):
-        """The batch's guardians in one query, each phone decrypted by its own field and
-        masked by mask_phone, as Guardian.masked_phone does."""
-        phone, database = Guardian._meta.get_field("phone"), connections[self.using]
+        """The batch's guardians in one query, each phone as its masked copy
+        (``Guardian.phone_masked``, what ``masked_phone`` answers): nothing is decrypted."""
+        database = connections[self.using]
         if database.vendor != "postgresql":
             rows = Guardian.objects.using(self.using).filter(student_id__in=pks).order_by("id")
-            rows = rows.values_list("student_id", "name", "relation", "phone")
+            rows = rows.values_list("student_id", "name", "relation", "phone_masked")
         else:
-            # Without the ORM's compiling and converting, which cost as much as the rows.
+            # Without the ORM's compiling, which costs as much as the rows.
             with database.cursor() as cursor:
                 cursor.execute(_GUARDIANS, [pks])
-                rows = [
-                    (student, name, relation, phone.from_db_value(sealed, None, database))
-                    for student, name, relation, sealed in cursor.fetchall()
-                ]
+                rows = cursor.fetchall()
         guardians = defaultdict(list)
-        for student, name, relation, number in rows:
-            guardians[student].append(
-                {"name": name, "relation": relation, "phone": mask_phone(number)}
-            )
+        for student, name, relation, phone in rows:
+            guardians[student].append({"name": name, "relation": relation, "phone": phone})
         return guardians
 
     def line(self, row, guardians) -> dict:

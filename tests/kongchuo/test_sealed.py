@@ -20,8 +20,10 @@ from django.test import override_settings
 
 from accounts import audit
 from kongchuo import crypto, sealed
+from kongchuo.masking import mask_phone
 from ledger.models import LedgerEntry
 from students import selectors
+from students.imports import copy_rows
 from students.models import Guardian, Student
 from tests.ledger.conftest import create_entry, make_student, unenrolled_data
 
@@ -91,6 +93,25 @@ def test_id_numbers_are_found_by_their_keyed_hash_and_masked_without_decrypting(
     # The list's search finds the child by the full number, through the hash.
     user = world.user("xz1_xx1_guanli")
     assert list(selectors.students(user, query=child.id_number.lower())) == [child]
+
+
+def test_guardian_phones_keep_a_masked_copy_through_every_writer(world, child):
+    """The bulk sync reads guardians' phones from their masked copy (issue 19 §5): written
+    by save and bulk_create (the services), COPY (imports, the demo) and kept by updates."""
+    from students import services
+
+    guardian = child.guardians.get()
+    assert guardian.phone_masked == mask_phone(guardian.phone) == guardian.masked_phone
+    values = services.current_values(child)
+    values["guardians"] = [services.GuardianData(name="李四", relation="父亲", phone="13900001111")]
+    data = services.StudentData(**values)
+    services.student_update(by=world.user("xz1_xx1_guanli"), student=child, data=data)
+    assert list(child.guardians.values_list("phone_masked", flat=True)) == ["139****1111"]
+    copy_rows(
+        Guardian,
+        [{"student_id": child.pk, "name": "王五", "relation": "母亲", "phone": "13700002222"}],
+    )
+    assert Guardian.objects.get(name="王五").phone_masked == "137****2222"
 
 
 def test_a_query_comparing_a_sealed_column_fails_loudly(child):
