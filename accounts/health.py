@@ -1,6 +1,6 @@
 """The health endpoint for a load balancer: is the database answering, is the broker
-reachable, has a Celery worker run its heartbeat lately through every queue. It answers 200 or 503 with one word
-per check and nothing else: no versions, host names or error text."""
+reachable, has a Celery worker run its heartbeat lately through every queue. It answers 200
+or 503 with one word per check and nothing else: no versions, host names or error text."""
 
 import datetime
 import logging

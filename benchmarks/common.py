@@ -90,6 +90,11 @@ def table() -> str:
         )
         for row in RESULTS
     ]
+    return _render(headers, lines)
+
+
+def _render(headers: tuple, lines: list[tuple]) -> str:
+    """A Markdown table, its columns as wide as their widest cell."""
     widths = [
         max(_width(h), *(_width(line[i]) for line in lines)) if lines else _width(h)
         for i, h in enumerate(headers)
@@ -139,19 +144,12 @@ def growth(path: Path, students: int) -> str:
                 f"{grew / floor:.2f}",
             )
         )
-    widths = [
-        max(_width(h), *(_width(line[i]) for line in lines)) if lines else _width(h)
-        for i, h in enumerate(headers)
-    ]
     work = students / before["students"] if before["students"] else float("inf")
-    out = [
+    title = (
         f"growth from {before['size']} ({before['students']:,} students) to this run "
-        f"({students:,}, {work:.1f}× the students):",
-        _line(headers, widths),
-        _line(tuple("-" * w for w in widths), widths),
-    ]
-    out.extend(_line(line, widths) for line in lines)
-    return "\n".join(out)
+        f"({students:,}, {work:.1f}× the students):"
+    )
+    return f"{title}\n{_render(headers, lines)}"
 
 
 def _width(text: str) -> int:

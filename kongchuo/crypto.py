@@ -15,6 +15,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 
@@ -65,29 +66,19 @@ def fingerprint(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()[:FINGERPRINT_BYTES]
 
 
-def _padded_hash(key: bytes, pad: int):
-    """SHA-256 having read the HMAC key XOR ``pad`` (RFC 2104): the state every look-up
-    hash starts from, copied rather than computed again for each of a list's million
-    values."""
-    block = key.ljust(hashlib.sha256().block_size, b"\0")
-    return hashlib.sha256(bytes(byte ^ pad for byte in block))
-
-
 @dataclass(frozen=True)
 class KeyRing:
     ciphers: dict[bytes, AESGCM]
     current: bytes
-    # HMAC-SHA256 under LOOKUP_HASH_KEY, as its inner and outer hashes' starting states.
-    lookup_inner: "hashlib._Hash"
-    lookup_outer: "hashlib._Hash"
+    # HMAC-SHA256 keyed with LOOKUP_HASH_KEY and fed nothing yet: each look-up hash copies
+    # it, rather than keying a new one for each of a list's million values.
+    lookup: hmac.HMAC
 
     def lookup_digest(self, data: bytes) -> str:
         """HMAC-SHA256 of ``data`` under the look-up key, in hex."""
-        inner = self.lookup_inner.copy()
-        inner.update(data)
-        outer = self.lookup_outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        digest = self.lookup.copy()
+        digest.update(data)
+        return digest.hexdigest()
 
     @classmethod
     def from_settings(cls) -> "KeyRing":
@@ -97,12 +88,10 @@ class KeyRing:
         lookup = settings.LOOKUP_HASH_KEY
         if not lookup:
             raise SealError("LOOKUP_HASH_KEY is not set: ID numbers cannot be looked up.")
-        lookup_key = parse_key(lookup, "LOOKUP_HASH_KEY")
         return cls(
             ciphers={fingerprint(key): AESGCM(key) for key in keys},
             current=fingerprint(keys[0]),
-            lookup_inner=_padded_hash(lookup_key, 0x36),
-            lookup_outer=_padded_hash(lookup_key, 0x5C),
+            lookup=hmac.new(parse_key(lookup, "LOOKUP_HASH_KEY"), digestmod=hashlib.sha256),
         )
 
 
