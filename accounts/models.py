@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from kongchuo import partitions
 from kongchuo.append_only import AppendOnlyModel
 
 from . import jurisdiction
@@ -413,13 +414,13 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
-        ]
-        constraints = [
-            # Also the index for the dedupe look-up (recipient, key).
-            models.UniqueConstraint(
+            # The dedupe look-up (recipient, key). Not unique: the table is partitioned by
+            # month (kongchuo.partitions) and a key holds across months; ``notify`` takes a
+            # lock on the key instead.
+            models.Index(
                 fields=["recipient", "dedupe_key"],
                 condition=~models.Q(dedupe_key=""),
-                name="notification_once_per_key",
+                name="notification_dedupe_key",
             ),
         ]
 
@@ -518,4 +519,8 @@ jurisdiction.register(AuditEvent, region=("region_code",))
 jurisdiction.register(Job, owner="requested_by")
 jurisdiction.register(Notification, owner="recipient")
 jurisdiction.register(ApiToken, owner="user")
+# Partitioned by month (issue 19 §2). The audit trail is never archived: its hash chain
+# (accounts.audit_chain) would break.
+partitions.register(AuditEvent, "at", partitions.MONTH, archived=False)
+partitions.register(Notification, "created_at", partitions.MONTH)
 jurisdiction.register(RecoveryCode, owner="user")

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kongchuo.errors import AppError
@@ -41,8 +41,7 @@ def notify(
     dedupe_key: str = "",
 ) -> list[Notification]:
     """Notify each active account in ``recipients`` once. With a ``dedupe_key``, an account
-    that already has a notification with that key gets none. Returns the new notifications
-    (without ids when a ``dedupe_key`` was given: those rows are inserted ignoring conflicts)."""
+    that already has a notification with that key gets none. Returns the new notifications."""
     if kind not in NotificationKind.values:
         raise AppError(f"不支持的通知类型：{kind}。", field="kind")
     title = title.strip()
@@ -52,23 +51,26 @@ def notify(
     if link and (not link.startswith("/") or link.startswith("//") or "\\" in link):
         raise AppError("通知链接应为站内地址（以 / 开头）。", field="link")
     targets = {user.pk: user for user in recipients if user.is_active}
-    if dedupe_key and targets:
-        already = Notification.objects.filter(
-            dedupe_key=dedupe_key, recipient_id__in=targets
-        ).values_list("recipient_id", flat=True)
-        for pk in already:
-            targets.pop(pk, None)
-    if not targets:
-        return []
-    rows = [
-        Notification(
-            recipient=user, kind=kind, title=title, body=body, link=link, dedupe_key=dedupe_key
+    with transaction.atomic():
+        if dedupe_key and targets:
+            # Notifications are partitioned by month, so no unique index holds a key: two
+            # runs with the same key take turns on it, the second finding the first's rows.
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [dedupe_key])
+            already = Notification.objects.filter(
+                dedupe_key=dedupe_key, recipient_id__in=targets
+            ).values_list("recipient_id", flat=True)
+            for pk in already:
+                targets.pop(pk, None)
+        if not targets:
+            return []
+        created = Notification.objects.bulk_create(
+            Notification(
+                recipient=user, kind=kind, title=title, body=body, link=link, dedupe_key=dedupe_key
+            )
+            for user in targets.values()
         )
-        for user in targets.values()
-    ]
-    # A concurrent run with the same key loses quietly to the unique constraint instead of
-    # failing the caller's transaction (its rows then come back without ids).
-    created = Notification.objects.bulk_create(rows, ignore_conflicts=bool(dedupe_key))
     messages = [
         (title, _email_text(body, link), None, [user.email])
         for user in targets.values()

@@ -5,6 +5,9 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django.core.management import call_command
 from django.db import OperationalError
+from django.utils import timezone
+
+from kongchuo import partitions
 
 from . import jobs
 from .choices import RegionLevel
@@ -33,6 +36,13 @@ def each_county(task) -> int:
 def county(county_id: int) -> Region | None:
     """A county task's county (None: it was deleted since it was queued)."""
     return Region.objects.filter(pk=county_id, level=RegionLevel.COUNTY).first()
+
+
+@shared_task(**RETRY)
+def create_partitions() -> list[str]:
+    """Nightly: the partitions of the current and the next school year or month of the
+    tables that grow by the day (kongchuo.partitions). Running it twice creates nothing."""
+    return partitions.ensure(timezone.localdate())
 
 
 @shared_task(**RETRY)

@@ -12,6 +12,7 @@ from django.db import models
 from accounts import jurisdiction
 from accounts.choices import RegionLevel
 from accounts.models import Region, School, SchoolClass, User
+from kongchuo import partitions
 from kongchuo.append_only import AppendOnlyModel
 from kongchuo.offline import OfflineWrite
 from students.models import Student
@@ -182,8 +183,14 @@ class RollCall(models.Model):
 class AttendanceMark(models.Model):
     """One student who was not simply present on a roll call."""
 
+    # Roll calls are partitioned (kongchuo.partitions): no database constraint can point at
+    # them; Django cascades the deletion.
     roll = models.ForeignKey(
-        RollCall, verbose_name="考勤", on_delete=models.CASCADE, related_name="marks"
+        RollCall,
+        verbose_name="考勤",
+        on_delete=models.CASCADE,
+        related_name="marks",
+        db_constraint=False,
     )
     student = models.ForeignKey(
         Student, verbose_name="学生", on_delete=models.PROTECT, related_name="marks"
@@ -202,7 +209,8 @@ class AttendanceMark(models.Model):
         db_table = "students_attendancemark"
         ordering = ["date", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["roll", "student"], name="mark_once_per_roll"),
+            # With the partition column: the date is the roll call's, so once per roll call.
+            models.UniqueConstraint(fields=["roll", "student", "date"], name="mark_once_per_roll"),
         ]
         indexes = [
             models.Index(fields=["student", "date"], name="mark_student_date"),
@@ -319,6 +327,9 @@ _WATCHED = {
 }
 jurisdiction.register(WatchPeriod, **_WATCHED)
 jurisdiction.register(WatchMeasure, **_WATCHED)
+# Partitioned by school year (issue 19 §2); archived whole (archive_school_year).
+partitions.register(RollCall, "date", partitions.YEAR)
+partitions.register(AttendanceMark, "date", partitions.YEAR)
 
 
 class OfflineRoll(OfflineWrite):
@@ -326,7 +337,11 @@ class OfflineRoll(OfflineWrite):
     of the same UUID answers the kept result (kongchuo.offline.once)."""
 
     roll = models.ForeignKey(
-        RollCall, verbose_name="考勤", on_delete=models.CASCADE, related_name="offline_writes"
+        RollCall,
+        verbose_name="考勤",
+        on_delete=models.CASCADE,
+        related_name="offline_writes",
+        db_constraint=False,
     )
 
     class Meta:

@@ -28,6 +28,7 @@ from accounts.choices import NotificationKind, RegionLevel
 from accounts.models import Region, School, SchoolClass, User
 from accounts.notifications import notify, subject
 from accounts.selectors import recipients_for_school, recipients_for_township
+from kongchuo import partitions
 from kongchuo.errors import AppError
 from ledger.choices import OPEN_STATES, Source
 from ledger.models import LedgerEntry
@@ -44,11 +45,20 @@ logger = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = AttendanceRules._meta.get_field("threshold").default
 # Roll calls looked at beyond the threshold: about two school weeks of late submissions.
 LOOKBACK = 10
-# History older than this never matters, however long a class went without a roll call.
-HORIZON = datetime.timedelta(days=400)
 # A class with fewer roll calls than the window (new this term, or new to the student after a
 # transfer) looks back this far for its students' own marks, across the summer break.
 NEW_CLASS_REACH = datetime.timedelta(days=120)
+
+
+def horizon(as_of: datetime.date) -> datetime.date:
+    """The oldest day the scan reads, however long a class went without a roll call: the
+    start of the school year NEW_CLASS_REACH before ``as_of``. Roll calls and marks are
+    partitioned by school year (kongchuo.partitions), so from January on the scan reads only
+    the current year's partitions, and in the autumn the last year's too (a run can span the
+    summer break)."""
+    return partitions.school_year_days(partitions.school_year(as_of - NEW_CLASS_REACH))[0]
+
+
 _ROLLS, _MARKS, _STUDENTS, _CLASSES = (
     model._meta.db_table for model in (RollCall, AttendanceMark, Student, SchoolClass)
 )
@@ -92,14 +102,14 @@ def _candidates(
     # K-th latest roll call, or — with fewer — its earliest, reaching back at least
     # NEW_CLASS_REACH.
     latest = f"""
-        FROM {_ROLLS} r WHERE r.klass_id = c.id AND r.date <= %s AND r.date > %s
+        FROM {_ROLLS} r WHERE r.klass_id = c.id AND r.date <= %s AND r.date >= %s
     """  # noqa: S608 - table names from the models' own metadata
     # Only placeholders and the SQL Django compiled for ``classes`` are interpolated.
     sql = f"""
         WITH often AS MATERIALIZED (
             SELECT m.student_id FROM {_MARKS} m
             JOIN {_STUDENTS} s ON s.id = m.student_id
-            WHERE m.status = %s AND m.date <= %s AND m.date > %s
+            WHERE m.status = %s AND m.date <= %s AND m.date >= %s
               AND s.klass_id IN ({class_sql})
             GROUP BY m.student_id HAVING count(*) >= %s
         ), limits AS MATERIALIZED (
@@ -123,26 +133,28 @@ def _candidates(
         JOIN limits ON limits.student_id = m.student_id
         JOIN {_STUDENTS} s ON s.id = m.student_id
         JOIN win ON win.klass_id = s.klass_id
-        WHERE m.status = %s AND m.date >= win.since AND m.date <= %s
+        WHERE m.status = %s AND m.date >= win.since AND m.date <= %s AND m.date >= %s
           AND s.status IN ({", ".join(["%s"] * len(ENROLLED_STATUSES))})
         GROUP BY m.student_id, s.klass_id, win.since, limits.threshold
         HAVING count(*) >= limits.threshold
     """  # noqa: S608
-    horizon = [as_of, as_of - HORIZON]
+    # The days read; the lower bound lets the planner prune the partitions (and win.since is
+    # never older).
+    bounds = [as_of, horizon(as_of)]
     reach = as_of - NEW_CLASS_REACH
     params = [
         Mark.UNEXCUSED.value,
-        *horizon,
+        *bounds,
         *class_params,
         thresholds.lowest,
         *threshold_params,
-        *horizon,
+        *bounds,
         thresholds.general + LOOKBACK - 1,
-        *horizon,
+        *bounds,
         reach,
         reach,
         Mark.UNEXCUSED.value,
-        as_of,
+        *bounds,
         *sorted(ENROLLED_STATUSES),
     ]
     with connection.cursor() as cursor:

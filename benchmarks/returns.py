@@ -101,7 +101,10 @@ def generate(cases: int, actions: int) -> None:
             JOIN accounts_school sc ON sc.id = s.school_id
             JOIN accounts_region t ON t.id = sc.township_id
             LEFT JOIN accounts_schoolclass c ON c.id = s.klass_id
-            WHERE s.status = 'enrolled' ORDER BY s.id
+            WHERE s.status = 'enrolled'
+              -- Not the attendance run's 疑似辍学 children: one open entry per student.
+              AND NOT EXISTS (SELECT 1 FROM ledger_ledgerentry e WHERE e.student_id = s.id)
+            ORDER BY s.id
             """
         )
         students = cursor.fetchall()

@@ -6,7 +6,7 @@ in front of a teacher's import: each queue has workers of its own (docker-compos
 
 - ``interactive``: what a person is waiting for — imports, exports, documents (the job runner).
 - ``nightly``: the scheduled rules, one task per county (疑似辍学 rule, watch list, 人账相符
-  check), and the purges.
+  check), the purges and the partitions of the next period.
 - ``comparisons``: 比对 runs, one task per county and one per list.
 - ``reminders``: the morning reminders and digests sent to people.
 - the default queue (``CELERY_TASK_DEFAULT_QUEUE``): the minute-by-minute housekeeping
@@ -43,6 +43,7 @@ WORKLOADS = {
     "ledger.tasks.consistency_check_county": NIGHTLY,
     "accounts.tasks.purge_expired_files": NIGHTLY,
     "accounts.tasks.purge_expired_sessions": NIGHTLY,
+    "accounts.tasks.create_partitions": NIGHTLY,
     "comparisons.tasks.run_comparison": COMPARISONS,
     "comparisons.tasks.compare_county": COMPARISONS,
     "comparisons.tasks.monthly": COMPARISONS,

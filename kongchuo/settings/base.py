@@ -381,6 +381,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.purge_expired_files",
         "schedule": crontab(minute=45, hour=2),
     },
+    # The next school year's and month's partitions (kongchuo.partitions), well ahead.
+    "create-partitions": {
+        "task": "accounts.tasks.create_partitions",
+        "schedule": crontab(minute=5, hour=0),
+    },
     "purge-expired-sessions": {
         "task": "accounts.tasks.purge_expired_sessions",
         "schedule": crontab(minute=15, hour=2),

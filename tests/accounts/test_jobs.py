@@ -142,10 +142,13 @@ def test_export_runs_on_a_real_worker_through_redis(world):
     assert client.get(f"/jobs/{job.pk}/download/").status_code == 200
 
 
-def test_result_files_and_waiting_uploads_are_deleted_when_they_expire(world, settings):
+def test_result_files_and_waiting_uploads_are_deleted_when_they_expire(world, settings, tmp_path):
     """Issue 15 §6: a job's file is kept JOB_FILE_DAYS after the job finished, an upload left
     waiting UPLOAD_FILE_HOURS; the job stays and says its file has gone; the download is 404."""
     import datetime
+
+    # A storage of its own: uploads that earlier tests of this process left would count.
+    settings.MEDIA_ROOT = str(tmp_path)
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
