@@ -26,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, migrations, transaction
 from django.utils import timezone
 
 YEAR = "year"
@@ -205,6 +205,14 @@ def _definitions(cursor, table: str) -> tuple[str, list[tuple[str, str, str]], l
     )
     triggers = [definition for (definition,) in cursor.fetchall()]
     return primary, [c for c in constraints if c[1] != "p"], indexes + triggers
+
+
+def operation(table: str, column: str, period: str) -> migrations.RunPython:
+    """A migration operation converting ``table`` (``convert``); it cannot be undone."""
+    def apply(apps, schema_editor):
+        convert(schema_editor, table, column, period)
+
+    return migrations.RunPython(apply)
 
 
 def convert(schema_editor, table: str, column: str, period: str) -> None:

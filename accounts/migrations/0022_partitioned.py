@@ -5,15 +5,6 @@ from django.db import migrations, models
 from kongchuo import partitions
 
 
-# Issue 19 §2: the tables that grow by the day become partitioned (PostgreSQL only).
-def partition_auditevent(apps, schema_editor):
-    partitions.convert(schema_editor, "accounts_auditevent", "at", partitions.MONTH)
-
-
-def partition_notification(apps, schema_editor):
-    partitions.convert(schema_editor, "accounts_notification", "created_at", partitions.MONTH)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0021_heartbeat_per_queue"),
@@ -32,6 +23,7 @@ class Migration(migrations.Migration):
                 name="notification_dedupe_key",
             ),
         ),
-        migrations.RunPython(partition_auditevent),
-        migrations.RunPython(partition_notification),
+        # Issue 19 §2: partitioned (PostgreSQL only).
+        partitions.operation("accounts_auditevent", "at", partitions.MONTH),
+        partitions.operation("accounts_notification", "created_at", partitions.MONTH),
     ]
