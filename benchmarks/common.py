@@ -104,14 +104,19 @@ def _render(headers: tuple, lines: list[tuple]) -> str:
     return "\n".join(out)
 
 
-def save(path: Path, *, size: str, students: int) -> None:
-    """Keep this run's figures (``data/bench-<size>.json``) for a later run to grow from."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def kept(*, size: str, students: int) -> dict:
+    """This run's figures as ``save`` keeps them."""
     rows = [
         {"name": row.name, "figure": row.figure, "baseline": row.baseline, "unit": row.unit}
         for row in RESULTS
     ]
-    path.write_text(json.dumps({"size": size, "students": students, "rows": rows}, indent=1))
+    return {"size": size, "students": students, "rows": rows}
+
+
+def save(path: Path, run: dict) -> None:
+    """Keep a run's figures (``data/bench-<size>.json``) for a later run to grow from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run, indent=1))
 
 
 def _same_figure(name: str) -> str:
@@ -119,35 +124,34 @@ def _same_figure(name: str) -> str:
     return re.sub(r"(?<![\w/.])\d[\d,]*(?=\s)", "N", name)
 
 
-def growth(path: Path, students: int) -> str:
-    """How each figure of this run grew from the run kept in ``path`` (issue 19 §1: it
-    should grow with the work, as its floor does, not faster). ``vs floor`` is the figure's
-    growth over its baseline's: about 1 where the two scale alike. For a rate (rows/s) a
-    value below 1 is the slowdown."""
-    before = json.loads(path.read_text())
-    kept = {(_same_figure(r["name"]), r["unit"]): r for r in before["rows"]}
-    headers = ("benchmark", f"at {before['students']:,}", f"at {students:,}", "growth",
-               "baseline growth", "vs floor")  # fmt: skip
+def growth(before: dict, after: dict) -> str:
+    """How each figure grew from the smaller run ``before`` to ``after`` (issue 19 §1: it
+    should grow with the work, as its floor does, not faster); both as ``kept`` gives them.
+    ``vs floor`` is the figure's growth over its baseline's: about 1 where the two scale
+    alike. For a rate (rows/s) a value below 1 is the slowdown."""
+    kept_rows = {(_same_figure(r["name"]), r["unit"]): r for r in before["rows"]}
+    headers = ("benchmark", f"at {before['students']:,}", f"at {after['students']:,}",
+               "growth", "baseline growth", "vs floor")  # fmt: skip
     lines = []
-    for row in RESULTS:
-        old = kept.get((_same_figure(row.name), row.unit))
-        if old is None or not old["figure"] or not old["baseline"] or not row.baseline:
+    for row in after["rows"]:
+        old = kept_rows.get((_same_figure(row["name"]), row["unit"]))
+        if old is None or not old["figure"] or not old["baseline"] or not row["baseline"]:
             continue
-        grew, floor = row.figure / old["figure"], row.baseline / old["baseline"]
+        grew, floor = row["figure"] / old["figure"], row["baseline"] / old["baseline"]
         lines.append(
             (
-                _same_figure(row.name),
-                f"{old['figure']:.2f} {row.unit}",
-                f"{row.figure:.2f} {row.unit}",
+                _same_figure(row["name"]),
+                f"{old['figure']:.2f} {row['unit']}",
+                f"{row['figure']:.2f} {row['unit']}",
                 f"{grew:.2f}×",
                 f"{floor:.2f}×",
                 f"{grew / floor:.2f}",
             )
         )
-    work = students / before["students"] if before["students"] else float("inf")
+    work = after["students"] / before["students"] if before["students"] else float("inf")
     title = (
-        f"growth from {before['size']} ({before['students']:,} students) to this run "
-        f"({students:,}, {work:.1f}× the students):"
+        f"growth from {before['size']} ({before['students']:,} students) to "
+        f"{after['size']} ({after['students']:,}, {work:.1f}× the students):"
     )
     return f"{title}\n{_render(headers, lines)}"
 

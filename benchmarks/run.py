@@ -58,9 +58,9 @@ Environment (all optional):
     BENCH_ATTENDANCE_DAYS  school days of generated roll calls, default 40
     BENCH_SIZE           county (default) or province: the defaults above for a province
                          run (SIZES below: 7,000,000 students, issue 19 §1's figures only,
-                         database kongchuo_bench_province), printed with how each figure
-                         grew from the last county run (data/bench-county.json; every run
-                         keeps its figures in data/bench-<size>.json)
+                         database kongchuo_bench_province). Every run keeps its figures in
+                         data/bench-<size>.json; a run that finds the other size's kept
+                         there prints how each figure grew from county to province
 
     make bench
     BENCH_STUDENTS=100000 BENCH_ONLY=students,import .venv/bin/python benchmarks/run.py
@@ -80,6 +80,7 @@ query (0.9×; the two agree on 4,536 runs of 2,992 students), submit() p50 5 ms 
 beside 1 ms, and about 140 submissions/s over HTTP beside about 400 one-row GETs/s.
 """
 
+import json
 import os
 import socket
 import sys
@@ -95,8 +96,8 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/kongchuo_bench"
 # BENCH_SIZE: the defaults of a run (each variable set in the environment still wins).
 # "province" (issue 19 §1): 7,000,000 students in 129 counties, a term of roll calls, 劝返
 # cases for a quarter of a percent of the students, a comparison of 7,000,000 户籍 rows; the
-# figures of issue 19 §1 only, into a database of their own, and how each grew from the last
-# default run (data/bench-county.json).
+# figures of issue 19 §1 only, into a database of their own, and how each grew from the
+# default size (whichever of the two runs second prints it).
 SIZES = {
     "county": {},
     "province": {
@@ -292,11 +293,14 @@ def main() -> None:
     print(f"database: {_describe(url)}; {made}; ", end="")
     print(f"total {time.perf_counter() - started:.0f} s")
     print(common.table())
-    common.save(ROOT / "data" / f"bench-{size}.json", size=size, students=students)
-    before = ROOT / "data" / "bench-county.json"
-    if size != "county" and before.exists():
+    this = common.kept(size=size, students=students)
+    common.save(ROOT / "data" / f"bench-{size}.json", this)
+    # Whichever of a county and a province run comes second prints how the figures grew.
+    other = ROOT / "data" / f"bench-{'county' if size != 'county' else 'province'}.json"
+    if other.exists():
+        runs = sorted((this, json.loads(other.read_text())), key=lambda run: run["students"])
         print()
-        print(common.growth(before, students))
+        print(common.growth(*runs))
 
 
 if __name__ == "__main__":
