@@ -108,6 +108,8 @@ def _ledger_history(year: int) -> None:
     step = max(1, round(1 / DROPOUT_SHARE))
     chosen = (
         Student.objects.filter(status=Status.ENROLLED)
+        # Not the children the attendance and 劝返 data put in the ledger: one open entry each.
+        .exclude(pk__in=LedgerEntry.objects.values("student_id"))
         .order_by("id")
         .values_list("id", "name", "gender", "school_id", "school__township_id", "grade")
     )
