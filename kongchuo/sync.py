@@ -19,12 +19,11 @@ import datetime
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
 import orjson
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -159,25 +158,6 @@ def _json(value) -> bytes:
     return orjson.dumps(value)
 
 
-def read_ahead(rows: Iterator, vendor: str) -> Iterator[list]:
-    """``rows`` in batches of CHUNK_ROWS; on PostgreSQL the next batch is fetched in a thread
-    while the caller makes this one's lines, so that the wait for the server hides behind
-    Python's work (psycopg releases the GIL while it waits). The first batch, which runs the
-    query, is read here; the thread only fetches from that cursor, and the caller's own
-    queries on the connection take turns with it (psycopg locks the connection)."""
-    batch = list(islice(rows, CHUNK_ROWS))
-    if vendor != "postgresql":
-        while batch:
-            yield batch
-            batch = list(islice(rows, CHUNK_ROWS))
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read-ahead") as pool:
-        while batch:
-            following = pool.submit(lambda: list(islice(rows, CHUNK_ROWS)))
-            yield batch
-            batch = following.result()
-
-
 def _buffered(pieces: Iterable[bytes]) -> Iterator[bytes]:
     buffer, size = [], 0
     for piece in pieces:
@@ -289,7 +269,7 @@ class SyncView(APIView):
         self.using = queryset.db  # where ``children`` reads too
         rows = queryset.values_list("pk", stamp, *self.values)
         rows = rows.iterator(chunk_size=CHUNK_ROWS)
-        for batch in read_ahead(rows, connections[self.using].vendor):
+        while batch := list(islice(rows, CHUNK_ROWS)):
             children = self.children([row[0] for row in batch])
             for row in batch:
                 values = line(row, children)
