@@ -28,8 +28,10 @@ from students.models import Student
 from tests.attendance.conftest import (
     AUTUMN,
     COUNTY,
+    FRI,
     MON,
     TEACHER,
+    THU,
     TUE,
     WED,
     county_admin,
@@ -179,6 +181,23 @@ def test_a_stream_reads_in_batches_whatever_its_length(world, klass, url):
     for day in (TUE, WED):
         take(world, klass, day, {pupil(world, klass): Mark.UNEXCUSED, first: Mark.LATE})
     assert queries() == few
+
+
+@pytest.mark.parametrize("url", [STUDENTS, ATTENDANCE])
+def test_a_stream_read_in_many_batches_is_the_stream_read_in_one(world, klass, url, monkeypatch):
+    """Each batch's guardians or marks belong to its own rows: with batches of two rows
+    (kongchuo.sync.CHUNK_ROWS), the stream is line for line the one read in a single batch."""
+    open_to_teachers()
+    client = world.token_client(SCHOOL)
+    for day in (MON, TUE, WED, THU, FRI):
+        take(world, klass, day, {pupil(world, klass): Mark.UNEXCUSED})
+
+    def stream() -> list[bytes]:
+        return b"".join(client.get(url).streaming_content).splitlines()
+
+    whole = stream()
+    monkeypatch.setattr("kongchuo.sync.CHUNK_ROWS", 2)
+    assert len(whole) > 5 and stream() == whole
 
 
 # --- whose records -----------------------------------------------------------------------------
