@@ -181,7 +181,6 @@ def _dump_rows(path: str) -> int:
 
     from accounts.models import School, User
     from reports import monthly
-    from reports.monthly_jobs import _ROW_FIELDS
     from reports.monthly_xlsx import HEADINGS
     from reports.periods import period_for
     from reports.selectors import signed_versions
@@ -199,10 +198,12 @@ def _dump_rows(path: str) -> int:
         pickle.dump(HEADINGS, out)
         for school in schools:
             if school.pk in signed:
-                rows = list(signed[school.pk].rows.order_by("position").values_list(*_ROW_FIELDS))
+                rows = list(
+                    signed[school.pk].rows.order_by("position").values_list(*monthly.ROW_FIELDS)
+                )
             else:
                 rows = [
-                    tuple(values[f] for f in _ROW_FIELDS)
+                    tuple(values[f] for f in monthly.ROW_FIELDS)
                     for values in monthly.ledger_rows([school.pk], day)
                 ]
             count += len(rows)
