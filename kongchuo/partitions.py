@@ -209,6 +209,7 @@ def _definitions(cursor, table: str) -> tuple[str, list[tuple[str, str, str]], l
 
 def operation(table: str, column: str, period: str) -> migrations.RunPython:
     """A migration operation converting ``table`` (``convert``); it cannot be undone."""
+
     def apply(apps, schema_editor):
         convert(schema_editor, table, column, period)
 
