@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +55,10 @@ def _arguments(config: dict) -> list[str]:
     return args
 
 
-def _run(command: list[str], config: dict, stdin=None) -> None:
-    # The program is pg_dump or psql, the arguments come from the settings.
+def _run(command: list[str], config: dict) -> None:
+    # The program is pg_dump, pg_restore or psql, the arguments come from the settings.
     result = subprocess.run(  # noqa: S603
-        command, env=_environment(config), stdin=stdin, capture_output=True, text=True, check=False
+        command, env=_environment(config), capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise AppError(f"{command[0]} 失败：{result.stderr.strip()[:500]}")
@@ -182,24 +183,17 @@ def restore(
             f"数据库 {config['NAME']} 已有 {len(existing)} 张表" if existing else f"{media} 非空"
         )
         raise AppError(f"{where}，未做任何恢复。确认要覆盖时请加 --force。")
-    # The dump as SQL, run by psql in one transaction — after emptying the public schema of a
-    # database with tables (pg_restore --clean cannot drop the constraints that partitions
-    # inherit, kongchuo.partitions) — so that a failure leaves the database as it was.
+    # The dump as SQL, written whole and checked first, then run by psql in one transaction —
+    # after emptying the public schema of a database with tables (pg_restore --clean cannot
+    # drop the constraints that partitions inherit, kongchuo.partitions) — so that a failure
+    # of either leaves the database as it was.
     command = ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
     if existing:
         command += ["-c", "DROP SCHEMA public CASCADE", "-c", "CREATE SCHEMA public"]
-    script = subprocess.Popen(  # noqa: S603 - pg_restore of our own dump
-        ["pg_restore", "--no-owner", "--file=-", str(folder / DUMP)],  # noqa: S607
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _run([*command, *_arguments(config), "-f", "-"], config, stdin=script.stdout)
-    finally:
-        script.stdout.close()
-        problem = script.communicate()[1].decode(errors="replace").strip()
-    if script.returncode != 0:
-        raise AppError(f"pg_restore 失败：{problem[:500]}")
+    with tempfile.TemporaryDirectory(prefix="kongchuo-restore-") as scratch:
+        script = Path(scratch) / "restore.sql"
+        _run(["pg_restore", "--no-owner", f"--file={script}", str(folder / DUMP)], config)
+        _run([*command, *_arguments(config), "-f", str(script)], config)
     if media.is_dir():
         shutil.rmtree(media)
     media.mkdir(parents=True)

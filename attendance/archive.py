@@ -27,14 +27,14 @@ def archive_year(year: int, folder: Path, *, today: datetime.date | None = None)
     first, last = partitions.school_year_days(year)
     if last >= (today or timezone.localdate()):
         raise AppError(f"{year}学年（{first:%Y-%m-%d}至{last:%Y-%m-%d}）尚未结束，不能归档。")
+    # Kept answers to phones' offline replays of the year's rolls would point at nothing.
+    OfflineRoll.objects.filter(roll__date__range=(first, last)).delete()
     try:
-        with transaction.atomic():
-            # Kept answers to phones' offline replays of the year's rolls would point at
-            # nothing.
-            OfflineRoll.objects.filter(roll__date__range=(first, last)).delete()
-            return partitions.archive(year, folder)
-    except ValueError as exc:
-        raise AppError(f"归档失败，未做任何改动：{exc}") from exc
+        # One transaction of its own, so that a failure, even at its commit, removes the
+        # files it wrote.
+        return partitions.archive(year, folder)
+    except (ValueError, OSError) as exc:
+        raise AppError(f"归档失败，数据库未做任何改动：{exc}") from exc
 
 
 def restore(folder: Path) -> dict:

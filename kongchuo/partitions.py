@@ -8,7 +8,8 @@ whole. Audit events and notifications are partitioned by calendar month (Beijing
 Each partitioned table has a default partition for a row that no partition covers yet;
 ``ensure`` (nightly, accounts.tasks.create_partitions) creates the partitions of the current
 and the next period and moves any such rows into them. ``archive`` detaches a finished school
-year's partitions, writes them out and drops them (accounts' ``archive_school_year`` command).
+year's partitions, writes them out and drops them (attendance's ``archive_school_year``
+command).
 
 A partitioned table's primary key and unique indexes must hold the partition column: in the
 database the primary key is (id, column), while Django still knows the id alone (a sequence
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg2
 from django.conf import settings
 from django.db import connection, migrations, transaction
 from django.utils import timezone
@@ -328,7 +330,8 @@ def restore(path: Path) -> int:
         try:
             with gzip.open(path, "rb") as source:
                 cursor.copy_expert(f"COPY {name} FROM STDIN WITH (FORMAT csv, HEADER)", source)
-        except (OSError, EOFError, zlib.error) as exc:
+        except (OSError, EOFError, zlib.error, psycopg2.Error) as exc:
+            # Not gzip, cut short, or rows that are not the partition's: nothing was restored.
             raise ValueError(f"{path.name} 无法读取：{exc}") from exc
         cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - our own table name
         return cursor.fetchone()[0]

@@ -97,6 +97,24 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(committed, empt
     assert _row_counts(_url(empty_database)) == {}
 
 
+def test_a_dump_pg_restore_cannot_read_leaves_a_forced_target_as_it_was(committed, empty_database):
+    folder = backups.backup(committed / "backups")
+    target = _url(empty_database)
+    backups.restore(folder, database_url=target, media_dir=committed / "m1")
+    before = _row_counts(target)
+    # Not a dump at all, with a manifest that vouches for it: pg_restore fails before the
+    # schema is emptied.
+    (folder / backups.DUMP).write_bytes(b"not a dump")
+    manifest = json.loads((folder / backups.MANIFEST).read_text())
+    manifest["files"][backups.DUMP] = backups._sha256(folder / backups.DUMP)
+    (folder / backups.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(CommandError, match="pg_restore 失败"):
+        call_command(
+            "restore", str(folder), database_url=target, media_dir=str(committed / "m1"), force=True
+        )
+    assert _row_counts(target) == before and before["accounts_user"] > 0
+
+
 def test_only_the_newest_backups_are_kept(committed):
     for _ in range(3):
         backups.backup(committed / "backups", keep=2)

@@ -298,3 +298,18 @@ def test_the_nightly_task_makes_the_next_months_partition(db, settings):
     assert name in create_partitions.apply().get()
     assert name in partitions.partitions_of(table)
     assert create_partitions.apply().get() == []
+
+
+def test_an_archive_file_that_cannot_be_read_restores_nothing(world, tmp_path):
+    partitions.ensure(datetime.date(2025, 10, 1))
+    call_command("archive_school_year", "2024", dir=str(tmp_path))
+    assert f"{ROLLS}_y2024" not in partitions.partitions_of(ROLLS)
+    # One good (empty) file and one cut short: neither comes back.
+    broken = tmp_path / f"{MARKS}_y2024.csv.gz"
+    broken.write_bytes(gzip.compress(b"id,date\n1,not a date\n"))
+    with pytest.raises(
+        CommandError, match=f"恢复失败，未做任何改动：{MARKS}_y2024.csv.gz 无法读取"
+    ):
+        call_command("archive_school_year", restore=str(tmp_path))
+    assert f"{ROLLS}_y2024" not in partitions.partitions_of(ROLLS)
+    assert f"{MARKS}_y2024" not in partitions.partitions_of(MARKS)
