@@ -55,6 +55,13 @@ def views_of(obj, username=None):
     return rows.filter(actor_name=username) if username else rows
 
 
+def early_in_the_hour(monkeypatch):
+    """Stop the clock five minutes into the current hour: views are counted per clock hour,
+    so "a minute later" must not cross into the next one."""
+    moved = timezone.now().replace(minute=5, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: moved)
+
+
 def later(monkeypatch, **delta):
     moved = timezone.now() + datetime.timedelta(**delta)
     monkeypatch.setattr(timezone, "now", lambda: moved)
@@ -70,6 +77,7 @@ def test_a_view_is_recorded_once_an_hour_per_user_and_record(
 ):
     obj = records[kind]
     path = (PAGES if interface == "page" else APIS)[kind].format(obj.pk)
+    early_in_the_hour(monkeypatch)
     client = world.client(COUNTY_STAFF)
 
     assert client.get(path).status_code == 200

@@ -4,12 +4,15 @@ exports, and the health endpoint for a load balancer."""
 
 import datetime
 import re
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.utils import timezone
+from django_ratelimit import core as ratelimit_core
 from kombu import Connection
 
 from accounts import health
@@ -23,7 +26,11 @@ LIMITED = {"RATELIMIT_ENABLE": True}
 
 
 @pytest.fixture
-def counters():
+def counters(monkeypatch):
+    """Empty counters, and django-ratelimit's clock stopped: its windows are fixed (staggered
+    per key), so requests a few milliseconds apart could otherwise straddle a window's end."""
+    stopped = time.time()
+    monkeypatch.setattr(ratelimit_core, "time", SimpleNamespace(time=lambda: stopped))
     cache.clear()
     yield
     cache.clear()
